@@ -1,0 +1,39 @@
+# shopclerk: the two set-up commands.
+#   make demo   install what is needed, build the demo store, talk to the bot in the terminal
+#   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# The CPU build of torch (sentence-transformers needs it to export the model to ONNX); on this
+# kind of machine pip finds its wheel on local disk instead of downloading a CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/shopclerk kb build
+	$(BIN)/shopclerk chat --explain
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""One typed settings object, loaded once at start-up.
+
+Values come from the environment first, then from a `.env` file in the working directory, then
+from the defaults below. Every file the product writes lives under `data_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "shopclerk"
+
+
+class Settings(BaseSettings):
+    """Everything shopclerk can be configured with (environment prefix `SHOPCLERK_`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPCLERK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; default: a SQLite file in the data directory.",
+    )
+    generator: Literal["grounded"] = "grounded"
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads for the models.")
+    max_message_chars: int = Field(default=2000, ge=50, le=100_000)
+    refund_policy_limit_eur: float = Field(
+        default=250.0, ge=0, description="Refund requests above this go to a person."
+    )
+    repeated_failure_limit: int = Field(default=3, ge=1, le=20)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'shopclerk.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+def load_settings(data_dir: Path | None = None) -> Settings:
+    """Read the settings once; `data_dir` (from `--data-dir`) wins over the environment."""
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
