@@ -1,0 +1,117 @@
+"""Hybrid search over the catalog and the FAQ: FAISS (dense) and BM25 (keyword), fused.
+
+Each hit carries its fused score, both component scores and the record id. Fusion is a weighted
+sum of the cosine similarity and a saturated BM25 score (`bm25 / (bm25 + BM25_HALF)`), so a
+score means the same thing from one query to the next and can be compared with a threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from kb.embeddings import Vectors
+from kb.keyword import KeywordIndex
+from kb.models import FaqEntry, Product
+from kb.vector_index import VectorIndex
+
+SearchKind = Literal["product", "faq"]
+
+DENSE_WEIGHT = 0.75
+BM25_HALF = 4.0  # the BM25 score that counts as half a keyword match
+CANDIDATES = 30  # per retriever, before fusion
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Catalog filters; prices in cents, bounds inclusive."""
+
+    category: str | None = None
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    in_stock: bool = False
+
+    def admits(self, product: Product) -> bool:
+        if self.category and product.category.lower() != self.category.lower():
+            return False
+        if self.min_price_cents is not None and product.price_cents < self.min_price_cents:
+            return False
+        if self.max_price_cents is not None and product.price_cents > self.max_price_cents:
+            return False
+        return not (self.in_stock and product.stock <= 0)
+
+    @property
+    def active(self) -> bool:
+        return self != Filters()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    kind: SearchKind
+    record_id: int
+    key: str  # the SKU or the FAQ entry's id
+    title: str
+    score: float
+    dense_score: float
+    keyword_score: float
+
+
+class Catalog:
+    """The products and FAQ entries in memory: small, read on every turn, changed rarely."""
+
+    def __init__(self, products: Sequence[Product], faq: Sequence[FaqEntry]) -> None:
+        self.products = {p.id: p for p in products if p.id is not None}
+        self.faq = {f.id: f for f in faq if f.id is not None}
+        self.by_sku = {p.sku.upper(): p for p in products}
+        self.by_faq_key = {f.key: f for f in faq}
+
+
+class HybridSearch:
+    """Dense plus keyword search over one `Catalog`."""
+
+    def __init__(self, catalog: Catalog, dense: dict[SearchKind, VectorIndex]) -> None:
+        self.catalog = catalog
+        self._dense = dense
+        self._keyword: dict[SearchKind, KeywordIndex] = {
+            "product": KeywordIndex(
+                list(catalog.products), [p.search_text() for p in catalog.products.values()]
+            ),
+            "faq": KeywordIndex(list(catalog.faq), [f.search_text() for f in catalog.faq.values()]),
+        }
+
+    def search(
+        self,
+        kind: SearchKind,
+        query: str,
+        vector: Vectors,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        allowed = None
+        if kind == "product" and filters is not None and filters.active:
+            allowed = [i for i, p in self.catalog.products.items() if filters.admits(p)]
+        dense = dict(self._dense[kind].search(vector, CANDIDATES, allowed))
+        keyword = dict(self._keyword[kind].search(query, CANDIDATES, allowed))
+        fused = []
+        known = self.catalog.products if kind == "product" else self.catalog.faq
+        for record_id in dense.keys() | keyword.keys():
+            if record_id not in known:  # indexed, then deleted before the next build
+                continue
+            cosine = dense.get(record_id, 0.0)
+            bm25 = keyword.get(record_id, 0.0)
+            score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + BM25_HALF)
+            fused.append((score, cosine, bm25, record_id))
+        fused.sort(reverse=True)
+        return [self._hit(kind, *row) for row in fused[:k]]
+
+    def _hit(self, kind: SearchKind, score: float, cosine: float, bm25: float, rid: int) -> Hit:
+        if kind == "product":
+            product = self.catalog.products[rid]
+            key, title = product.sku, product.name
+        else:
+            entry = self.catalog.faq[rid]
+            key, title = entry.key, entry.question
+        return Hit(kind, rid, key, title, round(score, 4), round(cosine, 4), round(bm25, 4))

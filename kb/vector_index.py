@@ -1,0 +1,146 @@
+"""FAISS indexes of record embeddings, saved under the data directory.
+
+Each kind of record (products, FAQ) has one inner-product index over normalised vectors (so the
+score is the cosine similarity), keyed by the record's database id, with the content hash of
+every indexed record beside it: `sync` embeds only records that are new or changed and removes
+the ones that are gone. A record may have several texts (an FAQ entry's question and the other
+ways customers ask it); each gets a vector, and a record scores as its best one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from kb.embeddings import DIMENSION, MODEL_NAME, Vectors
+from kb.errors import IndexMissingError
+
+Encode = Callable[[Sequence[str]], Vectors]
+MAX_TEXTS = 32  # texts per record; vector id = record id * MAX_TEXTS + text number
+
+
+@dataclass(frozen=True)
+class IndexedText:
+    """What to index for one record."""
+
+    record_id: int
+    content_hash: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    kind: str
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.kind} index: {self.added} added, {self.updated} re-embedded, "
+            f"{self.removed} removed, {self.unchanged} unchanged"
+        )
+
+
+class VectorIndex:
+    """One kind's FAISS index and the content hashes of what it holds."""
+
+    def __init__(self, kind: str, index: faiss.Index, hashes: dict[int, str]) -> None:
+        self.kind = kind
+        self._index = index
+        self._hashes = hashes
+
+    @classmethod
+    def empty(cls, kind: str) -> VectorIndex:
+        return cls(kind, faiss.IndexIDMap2(faiss.IndexFlatIP(DIMENSION)), {})
+
+    @classmethod
+    def load(cls, directory: Path, kind: str) -> VectorIndex:
+        index_file, meta_file = _paths(directory, kind)
+        if not index_file.exists() or not meta_file.exists():
+            raise IndexMissingError(kind, directory)
+        meta = json.loads(meta_file.read_text())
+        hashes = {int(k): v for k, v in meta["hashes"].items()}
+        return cls(kind, faiss.read_index(str(index_file)), hashes)
+
+    @classmethod
+    def load_or_empty(cls, directory: Path, kind: str) -> VectorIndex:
+        try:
+            return cls.load(directory, kind)
+        except IndexMissingError:
+            return cls.empty(kind)
+
+    def __len__(self) -> int:
+        """How many records the index holds."""
+        return len(self._hashes)
+
+    def sync(self, records: Iterable[IndexedText], encode: Encode) -> SyncReport:
+        """Make the index hold exactly `records`, embedding only what changed."""
+        wanted = {r.record_id: r for r in records}
+        gone = [i for i in self._hashes if i not in wanted]
+        changed = [r for r in wanted.values() if self._hashes.get(r.record_id) != r.content_hash]
+        updated = sum(1 for r in changed if r.record_id in self._hashes)
+        stale = gone + [r.record_id for r in changed if r.record_id in self._hashes]
+        if stale:
+            self._index.remove_ids(_ids_selector(stale))
+        pairs = [(r.record_id * MAX_TEXTS + n, text) for r in changed
+                 for n, text in enumerate(r.texts[:MAX_TEXTS])]  # fmt: skip
+        if pairs:
+            vectors = encode([text for _, text in pairs])
+            self._index.add_with_ids(vectors, np.array([i for i, _ in pairs], dtype=np.int64))
+        for record_id in gone:
+            del self._hashes[record_id]
+        for r in changed:
+            self._hashes[r.record_id] = r.content_hash
+        return SyncReport(
+            self.kind, len(changed) - updated, updated, len(gone), len(wanted) - len(changed)
+        )
+
+    def save(self, directory: Path) -> None:
+        """Write index and hashes atomically: a crash leaves the previous pair in place."""
+        directory.mkdir(parents=True, exist_ok=True)
+        index_file, meta_file = _paths(directory, self.kind)
+        meta = {"model": MODEL_NAME, "dimension": DIMENSION, "hashes": self._hashes}
+        faiss.write_index(self._index, str(index_file) + ".tmp")
+        meta_file.with_suffix(".tmp").write_text(json.dumps(meta))
+        os.replace(str(index_file) + ".tmp", index_file)
+        os.replace(meta_file.with_suffix(".tmp"), meta_file)
+
+    def search(
+        self, vector: Vectors, k: int, allowed: Iterable[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """The k nearest records to `vector` as (record id, best cosine), best first."""
+        if self._index.ntotal == 0 or k <= 0:
+            return []
+        params = None
+        if allowed is not None:
+            allowed_ids = list(allowed)
+            if not allowed_ids:
+                return []
+            params = faiss.SearchParameters()
+            params.sel = _ids_selector(allowed_ids)
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        wanted = min(k * 8, int(self._index.ntotal))
+        scores, ids = self._index.search(query, wanted, params=params)
+        best: dict[int, float] = {}
+        for vector_id, score in zip(ids[0], scores[0], strict=True):
+            if vector_id >= 0:
+                best.setdefault(int(vector_id) // MAX_TEXTS, float(score))
+        return list(best.items())[:k]
+
+
+def _ids_selector(record_ids: list[int]) -> faiss.IDSelector:
+    """Every vector id that belongs to these records."""
+    ids = [i * MAX_TEXTS + n for i in record_ids for n in range(MAX_TEXTS)]
+    return faiss.IDSelectorBatch(np.array(ids, dtype=np.int64))
+
+
+def _paths(directory: Path, kind: str) -> tuple[Path, Path]:
+    return directory / f"{kind}.faiss", directory / f"{kind}.meta.json"
