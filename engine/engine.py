@@ -1,0 +1,216 @@
+"""The engine: one customer message in, one `Turn` (understanding + decision) out.
+
+    guard -> spelling -> embed -> intent -> slots -> look-ups -> answer -> decision -> record
+
+Every stage is injected and usable alone. `handle_many` runs a batch of messages (from many
+conversations) through the embedding model in one call, which is where the time goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from engine.generators.base import Context, Generator
+from engine.guard import NOT_ENGLISH, Checked, InputGuard
+from engine.intent_data import model_text
+from engine.intents import IntentClassifier
+from engine.language import LanguageCheck
+from engine.lookup import Findings, Lookup
+from engine.policy import DecisionPolicy, TurnFacts
+from engine.slots import SlotExtractor
+from engine.spelling import SpellingCorrector
+from engine.state import Conversation, ConversationStore, Message
+from engine.types import (
+    Answer,
+    Correction,
+    Handoff,
+    HandoffReason,
+    Inbound,
+    IntentResult,
+    Reply,
+    Slots,
+    Turn,
+)
+from kb.embeddings import Vectors
+
+FOLLOW_UP_MAX_WORDS = 6  # "and order HP-100123?" continues the previous topic
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
+
+
+@dataclass
+class Stages:
+    guard: InputGuard
+    speller: SpellingCorrector
+    language: LanguageCheck
+    encoder: Encoder
+    intents: IntentClassifier
+    slots: SlotExtractor
+    lookup: Lookup
+    generator: Generator
+    policy: DecisionPolicy
+
+
+class Engine:
+    def __init__(self, stages: Stages, store: ConversationStore) -> None:
+        self.stages = stages
+        self.store = store
+
+    def handle(self, inbound: Inbound) -> Turn:
+        return self.handle_many([inbound])[0]
+
+    def handle_many(self, inbounds: Sequence[Inbound]) -> list[Turn]:
+        s = self.stages
+        checked = [s.guard.check(i.text) for i in inbounds]
+        corrections = [
+            s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
+            for c in checked
+        ]
+        vectors = s.encoder.encode([model_text(c.corrected) for c in corrections])
+        conversations: dict[tuple[str, str], Conversation] = {}
+        turns, records = [], []
+        for n, inbound in enumerate(inbounds):
+            key = (inbound.channel, inbound.conversation_key)
+            if key not in conversations:
+                conversations[key] = self.store.load(*key)
+            conversation = conversations[key]
+            turn = self._turn(inbound, conversation, checked[n], corrections[n], vectors[n])
+            turns.append(turn)
+            records.append((conversation, _messages(turn, conversation.id or 0)))
+        self.store.save_turns(records)
+        return turns
+
+    def _turn(
+        self,
+        inbound: Inbound,
+        conversation: Conversation,
+        checked: Checked,
+        correction: Correction,
+        vector: Vectors,
+    ) -> Turn:
+        s = self.stages
+        _remember_customer(conversation, inbound)
+        if checked.refusal is not None:
+            return Turn(inbound, correction, _NO_INTENT, Slots(), Reply(checked.refusal),
+                        rejected=checked.reason)  # fmt: skip
+        english_share = s.speller.known_share(checked.text)
+        if s.language.other_language(checked.text, english_share) is not None:
+            conversation.failures_in_a_row += 1
+            handoff = Handoff(HandoffReason.NO_GROUNDED_ANSWER, NOT_ENGLISH)
+            return Turn(inbound, correction, _NO_INTENT, Slots(), handoff)
+        text, memory = correction.corrected, conversation.memory
+        slots = s.slots.extract(text)
+        intent = _follow_up(s.intents.classify(vector), slots, memory)
+        slots = s.slots.carry(slots, intent.intent, memory)
+        findings = s.lookup.find(text, vector, intent, slots, _owners(conversation, slots))
+        known = conversation.customer_email is not None
+        answer = s.generator.answer(Context(text, intent, slots, findings, known))
+        facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
+                          bool(memory.get("asked_to_clarify")))  # fmt: skip
+        decision = s.policy.decide(facts, answer)
+        _remember(conversation, intent, slots, findings, answer)
+        return Turn(inbound, correction, intent, slots, decision)
+
+
+_NO_INTENT = IntentResult("none", 0.0, ())
+
+
+def _remember_customer(conversation: Conversation, inbound: Inbound) -> None:
+    if inbound.customer_email and not conversation.customer_email:
+        conversation.customer_email = inbound.customer_email.lower()
+    if inbound.customer_name and not conversation.customer_name:
+        conversation.customer_name = inbound.customer_name
+
+
+def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) -> IntentResult:
+    """Short answers to our own questions continue the previous topic."""
+    previous = memory.get("last_intent")
+    if not isinstance(previous, str):
+        return intent
+    awaited = memory.get("awaiting")
+    gave_awaited = (awaited == "email" and slots.email) or (
+        awaited == "order_id" and (slots.order_id or slots.malformed_order_id)
+    )
+    vague = intent.intent in ("unsure", "out_of_scope")
+    gave_something = slots.order_id or slots.email or slots.product_skus
+    if gave_awaited or (vague and gave_something):
+        slots.carried.append("intent")
+        return IntentResult(previous, intent.confidence, intent.candidates)
+    return intent
+
+
+def _owners(conversation: Conversation, slots: Slots) -> set[str]:
+    emails = set(conversation.given_emails())
+    if slots.email:
+        emails.add(slots.email)
+    if conversation.customer_email:
+        emails.add(conversation.customer_email)
+    return emails
+
+
+def _remember(
+    conversation: Conversation,
+    intent: IntentResult,
+    slots: Slots,
+    findings: Findings,
+    answer: Answer,
+) -> None:
+    memory = dict(conversation.memory)
+    if intent.intent not in ("unsure", "out_of_scope", "smalltalk", "none"):
+        memory["last_intent"] = intent.intent
+    if slots.email:
+        memory["emails"] = sorted({*memory.get("emails", []), slots.email})
+    if slots.order_id:
+        memory["order_id"] = slots.order_id
+    elif findings.order is not None:
+        memory["order_id"] = findings.order.order_id
+    if slots.product_skus:
+        memory["product_skus"] = slots.product_skus[:1]
+    awaiting = None
+    if findings.order_access == "needs_email":
+        awaiting = "email"
+    elif intent.intent != "product_info" and findings.order_access in ("none_given", "malformed") \
+            and findings.order is None and not findings.faq:  # fmt: skip
+        awaiting = "order_id"
+    memory["awaiting"] = awaiting
+    memory["asked_to_clarify"] = intent.unsure
+    conversation.memory = memory
+    conversation.failures_in_a_row = conversation.failures_in_a_row + 1 if answer.failed else 0
+
+
+def _messages(turn: Turn, conversation_id: int) -> list[Message]:
+    data = turn.as_dict()
+    customer = Message(
+        conversation_id=conversation_id,
+        role="customer",
+        text=turn.inbound.text,  # exactly as sent, even when too long to answer
+        corrected_text=turn.correction.corrected,
+        client_message_id=turn.inbound.client_message_id,
+        intent=turn.intent.intent,
+        intent_confidence=turn.intent.confidence,
+        understanding={
+            "candidates": data["candidates"],
+            "slots": data["slots"],
+            "rejected": turn.rejected,
+        },
+    )
+    decision = turn.decision
+    bot = Message(
+        conversation_id=conversation_id,
+        role="bot",
+        text=decision.text,
+        decision="rejected" if turn.rejected else decision.kind,
+        handoff_reason=decision.reason.value if isinstance(decision, Handoff) else None,
+        sources=data["sources"],
+        understanding={"quick_replies": data["quick_replies"]},
+    )
+    return [customer, bot]
+
+
+__all__ = ["Encoder", "Engine", "Stages", "np"]

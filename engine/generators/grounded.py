@@ -1,0 +1,185 @@
+"""The `grounded` generator: replies composed from the records themselves.
+
+Every figure in a reply (price, stock, date, status, carrier, tracking number, invoice number)
+is copied from an order, product or FAQ record, and every record used is listed as a source.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from engine.generators import phrases
+from engine.generators.base import Context
+from engine.lookup import Findings, Scored
+from engine.slots import ORDER_INTENTS
+from engine.types import Answer, Source
+from kb.models import FaqEntry, Order, Product
+
+_GREETING = re.compile(r"\b(hi|hello|hey|hiya|good (morning|afternoon|evening))\b", re.I)
+_THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|great|perfect|awesome)\b", re.I)
+_BYE = re.compile(r"\b(bye|goodbye|see you|see ya|that'?s all|have a nice)\b", re.I)
+
+STATUS_SENTENCES = {
+    "pending": "is placed and waiting for the payment to be confirmed",
+    "paid": "is paid and being prepared for dispatch",
+    "shipped": "has been shipped",
+    "out_for_delivery": "is out for delivery",
+    "delivered": "has been delivered",
+    "cancelled": "was cancelled",
+    "return_requested": "has a return request open: we are waiting for the parcel to come back",
+    "returned": "has come back to our warehouse as a return",
+    "refunded": "has been refunded",
+}
+
+
+class GroundedGenerator:
+    """Composes answers from records; offline, deterministic, the default."""
+
+    def answer(self, context: Context) -> Answer:
+        intent = context.intent.intent
+        if intent == "unsure":
+            return _clarify(context)
+        if intent == "out_of_scope":
+            return Answer(phrases.OUT_OF_SCOPE, failed=True)
+        if intent == "smalltalk":
+            return _smalltalk(context.text)
+        if intent == "product_info":
+            return _products(context.findings.products)
+        if intent in ORDER_INTENTS and context.findings.order_access != "shown":
+            needs_order = _order_needed(context)
+            if needs_order is not None:
+                return needs_order
+        return _from_records(intent, context.findings)
+
+
+def _clarify(context: Context) -> Answer:
+    prompts = [
+        phrases.INTENT_PROMPTS[c.intent]
+        for c in context.intent.candidates
+        if c.intent in phrases.INTENT_PROMPTS
+    ]
+    return Answer(phrases.UNSURE, quick_replies=(*prompts, "Talk to a person"), failed=True)
+
+
+def _smalltalk(text: str) -> Answer:
+    if _BYE.search(text):
+        return Answer(phrases.GOODBYE)
+    if _THANKS.search(text):
+        return Answer(phrases.THANKS)
+    if re.search(r"\b(bot|robot|human|real person|machine|ai)\b", text, re.I):
+        return Answer(phrases.ABOUT_ME)
+    return Answer(phrases.GREETING)
+
+
+def _order_needed(context: Context) -> Answer | None:
+    """The reply when the order cannot be shown yet; None when the turn can go on without it."""
+    findings, slots = context.findings, context.slots
+    access = findings.order_access
+    if access == "malformed":
+        return Answer(phrases.MALFORMED_ORDER_ID.format(raw=slots.malformed_order_id))
+    if access == "needs_email":
+        return Answer(phrases.ASK_EMAIL.format(order_id=slots.order_id))
+    if access == "not_found":
+        whose = "your account" if context.customer_known else "that email address"
+        return Answer(phrases.ORDER_NOT_FOUND.format(order_id=slots.order_id, whose=whose))
+    # No order id given.
+    if len(findings.recent_orders) == 1:
+        findings.order, findings.order_access = findings.recent_orders[0], "shown"
+        return None
+    if findings.recent_orders:
+        choices = tuple(f"Order {o.order_id}" for o in findings.recent_orders[:4])
+        return Answer(phrases.WHICH_ORDER, quick_replies=choices)
+    if findings.faq and context.intent.intent not in ("track_order", "track_refund"):
+        return None  # a general question ("can I cancel an order?"): the FAQ answers it
+    return Answer(phrases.ASK_ORDER_ID)
+
+
+def _from_records(intent: str, findings: Findings) -> Answer:
+    parts: list[str] = []
+    sources: list[Source] = []
+    if findings.order is not None and findings.order_access == "shown":
+        parts.append(order_summary(findings.order, intent))
+        sources.append(Source("order", findings.order.order_id, f"Order {findings.order.order_id}"))
+    if findings.faq:
+        best = findings.faq[0]
+        parts.append(best.record.answer)
+        sources.append(_faq_source(best))
+    elif intent in phrases.GUIDES and not parts:
+        parts.append(phrases.GUIDES[intent])
+        sources.append(Source("guide", intent, phrases.INTENT_PROMPTS.get(intent, intent)))
+    if not parts:
+        return Answer("", grounded=False, failed=True)
+    return Answer(" ".join(parts), tuple(sources))
+
+
+def _faq_source(scored: Scored[FaqEntry]) -> Source:
+    return Source("faq", scored.record.key, scored.record.question, round(scored.score, 4))
+
+
+def order_summary(order: Order, intent: str) -> str:
+    """One order's facts, as the order record states them."""
+    sentences = [
+        f"Order {order.order_id}, placed on {_day(order.placed_at)} "
+        f"({order.money(order.total_cents)}), {STATUS_SENTENCES.get(order.status, order.status)}."
+    ]
+    if order.status in ("shipped", "out_for_delivery", "delivered") and order.carrier:
+        when = f" on {_day(order.shipped_at)}" if order.shipped_at else ""
+        sentences.append(
+            f"It was sent{when} with {order.carrier}, tracking number {order.tracking_number}."
+        )
+    if order.status == "delivered" and order.delivered_at:
+        sentences.append(f"It was delivered on {_day(order.delivered_at)}.")
+    if order.status in ("paid", "shipped", "out_for_delivery") and order.estimated_delivery:
+        sentences.append(f"Estimated delivery: {_day(order.estimated_delivery)}.")
+    if order.status == "cancelled" and order.cancelled_at:
+        sentences.append(f"It was cancelled on {_day(order.cancelled_at)}.")
+    if order.status == "refunded" and order.refunded_at:
+        sentences.append(f"The refund was issued on {_day(order.refunded_at)}.")
+    if intent in ("get_invoice", "check_invoice"):
+        if order.invoice_number:
+            sentences.append(f"Its invoice number is {order.invoice_number}.")
+        else:
+            sentences.append("It has no invoice yet: the invoice is issued once it is paid.")
+    if intent in ("change_order", "complaint", "get_refund", "cancel_order"):
+        items = ", ".join(f"{i['quantity']} x {i['name']}" for i in order.items)
+        sentences.append(f"Items: {items}.")
+    return " ".join(sentences)
+
+
+def _products(found: list[Scored[Product]]) -> Answer:
+    if not found:
+        return Answer(phrases.NO_PRODUCT, grounded=False, failed=True)
+    sources = tuple(Source("product", s.record.sku, s.record.name, round(s.score, 4))
+                    for s in found)  # fmt: skip
+    if len(found) == 1:
+        return Answer(product_facts(found[0].record), sources)
+    lines = [f"{p.record.name} ({p.record.sku}): {p.record.price}, {_stock(p.record)}"
+             for p in found]  # fmt: skip
+    text = "Here is what I found:\n" + "\n".join(f"- {line}" for line in lines)
+    return Answer(text, sources, quick_replies=tuple(p.record.name for p in found))
+
+
+def product_facts(product: Product) -> str:
+    attributes = "; ".join(f"{k}: {v}" for k, v in product.attributes.items())
+    facts = [f"{product.name} by {product.brand} ({product.sku}) costs {product.price}."]
+    facts.append(_stock(product).capitalize() + ".")
+    if product.delivery_estimate:
+        facts.append(product.delivery_estimate.rstrip(".") + ".")
+    if attributes:
+        facts.append(f"Details: {attributes}.")
+    if product.description:
+        facts.append(product.description)
+    return " ".join(facts)
+
+
+def _stock(product: Product) -> str:
+    return f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
+
+
+def _day(value: datetime | str | None) -> str:
+    if value is None:
+        return "an unknown date"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value.day} {value:%B %Y}"

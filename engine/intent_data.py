@@ -1,0 +1,109 @@
+"""The data the intent classifier learns from and is evaluated on, split once by a fixed seed.
+
+Bitext's 27 customer-support intents come from the CSV in `engine/data/bitext/` (CDLA-Sharing,
+see its LICENSE.md); `product_info`, `smalltalk` and `out_of_scope` from the project's own
+examples in `engine/data/train/` (learnt from) and `engine/data/eval/` (never learnt from).
+Bitext rows are split 70/10/20 into train, validation (for choosing thresholds) and test (only
+`shopclerk eval` reads it), stratified by intent.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+
+BITEXT_INTENTS = (
+    "cancel_order", "change_order", "change_shipping_address", "check_cancellation_fee",
+    "check_invoice", "check_payment_methods", "check_refund_policy", "complaint",
+    "contact_customer_service", "contact_human_agent", "create_account", "delete_account",
+    "delivery_options", "delivery_period", "edit_account", "get_invoice", "get_refund",
+    "newsletter_subscription", "payment_issue", "place_order", "recover_password",
+    "registration_problems", "review", "set_up_shipping_address", "switch_account",
+    "track_order", "track_refund",
+)  # fmt: skip
+STORE_INTENTS = ("product_info", "smalltalk")
+OUT_OF_SCOPE = "out_of_scope"
+LABELS = (*BITEXT_INTENTS, *STORE_INTENTS, OUT_OF_SCOPE)
+
+SPLIT_SEED = 20261123
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_REPEATED_ORDER = re.compile(
+    r"\b(order|purchase|package|parcel)(?:\s+(?:number|no|nr|id))?"
+    r"\s*[:#]?\s+order\b",
+    re.IGNORECASE,
+)
+_LONG_NUMBER = re.compile(r"(?<![\w-])(?:[A-Za-z]{1,3}[- ]?)?#?\d{5,}(?![\w-])")
+
+
+def model_text(text: str) -> str:
+    """What the embedding model sees: the request, with order numbers and emails generalised.
+
+    In the Bitext data order numbers occur in some intents (cancel, track) and never in others
+    (refunds), so the digits themselves would pull "a refund for order HP-104419" towards
+    cancelling. A number becomes the word "order" ("track HP-104419" -> "track order"); the
+    slots stage reads the real values from the full text.
+    """
+    general = _LONG_NUMBER.sub(" order ", _EMAIL.sub(" email ", text))
+    general = _REPEATED_ORDER.sub(r"\1", general)
+    return re.sub(r"\s+", " ", general).strip()
+
+
+Split = Literal["train", "validation", "test"]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    typo: bool = False  # Bitext tag Z: the text has spelling errors
+
+
+def _data_file(*parts: str) -> str:
+    return str(resources.files("engine").joinpath("data", *parts))
+
+
+def bitext_examples() -> list[Example]:
+    with open(_data_file("bitext", "bitext_customer_support_6480.csv"), encoding="utf-8") as f:
+        return [
+            Example(row["instruction"], row["intent"], "Z" in row["tags"])
+            for row in csv.DictReader(f)
+        ]
+
+
+def bitext_split(split: Split) -> list[Example]:
+    """One part of the Bitext rows; the same rows every time, on every machine."""
+    examples = bitext_examples()
+    rng = np.random.default_rng(SPLIT_SEED)
+    chosen: list[Example] = []
+    for intent in BITEXT_INTENTS:
+        rows = [e for e in examples if e.intent == intent]
+        order = rng.permutation(len(rows))
+        n_train, n_valid = round(len(rows) * 0.7), round(len(rows) * 0.1)
+        bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_valid),
+                  "test": (n_train + n_valid, len(rows))}[split]  # fmt: skip
+        chosen.extend(rows[i] for i in order[bounds[0] : bounds[1]])
+    return chosen
+
+
+def store_examples(part: Literal["train", "eval"]) -> list[Example]:
+    """The project's own product_info / smalltalk / out_of_scope examples."""
+    with open(_data_file(part, "intent_extra.jsonl"), encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [Example(r["text"], r["intent"]) for r in rows]
+
+
+def training_examples() -> tuple[list[Example], list[Example]]:
+    """(train, validation): what the classifier learns from and tunes its thresholds on."""
+    own = store_examples("train")
+    rng = np.random.default_rng(SPLIT_SEED)
+    order = rng.permutation(len(own))
+    cut = round(len(own) * 0.85)
+    own_train = [own[i] for i in order[:cut]]
+    own_valid = [own[i] for i in order[cut:]]
+    return bitext_split("train") + own_train, bitext_split("validation") + own_valid

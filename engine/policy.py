@@ -1,0 +1,68 @@
+"""The decision: `Reply` or `Handoff(reason)`, from what the turn understood and drafted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from engine.generators import phrases
+from engine.lookup import Findings
+from engine.types import Answer, Decision, Handoff, HandoffReason, IntentResult, Reply
+
+NEGATIVE_FROM = -0.6  # VADER compound score at or below which the customer is upset
+ALWAYS_HUMAN = frozenset({"contact_human_agent"})
+POLICY_INTENTS = frozenset({"delete_account"})  # a person must do these
+
+
+@dataclass(frozen=True)
+class TurnFacts:
+    """What the decision looks at besides the draft answer."""
+
+    text: str
+    intent: IntentResult
+    findings: Findings
+    failures_before: int  # failed turns in a row before this one
+    unsure_before: bool  # the previous turn already asked the customer to clarify
+
+
+class DecisionPolicy:
+    def __init__(self, refund_limit_cents: int, repeated_failure_limit: int) -> None:
+        if repeated_failure_limit < 1:
+            raise ValueError("repeated_failure_limit must be at least 1")
+        self.refund_limit_cents = refund_limit_cents
+        self.repeated_failure_limit = repeated_failure_limit
+        self._sentiment = SentimentIntensityAnalyzer()
+
+    def sentiment(self, text: str) -> float:
+        return float(self._sentiment.polarity_scores(text)["compound"])
+
+    def decide(self, facts: TurnFacts, answer: Answer) -> Decision:
+        reason = self._handoff_reason(facts, answer)
+        if reason is not None:
+            return Handoff(reason, phrases.HANDOFF[reason.value], draft=answer)
+        return Reply(answer.text, answer.sources, answer.quick_replies)
+
+    def _handoff_reason(self, facts: TurnFacts, answer: Answer) -> HandoffReason | None:
+        intent = facts.intent.intent
+        if intent in ALWAYS_HUMAN:
+            return HandoffReason.CUSTOMER_ASKED
+        if intent not in ("smalltalk",) and self.sentiment(facts.text) <= NEGATIVE_FROM:
+            return HandoffReason.NEGATIVE_SENTIMENT
+        if intent in POLICY_INTENTS or self._refund_over_limit(facts):
+            return HandoffReason.POLICY
+        if facts.intent.unsure and facts.unsure_before:
+            return HandoffReason.LOW_CONFIDENCE
+        if answer.failed and facts.failures_before + 1 >= self.repeated_failure_limit:
+            return HandoffReason.REPEATED_FAILURE
+        if not answer.grounded and intent not in ("out_of_scope", "product_info"):
+            return HandoffReason.NO_GROUNDED_ANSWER
+        return None
+
+    def _refund_over_limit(self, facts: TurnFacts) -> bool:
+        order = facts.findings.order
+        return (
+            facts.intent.intent == "get_refund"
+            and order is not None
+            and order.total_cents > self.refund_limit_cents
+        )

@@ -1,0 +1,130 @@
+"""Slots: order id, email and product references, this turn's or carried from earlier turns."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz, process, utils
+
+from engine.types import Slots
+from kb.records import normalize_order_id
+from kb.search import Catalog
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ORDER_ID = re.compile(r"\bhp[\s-]?(\d{6})\b", re.IGNORECASE)
+# "order 100123", "order number is #100123", "#100123"; digits of the wrong length are malformed.
+_ORDER_REF = re.compile(
+    r"(?:\b(?:order|purchase|package|parcel)(?:\s+(?:number|no\.?|id|nr))?(?:\s+is)?\s*[:#]?\s*"
+    r"(\d{3,12})|(?:#\s?|\bhp[\s-]?)(\d{1,12}))\b",
+    re.IGNORECASE,
+)
+_SKU = re.compile(r"\b[A-Z]{3}-\d{4}\b", re.IGNORECASE)
+TOKEN_MATCH_FROM = 85.0  # rapidfuzz ratio at which a typed word is a word of a product name
+PRODUCT_MATCH_FROM = 0.6  # share of a name's weight (idf) the message must cover
+
+ORDER_INTENTS = frozenset({
+    "track_order", "cancel_order", "change_order", "change_shipping_address", "get_invoice",
+    "check_invoice", "get_refund", "track_refund", "delivery_period", "payment_issue",
+    "complaint",
+})  # fmt: skip
+
+
+class SlotExtractor:
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._names = ProductNames(
+            {p.sku: _model_name(p.name, p.brand) for p in catalog.products.values()}
+        )
+
+    def extract(self, text: str) -> Slots:
+        slots = Slots()
+        emails = _EMAIL.findall(text)
+        slots.email = emails[0].lower() if emails else None
+        without_emails = _EMAIL.sub(" ", text)
+        slots.order_id, slots.malformed_order_id = _order_id(without_emails)
+        slots.product_skus = self._products(without_emails)
+        return slots
+
+    def _products(self, text: str) -> list[str]:
+        skus = [m.upper() for m in _SKU.findall(text) if m.upper() in self._catalog.by_sku]
+        if skus:
+            return list(dict.fromkeys(skus))
+        return self._names.mentioned(text)
+
+    def carry(self, slots: Slots, intent: str, memory: Mapping[str, Any]) -> Slots:
+        """Fill what this turn left open from what earlier turns established."""
+        open_order = slots.order_id is None and not slots.malformed_order_id
+        if open_order and intent in ORDER_INTENTS and memory.get("order_id"):
+            slots.order_id = memory["order_id"]
+            slots.carried.append("order_id")
+        if not slots.product_skus and intent == "product_info" and memory.get("product_skus"):
+            slots.product_skus = list(memory["product_skus"])
+            slots.carried.append("product_skus")
+        return slots
+
+
+def _order_id(text: str) -> tuple[str | None, str | None]:
+    strict = _ORDER_ID.search(text)
+    if strict:
+        return normalize_order_id(strict.group(1)), None
+    for match in _ORDER_REF.finditer(text):
+        normal = normalize_order_id(match.group(1) or match.group(2))
+        if normal:
+            return normal, None
+        return None, match.group(0).strip()
+    return None, None
+
+
+def _model_name(name: str, brand: str) -> list[str]:
+    """A product name's words without its brand: "Mooring 35 Travel Backpack"."""
+    words = utils.default_process(name).split()
+    brand_words = set(utils.default_process(brand).split())
+    return [w for w in words if w not in brand_words] or words
+
+
+class ProductNames:
+    """Which products a message names, tolerating typos and partial names.
+
+    Each word of a product's name (brand left out) weighs its inverse document frequency over
+    the catalog, so "mooring 35" names one backpack while "travel backpack" names none. A
+    product is mentioned when the message's words (fuzzy, rapidfuzz) cover enough of its weight,
+    including one of its distinctive words.
+    """
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self._skus = list(names)
+        self._vocabulary = sorted({w for words in names.values() for w in words})
+        position = {w: n for n, w in enumerate(self._vocabulary)}
+        frequency = {w: sum(w in words for words in names.values()) for w in self._vocabulary}
+        idf = np.array([math.log(1 + len(names) / frequency[w]) for w in self._vocabulary])
+        self._weights = np.zeros((len(self._skus), len(self._vocabulary)), dtype=np.float32)
+        for row, words in enumerate(names.values()):
+            for word in set(words):
+                self._weights[row, position[word]] = idf[position[word]]
+        self._totals = self._weights.sum(axis=1)
+        # A name is only recognised through at least one word few products share ("mooring"),
+        # never through generic ones alone ("2 tent").
+        kinds = {words[-1] for words in names.values()}  # "tent", "backpack": what it is
+        self._distinctive = np.array(
+            [frequency[w] <= 4 and w.isalpha() and len(w) >= 4 and w not in kinds
+             for w in self._vocabulary]
+        )  # fmt: skip
+
+    def mentioned(self, text: str) -> list[str]:
+        words = utils.default_process(text).split()
+        if not words or not self._skus:
+            return []
+        similarity = process.cdist(self._vocabulary, words, scorer=fuzz.ratio, workers=1)
+        present = (similarity.max(axis=1) >= TOKEN_MATCH_FROM).astype(np.float32)
+        coverage = (self._weights @ present) / self._totals
+        distinctive = (self._weights > 0) @ (present * self._distinctive) > 0
+        coverage = np.where(distinctive, coverage, 0.0)
+        best = float(coverage.max())
+        if best < PRODUCT_MATCH_FROM:
+            return []
+        ranked = np.argsort(-coverage)[:3]
+        return [self._skus[i] for i in ranked if coverage[i] >= best - 0.02]

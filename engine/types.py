@@ -1,0 +1,161 @@
+"""The values that flow through the engine: one `Inbound` in, one `Turn` out.
+
+A turn ends in a decision, `Reply` or `Handoff(reason)`: a value, not a side effect; the caller
+(a channel, the CLI) does the I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+SourceKind = Literal["order", "faq", "product", "guide"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message, as every channel hands it to the engine."""
+
+    conversation_key: str  # explicit per channel: widget session id, Slack team:channel:thread
+    text: str
+    channel: str = "cli"
+    customer_email: str | None = None  # known to the channel (e.g. a logged-in shop account)
+    customer_name: str | None = None
+    client_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """Scored candidates, best first, and what the named thresholds made of them."""
+
+    intent: str  # the accepted label, "out_of_scope", or "unsure"
+    confidence: float
+    candidates: tuple[IntentScore, ...]
+
+    @property
+    def unsure(self) -> bool:
+        return self.intent == "unsure"
+
+
+@dataclass(frozen=True)
+class Correction:
+    original: str
+    corrected: str
+    changes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Slots:
+    """What the customer's words pin down, this turn or carried from earlier ones."""
+
+    order_id: str | None = None
+    malformed_order_id: str | None = None
+    email: str | None = None
+    product_skus: list[str] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)  # names of slots taken from earlier turns
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "malformed_order_id": self.malformed_order_id,
+            "email": self.email,
+            "product_skus": list(self.product_skus),
+            "carried": list(self.carried),
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A record an answer was built from."""
+
+    kind: SourceKind
+    id: str
+    title: str
+    score: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "score": self.score}
+
+
+class HandoffReason(StrEnum):
+    CUSTOMER_ASKED = "customer_asked"
+    LOW_CONFIDENCE = "low_confidence"
+    NO_GROUNDED_ANSWER = "no_grounded_answer"
+    REPEATED_FAILURE = "repeated_failure"
+    NEGATIVE_SENTIMENT = "negative_sentiment"
+    POLICY = "policy"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a generator drafted: text, the records it used, and whether it answers at all."""
+
+    text: str
+    sources: tuple[Source, ...] = ()
+    quick_replies: tuple[str, ...] = ()
+    grounded: bool = True  # False: no record answers this; the text only says so
+    failed: bool = False  # the turn did not help the customer (unsure, out of scope...)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    sources: tuple[Source, ...] = ()
+    quick_replies: tuple[str, ...] = ()
+    kind: Literal["reply"] = "reply"
+
+
+@dataclass(frozen=True)
+class Handoff:
+    reason: HandoffReason
+    text: str  # what the customer is told
+    draft: Answer | None = None  # the bot's best attempt, for the agent
+    kind: Literal["handoff"] = "handoff"
+
+
+Decision = Reply | Handoff
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything the engine understood and decided about one message."""
+
+    inbound: Inbound
+    correction: Correction
+    intent: IntentResult
+    slots: Slots
+    decision: Decision
+    rejected: str | None = None  # why the text itself was refused (empty, too long...)
+
+    def as_dict(self) -> dict[str, Any]:
+        decision = self.decision
+        sources = (
+            decision.sources
+            if isinstance(decision, Reply)
+            else (decision.draft.sources if decision.draft else ())
+        )
+        return {
+            "text": self.inbound.text,
+            "corrected_text": self.correction.corrected,
+            "intent": self.intent.intent,
+            "intent_confidence": round(self.intent.confidence, 4),
+            "candidates": [
+                {"intent": c.intent, "score": round(c.score, 4)} for c in self.intent.candidates
+            ],
+            "slots": self.slots.as_dict(),
+            "sources": [s.as_dict() for s in sources],
+            "answer": decision.text,
+            "quick_replies": list(decision.quick_replies) if isinstance(decision, Reply) else [],
+            "handoff": {
+                "needed": isinstance(decision, Handoff),
+                "reason": decision.reason.value if isinstance(decision, Handoff) else None,
+            },
+            "rejected": self.rejected,
+        }
