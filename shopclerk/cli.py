@@ -1,0 +1,265 @@
+"""The `shopclerk` command line (Typer)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kb.errors import KbError
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+from shopclerk.settings import Settings, load_settings
+
+app = typer.Typer(help="shopclerk: a customer-service desk for online stores.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+kb_app = typer.Typer(help="The store's knowledge: catalog, FAQ, orders and search indexes.",
+                     no_args_is_help=True)  # fmt: skip
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where shopclerk keeps its files [env: SHOPCLERK_DATA_DIR]."),
+]
+Replace = Annotated[bool, typer.Option("--replace", help="Replace every record of this kind.")]
+
+
+class _State:
+    settings: Settings | None = None
+
+
+state = _State()
+
+
+@app.callback()
+def _main(data_dir: DataDir = None) -> None:
+    state.settings = load_settings(data_dir)
+    from shopclerk.wiring import limit_threads
+
+    limit_threads(state.settings.threads)
+
+
+def settings() -> Settings:
+    assert state.settings is not None
+    return state.settings
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+# -- db ----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema."""
+    from shopclerk.database import open_db
+
+    open_db(settings())
+    typer.echo(f"database up to date: {settings().sqlalchemy_url}")
+
+
+# -- kb ----------------------------------------------------------------------------------------
+
+
+@kb_app.command("build")
+def kb_build(
+    demo: Annotated[
+        bool, typer.Option(help="Load the demo store when the database is empty.")
+    ] = True,
+    retrain: Annotated[bool, typer.Option(help="Train the intent model again.")] = False,
+) -> None:
+    """Bring the search indexes up to date (and train the intent model the first time)."""
+    from shopclerk.database import open_db
+    from shopclerk.wiring import build, import_demo_store, stats
+
+    db = open_db(settings())
+    current = stats(db, settings().index_dir)
+    if demo and current.products == 0 and current.faq_entries == 0:
+        typer.echo("empty knowledge base: loading the demo store (Harbor & Pine)")
+        for report in import_demo_store(db):
+            _print_import(report)
+    built = build(settings(), db, retrain=retrain)
+    for sync in built.indexes:
+        typer.echo(sync.summary())
+    if built.trained_intents:
+        typer.echo("intent model trained")
+
+
+def _import(kind: str, path: Path, replace: bool) -> None:
+    from kb import importers
+    from shopclerk.database import open_db
+    from shopclerk.wiring import build
+
+    db = open_db(settings())
+    function = {"products": importers.import_products, "faq": importers.import_faq,
+                "orders": importers.import_orders}[kind]  # fmt: skip
+    try:
+        report = function(db, path, replace=replace)
+    except KbError as exc:
+        raise fail(str(exc)) from exc
+    _print_import(report)
+    if kind != "orders":
+        for sync in build(settings(), db).indexes:
+            typer.echo(sync.summary())
+
+
+def _print_import(report: object) -> None:
+    from kb.importers import ImportReport
+
+    assert isinstance(report, ImportReport)
+    typer.echo(report.summary())
+    for error in report.errors:
+        typer.secho(f"  skipped {error}", fg=typer.colors.YELLOW, err=True)
+
+
+@kb_app.command("import-products")
+def kb_import_products(path: Path, replace: Replace = False) -> None:
+    """Import a catalog (.csv, .json or .jsonl)."""
+    _import("products", path, replace)
+
+
+@kb_app.command("import-faq")
+def kb_import_faq(path: Path, replace: Replace = False) -> None:
+    """Import FAQ entries ({"questions": [{"question", "answer"}]}, .json or .jsonl)."""
+    _import("faq", path, replace)
+
+
+@kb_app.command("import-orders")
+def kb_import_orders(path: Path, replace: Replace = False) -> None:
+    """Import order records (.json or .jsonl)."""
+    _import("orders", path, replace)
+
+
+@kb_app.command("stats")
+def kb_stats() -> None:
+    """Count what the knowledge base holds."""
+    from shopclerk.database import open_db
+    from shopclerk.wiring import stats
+
+    s = stats(open_db(settings()), settings().index_dir)
+    typer.echo(f"products:   {s.products} in {s.categories} categories")
+    typer.echo(f"faq:        {s.faq_entries}")
+    typer.echo(f"orders:     {s.orders} of {s.customers} customers")
+    for kind, count in s.indexed.items():
+        typer.echo(f"indexed:    {count} {kind} vectors")
+
+
+# -- talking to the bot ------------------------------------------------------------------------
+
+
+def _engine() -> Engine:
+    from shopclerk.database import open_db
+    from shopclerk.wiring import load_engine
+
+    try:
+        return load_engine(settings(), open_db(settings()))
+    except KbError as exc:
+        raise fail(str(exc)) from exc
+
+
+Email = Annotated[
+    str | None, typer.Option("--email", help="Act as the logged-in customer with this email.")
+]
+
+
+@app.command()
+def ask(
+    text: Annotated[str | None, typer.Argument(help="The customer's message.")] = None,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Read one message per stdin line.")
+    ] = False,
+    email: Email = None,
+    conversation: Annotated[
+        str | None, typer.Option(help="Ask every line in this one conversation.")
+    ] = None,
+) -> None:
+    """Ask the bot; print what it understood and answered as JSON (one object per line)."""
+    from engine.types import Inbound
+
+    if (text is None) == (not jsonl):
+        raise fail('give either a text or --jsonl (e.g. shopclerk ask "where is my order?")')
+    engine = _engine()
+
+    def key() -> str:
+        return conversation or f"ask-{uuid.uuid4()}"
+
+    if text is not None:
+        turn = engine.handle(Inbound(key(), text, "cli", email))
+        typer.echo(json.dumps(turn.as_dict(), ensure_ascii=False))
+        return
+    for line in sys.stdin:
+        query = line.rstrip("\n")
+        turn = engine.handle(Inbound(key(), query, "cli", email))
+        typer.echo(json.dumps(turn.as_dict(), ensure_ascii=False), nl=True)
+        sys.stdout.flush()
+
+
+@app.command()
+def chat(
+    explain: Annotated[
+        bool, typer.Option(help="Show intent, slots, sources and decision.")
+    ] = False,
+    email: Email = None,
+    conversation: Annotated[str | None, typer.Option(help="Resume this conversation key.")] = None,
+) -> None:
+    """Talk to the bot in the terminal (Ctrl-D or 'quit' to leave)."""
+    from engine.types import Handoff, Inbound
+
+    engine = _engine()
+    key = conversation or f"chat-{uuid.uuid4().hex[:8]}"
+    typer.echo(f"conversation {key}; type 'quit' to leave.")
+    while True:
+        try:
+            text = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo()
+            return
+        if text.strip().lower() in ("quit", "exit"):
+            return
+        turn = engine.handle(Inbound(key, text, "cli", email))
+        decision = turn.decision
+        typer.echo(f"bot> {decision.text}")
+        if decision.kind == "reply" and decision.quick_replies:
+            typer.echo("     [" + "] [".join(decision.quick_replies) + "]")
+        if isinstance(decision, Handoff):
+            typer.secho(f"     (handed to a person: {decision.reason.value})", fg="yellow")
+        if explain:
+            _explain(turn.as_dict())
+
+
+def _explain(data: dict[str, object]) -> None:
+    typer.secho(
+        f"     intent={data['intent']} ({data['intent_confidence']}) "
+        f"corrected={data['corrected_text']!r}\n     slots={data['slots']}\n"
+        f"     sources={data['sources']}\n     handoff={data['handoff']}",
+        fg=typer.colors.BRIGHT_BLACK,
+    )
+
+
+@app.command("eval")
+def evaluate(
+    report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
+) -> None:
+    """Measure the bot: intents, out-of-scope, FAQ retrieval, spelling, dialogs."""
+    from shopclerk.evaluation import print_table, run_evaluation
+
+    results = run_evaluation(settings())
+    print_table(results)
+    path = report or settings().reports_dir / "eval.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    typer.echo(f"report: {path}")
+
+
+def main() -> None:
+    app()

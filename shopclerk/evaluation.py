@@ -1,0 +1,178 @@
+"""`shopclerk eval`: the bot's accuracy figures, on data the models never learnt from.
+
+- Intent: the Bitext test split (never trained on; its typo rows separately) and the project's
+  own evaluation examples for product_info / smalltalk / out_of_scope (`engine/data/eval/`).
+- FAQ retrieval: hit@1 and hit@3 on paraphrases of the FAQ (never indexed).
+- Spelling: corrections on a hand-written set, and the store's vocabulary left untouched.
+- Dialogs: scripted multi-turn conversations against the demo store.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import typer
+
+from engine.engine import Engine
+from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
+from engine.types import Handoff, Inbound
+from kb.embeddings import Vectors
+from shopclerk.database import open_db
+from shopclerk.settings import Settings
+from shopclerk.wiring import load_engine
+
+IN_SCOPE_REJECTED = ("out_of_scope", "unsure")
+
+
+def _eval_rows(name: str) -> list[dict[str, Any]]:
+    path = resources.files("engine").joinpath("data", "eval", name)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_evaluation(settings: Settings) -> dict[str, Any]:
+    engine = load_engine(settings, open_db(settings))
+    return {
+        "intent": intent_figures(engine),
+        "faq": faq_figures(engine),
+        "spelling": spelling_figures(engine),
+        "dialogs": dialog_figures(engine),
+    }
+
+
+def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
+    corrected = [engine.stages.speller.correct(t).corrected for t in texts]
+    return corrected, engine.stages.encoder.encode([model_text(t) for t in corrected])
+
+
+def _predict(engine: Engine, examples: Sequence[Example]) -> list[str]:
+    _corrected, vectors = _understand(engine, [e.text for e in examples])
+    return [r.intent for r in engine.stages.intents.classify_many(vectors)]
+
+
+def intent_figures(engine: Engine) -> dict[str, Any]:
+    from sklearn.metrics import f1_score
+
+    test = bitext_split("test")
+    own = store_examples("eval")
+    in_scope = test + [e for e in own if e.intent != OUT_OF_SCOPE]
+    oos = [e for e in own if e.intent == OUT_OF_SCOPE]
+    predicted = dict(zip((id(e) for e in in_scope + oos), _predict(engine, in_scope + oos),
+                         strict=True))  # fmt: skip
+
+    def accuracy(rows: Sequence[Example]) -> float:
+        return _share(predicted[id(e)] == e.intent for e in rows)
+
+    gold = [e.intent for e in test]
+    guesses = [predicted[id(e)] for e in test]
+    return {
+        "bitext_test_rows": len(test),
+        "bitext_accuracy": accuracy(test),
+        "bitext_macro_f1": round(float(f1_score(gold, guesses, labels=sorted(set(gold)),
+                                                 average="macro", zero_division=0)), 4),
+        "bitext_typo_rows": sum(e.typo for e in test),
+        "bitext_typo_accuracy": accuracy([e for e in test if e.typo]),
+        "store_intents_accuracy": accuracy([e for e in own if e.intent != OUT_OF_SCOPE]),
+        "out_of_scope_rows": len(oos),
+        "out_of_scope_recall": _share(predicted[id(e)] == OUT_OF_SCOPE for e in oos),
+        "out_of_scope_not_answered": _share(predicted[id(e)] in IN_SCOPE_REJECTED for e in oos),
+        "in_scope_rows": len(in_scope),
+        "in_scope_false_rejection": _share(
+            predicted[id(e)] in IN_SCOPE_REJECTED for e in in_scope
+        ),
+    }  # fmt: skip
+
+
+def faq_figures(engine: Engine) -> dict[str, Any]:
+    rows = _eval_rows("faq_paraphrases.jsonl")
+    corrected, vectors = _understand(engine, [r["query"] for r in rows])
+    intents = engine.stages.intents.classify_many(vectors)
+    hits1 = hits3 = 0
+    for row, text, vector, intent in zip(rows, corrected, vectors, intents, strict=True):
+        ranked = engine.stages.lookup.rank_faq(text, vector, intent.intent, k=3)
+        keys = [s.record.key for s in ranked]
+        hits1 += keys[:1] == [row["faq_id"]]
+        hits3 += row["faq_id"] in keys
+    return {"queries": len(rows), "hit_at_1": round(hits1 / len(rows), 4),
+            "hit_at_3": round(hits3 / len(rows), 4)}  # fmt: skip
+
+
+def spelling_figures(engine: Engine) -> dict[str, Any]:
+    speller = engine.stages.speller
+    rows = _eval_rows("spelling.jsonl")
+    fixed = _share(speller.correct(r["text"]).corrected == r["expected"] for r in rows)
+    vocabulary = _store_vocabulary(engine)
+    templates = ("do you have {} in stock?", "what about {}", "{} please")
+    kept = _share(
+        term in speller.correct(t.format(term)).corrected for term in vocabulary for t in templates
+    )
+    return {"sentences": len(rows), "corrected_exactly": fixed,
+            "vocabulary_terms": len(vocabulary), "vocabulary_untouched": kept}  # fmt: skip
+
+
+def _store_vocabulary(engine: Engine) -> list[str]:
+    catalog = engine.stages.lookup.catalog
+    terms = {p.name for p in catalog.products.values()} | {
+        p.brand for p in catalog.products.values()
+    }
+    terms |= {p.sku for p in catalog.products.values()}
+    orders = engine.stages.lookup.orders.sample(200)
+    terms |= {o.order_id for o in orders} | {o.customer_email for o in orders}
+    return sorted(t for t in terms if t)
+
+
+def dialog_figures(engine: Engine) -> dict[str, Any]:
+    path = resources.files("engine").joinpath("data", "eval", "dialogs.json")
+    dialogs = json.loads(path.read_text())["dialogs"]
+    failures: list[str] = []
+    turns = 0
+    for dialog in dialogs:
+        key = f"eval-{uuid.uuid4().hex}"
+        for number, step in enumerate(dialog["turns"], start=1):
+            turns += 1
+            text = step.get("say", "")
+            if "say_repeat" in step:
+                text = step["say_repeat"][0] * step["say_repeat"][1]
+            turn = engine.handle(Inbound(key, text, "eval", dialog.get("email")))
+            for problem in _check_turn(step, turn.as_dict()):
+                failures.append(f"{dialog['name']} / turn {number}: {problem}")
+    passed = turns - len({f.rsplit(":", 1)[0] for f in failures})
+    return {"dialogs": len(dialogs), "turns": turns, "turns_passed": passed,
+            "turn_accuracy": round(passed / turns, 4), "failures": failures}  # fmt: skip
+
+
+def _check_turn(step: dict[str, Any], turn: dict[str, Any]) -> list[str]:
+    problems = []
+    if "intent" in step and turn["intent"] != step["intent"]:
+        problems.append(f"intent {turn['intent']}, expected {step['intent']}")
+    handoff = turn["handoff"]["reason"]
+    if "handoff" in step and handoff != step["handoff"]:
+        problems.append(f"handoff {handoff}, expected {step['handoff']}")
+    if "handoff" not in step and handoff is not None:
+        problems.append(f"unexpected handoff {handoff}")
+    answer = turn["answer"].lower()
+    problems += [f"answer lacks {w!r}" for w in step.get("contains", []) if w.lower() not in answer]
+    problems += [f"answer has {w!r}" for w in step.get("not_contains", []) if w.lower() in answer]
+    return problems
+
+
+def _share(flags: Any) -> float:
+    values = list(flags)
+    return round(sum(bool(v) for v in values) / len(values), 4) if values else 0.0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    for section, figures in results.items():
+        typer.secho(section, bold=True)
+        for name, value in figures.items():
+            if name == "failures":
+                for failure in value:
+                    typer.secho(f"  ! {failure}", fg=typer.colors.YELLOW)
+                continue
+            typer.echo(f"  {name:<28} {value}")
+
+
+__all__ = ["Handoff", "print_table", "run_evaluation"]

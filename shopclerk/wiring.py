@@ -1,0 +1,111 @@
+"""Building the parts from the settings: knowledge base, intent model and the engine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from engine.engine import Engine, Stages
+from engine.generators import GENERATORS
+from engine.guard import InputGuard
+from engine.intent_data import model_text, training_examples
+from engine.intents import IntentClassifier
+from engine.language import LanguageCheck
+from engine.lookup import Lookup
+from engine.policy import DecisionPolicy
+from engine.slots import SlotExtractor
+from engine.spelling import SpellingCorrector
+from engine.state import ConversationStore
+from kb.database import Database
+from kb.embeddings import Embedder, export_model
+from kb.importers import ImportReport, import_faq, import_orders, import_products
+from kb.knowledge import build_indexes, open_search, stats
+from kb.orders import OrderBook
+from kb.search import Catalog
+from kb.vector_index import SyncReport
+from shopclerk.settings import Settings
+
+INTENT_MODEL = "intent-classifier.npz"
+
+
+def limit_threads(threads: int) -> None:
+    """Two cores are easily oversubscribed: every numeric library gets the same budget."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
+
+
+def demo_file(name: str) -> Path:
+    return Path(str(resources.files("kb").joinpath("demo", name)))
+
+
+def import_demo_store(db: Database) -> list[ImportReport]:
+    return [
+        import_products(db, demo_file("products.json")),
+        import_faq(db, demo_file("faq.json")),
+        import_orders(db, demo_file("orders.json")),
+    ]
+
+
+def embedder(settings: Settings) -> Embedder:
+    return Embedder(export_model(settings.models_dir), threads=settings.threads)
+
+
+def train_intents(settings: Settings, encoder: Embedder) -> IntentClassifier:
+    train, _validation = training_examples()
+    vectors = encoder.encode([model_text(e.text) for e in train])
+    classifier = IntentClassifier.train(train, vectors)
+    classifier.save(settings.models_dir / INTENT_MODEL)
+    return classifier
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    indexes: list[SyncReport]
+    trained_intents: bool
+
+
+def build(settings: Settings, db: Database, *, retrain: bool = False) -> BuildReport:
+    """Export the model, bring the FAISS indexes up to date, train the intent model if needed."""
+    encoder = embedder(settings)
+    reports = build_indexes(db, settings.index_dir, encoder)
+    model_file = settings.models_dir / INTENT_MODEL
+    trained = retrain or not model_file.exists()
+    if trained:
+        train_intents(settings, encoder)
+    return BuildReport(reports, trained)
+
+
+def store_vocabulary(catalog: Catalog) -> list[str]:
+    words: list[str] = []
+    for p in catalog.products.values():
+        words += [p.name, p.brand, p.category, *p.attributes.values()]
+    for f in catalog.faq.values():
+        words += [f.question, f.answer]
+    return words
+
+
+def load_engine(settings: Settings, db: Database, encoder: Embedder | None = None) -> Engine:
+    encoder = encoder or embedder(settings)
+    search = open_search(db, settings.index_dir)
+    stages = Stages(
+        guard=InputGuard(settings.max_message_chars),
+        speller=SpellingCorrector(store_vocabulary(search.catalog)),
+        language=LanguageCheck(),
+        encoder=encoder,
+        intents=IntentClassifier.load(settings.models_dir / INTENT_MODEL),
+        slots=SlotExtractor(search.catalog),
+        lookup=Lookup(OrderBook(db), search),
+        generator=GENERATORS[settings.generator](),
+        policy=DecisionPolicy(
+            round(settings.refund_policy_limit_eur * 100), settings.repeated_failure_limit
+        ),
+    )
+    return Engine(stages, ConversationStore(db))
+
+
+__all__ = ["BuildReport", "build", "import_demo_store", "load_engine", "stats"]
