@@ -1,0 +1,67 @@
+"""The command line, as a trainer or store owner uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shopclerk.cli import app
+from shopclerk.settings import Settings
+
+runner = CliRunner()
+
+
+def _run(settings: Settings, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--data-dir", str(settings.data_dir), *args], input=stdin)
+
+
+def test_ask_prints_what_the_bot_understood_and_answered(built_settings: Settings) -> None:
+    result = _run(built_settings, "ask", "which payment methds do you accept?")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["text"] == "which payment methds do you accept?"
+    assert answer["corrected_text"] == "which payment methods do you accept?"
+    assert answer["intent"] == "check_payment_methods"
+    assert answer["intent_confidence"] > 0.5
+    assert answer["sources"][0]["kind"] == "faq"
+    assert {"kind", "id", "title", "score"} <= set(answer["sources"][0])
+    assert "Klarna" in answer["answer"]
+    assert answer["handoff"] == {"needed": False, "reason": None}
+    assert set(answer["slots"]) >= {"order_id", "email", "product_skus"}
+
+
+def test_ask_jsonl_answers_one_line_per_line(built_settings: Settings) -> None:
+    lines = "hello\nI want to speak to a human\n\n"
+    result = _run(built_settings, "ask", "--jsonl", stdin=lines)
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert [a["text"] for a in answers] == ["hello", "I want to speak to a human", ""]
+    assert answers[1]["handoff"] == {"needed": True, "reason": "customer_asked"}
+    assert answers[2]["rejected"] == "empty"
+
+
+def test_ask_needs_a_text_or_jsonl(built_settings: Settings) -> None:
+    result = _run(built_settings, "ask")
+    assert result.exit_code == 1
+    assert "give either a text or --jsonl" in result.output
+
+
+def test_chat_shows_explanations(built_settings: Settings) -> None:
+    result = _run(built_settings, "chat", "--explain", stdin="do you ship to Norway?\nquit\n")
+    assert result.exit_code == 0, result.output
+    assert "bot> " in result.stdout
+    assert "intent=delivery_options" in result.stdout or "intent=" in result.stdout
+    assert "sources=[" in result.stdout
+
+
+def test_stats_and_a_bad_import(built_settings: Settings, tmp_path: Path) -> None:
+    stats = _run(built_settings, "kb", "stats")
+    assert stats.exit_code == 0
+    assert "products:   182 in 9 categories" in stats.stdout
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    result = _run(built_settings, "kb", "import-products", str(broken))
+    assert result.exit_code == 1
+    assert "broken JSON" in result.output

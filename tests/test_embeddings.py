@@ -1,0 +1,28 @@
+"""ONNX Runtime embeddings equal sentence-transformers' own, from the packaged model."""
+
+from __future__ import annotations
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from kb.embeddings import Embedder, packaged_model_dir
+from shopclerk.settings import Settings
+
+
+def test_onnx_vectors_match_sentence_transformers(built_settings: Settings) -> None:
+    texts = ["where is my order?", "A 35 L travel backpack of nylon 840D.", "🙂", ""]
+    ours = Embedder(built_settings.models_dir / "all-MiniLM-L6-v2").encode(texts)
+    reference = SentenceTransformer(str(packaged_model_dir()), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
+    assert ours.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(ours * reference, axis=1))) > 0.9999
+
+
+def test_batches_keep_the_order_of_the_texts(built_settings: Settings) -> None:
+    embedder = Embedder(built_settings.models_dir / "all-MiniLM-L6-v2")
+    texts = [f"question {'long ' * (n % 7)}number {n}" for n in range(70)]
+    together = embedder.encode(texts, batch_size=16)
+    one_by_one = np.stack([embedder.encode([t])[0] for t in texts])
+    assert np.allclose(together, one_by_one, atol=1e-5)

@@ -1,0 +1,180 @@
+"""One message through the whole engine, as a customer would see it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from engine.engine import Engine
+from engine.state import ConversationStore, Message
+from engine.types import Handoff, Inbound, Reply, Turn
+from kb.database import Database
+from shopclerk.settings import Settings
+from shopclerk.wiring import load_engine
+
+# From the demo store (kb/demo/orders.json).
+HARRY = "harryhughes@example.org"
+HARRY_ORDER, HARRY_TRACKING = "HP-105442", "1ZH7P4A26606237378"
+OLIVER_ORDER, OLIVER_TRACKING = "HP-105372", "1ZH7P4A26633041384"
+
+
+class Chat:
+    """One conversation with the engine."""
+
+    def __init__(self, engine: Engine, email: str | None = None) -> None:
+        self.engine, self.email = engine, email
+        self.key = f"test-{uuid.uuid4().hex}"
+
+    def say(self, text: str) -> Turn:
+        return self.engine.handle(Inbound(self.key, text, "test", self.email))
+
+
+def test_order_status_needs_the_owners_email_then_shows_tracking(engine: Engine) -> None:
+    chat = Chat(engine)
+    first = chat.say(f"where is my order {HARRY_ORDER}?")
+    assert first.intent.intent == "track_order"
+    assert "email" in first.decision.text
+    assert HARRY_TRACKING not in first.decision.text
+
+    second = chat.say(f"it is {HARRY}")
+    assert HARRY_TRACKING in second.decision.text
+    assert "UPS" in second.decision.text
+    assert isinstance(second.decision, Reply)
+    assert [s.id for s in second.decision.sources][:1] == [HARRY_ORDER]
+
+
+def test_someone_elses_order_looks_exactly_like_an_unknown_one(engine: Engine) -> None:
+    chat = Chat(engine, email=HARRY)
+    others = chat.say(f"where is order {OLIVER_ORDER}").decision.text
+    unknown = chat.say("where is order HP-999999").decision.text
+    assert OLIVER_TRACKING not in others
+    assert others.replace(OLIVER_ORDER, "X") == unknown.replace("HP-999999", "X")
+
+
+def test_follow_up_carries_the_topic_and_the_product(engine: Engine) -> None:
+    chat = Chat(engine)
+    price = chat.say("how much is the Harbor & Pine Mooring 35 Travel Backpack?")
+    assert "EUR 149.95" in price.decision.text
+    stock = chat.say("is it in stock?")
+    assert "product_skus" in stock.slots.carried
+    assert "Mooring 35" in stock.decision.text
+
+
+def test_and_order_after_a_tracking_question_continues_tracking(engine: Engine) -> None:
+    chat = Chat(engine, email=HARRY)
+    chat.say(f"track {HARRY_ORDER}")
+    turn = chat.say(f"and order {OLIVER_ORDER}?")
+    assert turn.intent.intent == "track_order"
+    assert turn.slots.order_id == OLIVER_ORDER
+
+
+def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -> None:
+    chat = Chat(engine, email=HARRY)
+    text = chat.say(f"status of {HARRY_ORDER}").decision.text
+    order = engine.stages.lookup.orders.find(HARRY_ORDER)
+    assert order is not None
+    assert order.money(order.total_cents) in text
+    assert f"{order.shipped_at.day} {order.shipped_at:%B %Y}" in text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I want to talk to a human", "customer_asked"),
+        ("please delete my account", "policy"),
+        ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
+    ],
+)
+def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> None:
+    decision = Chat(engine).say(text).decision
+    assert isinstance(decision, Handoff)
+    assert decision.reason.value == reason
+
+
+def test_repeated_failure_hands_off(engine: Engine) -> None:
+    chat = Chat(engine)
+    decisions = [
+        chat.say(t).decision
+        for t in ("what's the capital of peru", "who painted the mona lisa", "explain gravity")
+    ]
+    assert [d.kind for d in decisions] == ["reply", "reply", "handoff"]
+    assert isinstance(decisions[-1], Handoff)
+    assert decisions[-1].reason.value == "repeated_failure"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "empty"),
+        ("   \t\n", "empty"),
+        ("x" * 5000, "longer than"),
+        ("\x00\x07where is my order?\x1b", "order number"),
+        ("Où est ma commande, s'il vous plaît? Je l'attends depuis longtemps", "English"),
+        ("我的订单在哪里", "English"),
+    ],
+)
+def test_bad_input_gets_a_clear_polite_reply(engine: Engine, text: str, expected: str) -> None:
+    turn = Chat(engine).say(text)
+    assert expected in turn.decision.text
+
+
+def test_sql_looking_text_is_just_text(engine: Engine) -> None:
+    before = len(engine.stages.lookup.orders.sample(1000))
+    turn = Chat(engine).say("'; DROP TABLE shop_order; -- where is order HP-105442")
+    assert turn.slots.order_id == "HP-105442"
+    assert turn.decision.text  # a polite reply (here: which of these did you mean?)
+    assert len(engine.stages.lookup.orders.sample(1000)) == before
+
+
+def test_html_is_kept_as_text_and_never_echoed_as_markup(engine: Engine) -> None:
+    turn = Chat(engine).say("<script>alert('x')</script> which payment methods do you take?")
+    assert "<script>" not in turn.decision.text
+    assert turn.inbound.text.startswith("<script>")  # stored as sent
+
+
+def test_emoji_and_long_messages_are_recorded_in_full(engine: Engine, built_db: Database) -> None:
+    chat = Chat(engine)
+    long_text = "please help " * 500
+    chat.say("🙂 do you ship to Norway? 🇳🇴")
+    chat.say(long_text)
+    store = ConversationStore(built_db)
+    conversation = store.load("test", chat.key)
+    assert conversation.id is not None
+    customer = [m for m in store.history(conversation.id) if m.role == "customer"]
+    assert [m.text for m in customer] == ["🙂 do you ship to Norway? 🇳🇴", long_text]
+
+
+def test_every_turn_is_recorded_with_intent_decision_and_sources(
+    engine: Engine, built_db: Database
+) -> None:
+    chat = Chat(engine)
+    chat.say("which payment methods do you accept?")
+    store = ConversationStore(built_db)
+    conversation = store.load("test", chat.key)
+    assert conversation.id is not None
+    customer, bot = store.history(conversation.id)
+    assert isinstance(customer, Message)
+    assert customer.intent == "check_payment_methods"
+    assert bot.decision == "reply"
+    assert bot.sources
+    assert bot.sources[0]["kind"] == "faq"
+
+
+def test_conversation_state_survives_a_restart(
+    engine: Engine, built_settings: Settings, built_db: Database
+) -> None:
+    chat = Chat(engine)
+    chat.say(f"where is {HARRY_ORDER}")
+    restarted = Chat(load_engine(built_settings, built_db))
+    restarted.key = chat.key  # the same conversation, a new process
+    turn = restarted.say(HARRY)
+    assert HARRY_TRACKING in turn.decision.text
+
+
+def test_a_batch_of_many_conversations_matches_one_by_one(engine: Engine) -> None:
+    texts = ["which payment methods do you accept?", "hello", "do you ship to the UK?"]
+    batch = engine.handle_many([Inbound(f"b-{uuid.uuid4()}", t, "test") for t in texts])
+    single = [Chat(engine).say(t) for t in texts]
+    assert [t.decision.text for t in batch] == [t.decision.text for t in single]
+    assert [t.intent.intent for t in batch] == [t.intent.intent for t in single]

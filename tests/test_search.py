@@ -1,0 +1,77 @@
+"""Hybrid search and the FAISS indexes: real model, real FAISS, real BM25."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.engine import Engine
+from kb.embeddings import Embedder, export_model
+from kb.importers import import_faq
+from kb.knowledge import build_indexes, open_search
+from kb.search import Filters
+from shopclerk.database import open_db
+from shopclerk.settings import Settings
+
+
+def _vector(engine: Engine, text: str):  # type: ignore[no-untyped-def]
+    return engine.stages.encoder.encode([text])[0]
+
+
+def test_faq_search_finds_the_answer_with_scores_and_ids(engine: Engine) -> None:
+    search = engine.stages.lookup._search
+    query = "can I pay later with Klarna"
+    hits = search.search("faq", query, _vector(engine, query), k=3)
+    assert hits[0].key == "payment-klarna"
+    assert hits[0].record_id > 0
+    assert hits[0].score >= hits[1].score
+    assert 0 < hits[0].dense_score <= 1
+    assert hits[0].keyword_score > 0
+
+
+def test_product_filters_hold_for_every_hit(engine: Engine) -> None:
+    search = engine.stages.lookup._search
+    query = "warm waterproof jacket"
+    filters = Filters(category="Clothing", max_price_cents=15000, in_stock=True)
+    hits = search.search("product", query, _vector(engine, query), k=10, filters=filters)
+    assert hits
+    for hit in hits:
+        product = search.catalog.products[hit.record_id]
+        assert product.category == "Clothing"
+        assert product.price_cents <= 15000
+        assert product.stock > 0
+
+
+def test_a_filter_nothing_matches_finds_nothing(engine: Engine) -> None:
+    search = engine.stages.lookup._search
+    filters = Filters(min_price_cents=10_000_000)
+    assert search.search("product", "tent", _vector(engine, "tent"), filters=filters) == []
+
+
+def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    db = open_db(settings)
+    faq = tmp_path / "faq.json"
+    entries = [{"id": f"q{n}", "question": f"Question number {n}?", "answer": "Yes."}
+               for n in range(5)]  # fmt: skip
+    faq.write_text(json.dumps({"questions": entries}))
+    import_faq(db, faq)
+    embedder = Embedder(export_model(settings.models_dir))
+    calls: list[int] = []
+
+    class CountingEmbedder:
+        def encode(self, texts, batch_size=64):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return embedder.encode(texts, batch_size)
+
+    build_indexes(db, settings.index_dir, CountingEmbedder())  # type: ignore[arg-type]
+    entries[0]["question"] = "A changed question?"
+    faq.write_text(json.dumps({"questions": entries[:4]}))
+    import_faq(db, faq, replace=True)
+    reports = build_indexes(db, settings.index_dir, CountingEmbedder())  # type: ignore[arg-type]
+    faq_report = next(r for r in reports if r.kind == "faq")
+    assert calls == [5, 1]  # first build: all five; then only the changed one
+    assert (faq_report.updated, faq_report.removed, faq_report.unchanged) == (1, 1, 3)
+    search = open_search(db, settings.index_dir)
+    query = "A changed question?"
+    assert search.search("faq", query, embedder.encode([query])[0], k=1)[0].key == "q0"
