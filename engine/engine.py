@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
+from typing import Any, Protocol
 
 from engine.generators.base import Context, Generator
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
@@ -23,7 +21,7 @@ from engine.lookup import Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
-from engine.state import Conversation, ConversationStore, Message
+from engine.state import Conversation, ConversationStore, utcnow
 from engine.types import (
     Answer,
     Correction,
@@ -73,17 +71,17 @@ class Engine:
             for c in checked
         ]
         vectors = s.encoder.encode([model_text(c.corrected) for c in corrections])
-        conversations: dict[tuple[str, str], Conversation] = {}
-        turns, records = [], []
-        for n, inbound in enumerate(inbounds):
-            key = (inbound.channel, inbound.conversation_key)
-            if key not in conversations:
-                conversations[key] = self.store.load(*key)
-            conversation = conversations[key]
-            turn = self._turn(inbound, conversation, checked[n], corrections[n], vectors[n])
-            turns.append(turn)
-            records.append((conversation, _messages(turn, conversation.id or 0)))
-        self.store.save_turns(records)
+        keys = [(i.channel, i.conversation_key) for i in inbounds]
+        turns, rows = [], []
+        with self.store.session() as session:
+            conversations = self.store.load_many(session, keys)
+            for n, inbound in enumerate(inbounds):
+                conversation = conversations[keys[n]]
+                turn = self._turn(inbound, conversation, checked[n], corrections[n], vectors[n])
+                conversation.updated_at = utcnow()
+                turns.append(turn)
+                rows += _message_rows(turn, conversation.id or 0)
+            self.store.record(session, rows)
         return turns
 
     def _turn(
@@ -184,33 +182,28 @@ def _remember(
     conversation.failures_in_a_row = conversation.failures_in_a_row + 1 if answer.failed else 0
 
 
-def _messages(turn: Turn, conversation_id: int) -> list[Message]:
-    data = turn.as_dict()
-    customer = Message(
-        conversation_id=conversation_id,
-        role="customer",
-        text=turn.inbound.text,  # exactly as sent, even when too long to answer
-        corrected_text=turn.correction.corrected,
-        client_message_id=turn.inbound.client_message_id,
-        intent=turn.intent.intent,
-        intent_confidence=turn.intent.confidence,
-        understanding={
-            "candidates": data["candidates"],
-            "slots": data["slots"],
-            "rejected": turn.rejected,
-        },
-    )
-    decision = turn.decision
-    bot = Message(
-        conversation_id=conversation_id,
-        role="bot",
-        text=decision.text,
-        decision="rejected" if turn.rejected else decision.kind,
-        handoff_reason=decision.reason.value if isinstance(decision, Handoff) else None,
-        sources=data["sources"],
-        understanding={"quick_replies": data["quick_replies"]},
-    )
+def _message_rows(turn: Turn, conversation_id: int) -> list[dict[str, Any]]:
+    """The customer's message (exactly as sent, even when too long to answer) and the reply."""
+    data, decision, now = turn.as_dict(), turn.decision, utcnow()
+    customer = {
+        "conversation_id": conversation_id, "role": "customer", "text": turn.inbound.text,
+        "corrected_text": turn.correction.corrected,
+        "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
+        "intent_confidence": turn.intent.confidence, "decision": None, "handoff_reason": None,
+        "understanding": {"candidates": data["candidates"], "slots": data["slots"],
+                          "rejected": turn.rejected},
+        "sources": [], "created_at": now,
+    }  # fmt: skip
+    bot = {
+        "conversation_id": conversation_id, "role": "bot", "text": decision.text,
+        "corrected_text": None, "client_message_id": None, "intent": None,
+        "intent_confidence": None,
+        "decision": "rejected" if turn.rejected else decision.kind,
+        "handoff_reason": decision.reason.value if isinstance(decision, Handoff) else None,
+        "understanding": {"quick_replies": data["quick_replies"]},
+        "sources": data["sources"], "created_at": now,
+    }  # fmt: skip
     return [customer, bot]
 
 
-__all__ = ["Encoder", "Engine", "Stages", "np"]
+__all__ = ["Encoder", "Engine", "Stages"]

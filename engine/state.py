@@ -6,11 +6,12 @@ turns in a row failed, and every message with what the engine made of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, insert, tuple_
 from sqlalchemy import Engine as Database
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -55,22 +56,48 @@ class Message(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+ConversationKey = tuple[str, str]  # (channel, key)
+
+
 class ConversationStore:
+    """Conversations and their messages. A batch of turns is one session and one commit."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def load(self, channel: str, key: str) -> Conversation:
-        """The conversation with this key, created on first contact."""
+    @contextmanager
+    def session(self) -> Iterator[Session]:
         with Session(self._db, expire_on_commit=False) as session:
-            found = session.exec(
-                select(Conversation).where(Conversation.channel == channel, Conversation.key == key)
-            ).first()
-            if found is not None:
-                return found
-            conversation = Conversation(channel=channel, key=key)
-            session.add(conversation)
+            yield session
+
+    def load_many(
+        self, session: Session, keys: Sequence[ConversationKey]
+    ) -> dict[ConversationKey, Conversation]:
+        """The conversations with these keys, created on first contact, in one query."""
+        wanted = list(dict.fromkeys(keys))
+        query = select(Conversation).where(
+            tuple_(col(Conversation.channel), col(Conversation.key)).in_(wanted)
+        )
+        found = {(c.channel, c.key): c for c in session.exec(query).all()}
+        new = [Conversation(channel=ch, key=k) for ch, k in wanted if (ch, k) not in found]
+        if new:
+            session.add_all(new)
+            session.flush()  # assigns their ids
+            found.update({(c.channel, c.key): c for c in new})
+        return found
+
+    def load(self, channel: str, key: str) -> Conversation:
+        with self.session() as session:
+            conversation = self.load_many(session, [(channel, key)])[(channel, key)]
             session.commit()
             return conversation
+
+    @staticmethod
+    def record(session: Session, messages: Sequence[dict[str, Any]]) -> None:
+        """Insert message rows (column name -> value) in one statement, then commit."""
+        if messages:
+            session.execute(insert(Message), list(messages))
+        session.commit()
 
     def history(self, conversation_id: int, limit: int = 50) -> list[Message]:
         with Session(self._db) as session:
@@ -81,12 +108,3 @@ class ConversationStore:
                 .limit(limit)
             )
             return list(reversed(session.exec(query).all()))
-
-    def save_turns(self, turns: Sequence[tuple[Conversation, list[Message]]]) -> None:
-        """Store the conversations' new state and messages in one transaction."""
-        with Session(self._db, expire_on_commit=False) as session:
-            for conversation, messages in turns:
-                conversation.updated_at = utcnow()
-                session.merge(conversation)
-                session.add_all(messages)
-            session.commit()

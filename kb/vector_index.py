@@ -129,11 +129,12 @@ class VectorIndex:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         wanted = min(k * 8, int(self._index.ntotal))
         scores, ids = self._index.search(query, wanted, params=params)
-        best: dict[int, float] = {}
-        for vector_id, score in zip(ids[0], scores[0], strict=True):
-            if vector_id >= 0:
-                best.setdefault(int(vector_id) // MAX_TEXTS, float(score))
-        return list(best.items())[:k]
+        valid = ids[0] >= 0
+        records, scores = ids[0][valid] // MAX_TEXTS, scores[0][valid]
+        # Results come best first; a record's first appearance is its best text.
+        _, first = np.unique(records, return_index=True)
+        first.sort()
+        return [(int(records[i]), float(scores[i])) for i in first[:k]]
 
 
 def _ids_selector(record_ids: list[int]) -> faiss.IDSelector:
