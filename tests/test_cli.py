@@ -65,3 +65,22 @@ def test_stats_and_a_bad_import(built_settings: Settings, tmp_path: Path) -> Non
     result = _run(built_settings, "kb", "import-products", str(broken))
     assert result.exit_code == 1
     assert "broken JSON" in result.output
+
+
+def test_eval_reports_every_figure_and_meets_the_targets(
+    built_settings: Settings, tmp_path: Path
+) -> None:
+    report = tmp_path / "eval.json"
+    result = _run(built_settings, "eval", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "bitext_accuracy" in result.stdout  # the table on screen
+    figures = json.loads(report.read_text())
+    intent, faq, spelling = figures["intent"], figures["faq"], figures["spelling"]
+    assert intent["bitext_accuracy"] >= 0.95
+    assert intent["bitext_typo_accuracy"] >= 0.92
+    assert intent["out_of_scope_recall"] >= 0.85
+    assert intent["in_scope_false_rejection"] <= 0.05
+    assert faq["hit_at_1"] >= 0.85
+    assert faq["hit_at_3"] >= 0.95
+    assert spelling["vocabulary_untouched"] >= 0.99
+    assert figures["dialogs"]["turns"] >= 20

@@ -178,3 +178,40 @@ def test_a_batch_of_many_conversations_matches_one_by_one(engine: Engine) -> Non
     single = [Chat(engine).say(t) for t in texts]
     assert [t.decision.text for t in batch] == [t.decision.text for t in single]
     assert [t.intent.intent for t in batch] == [t.intent.intent for t in single]
+
+
+@pytest.mark.parametrize(
+    ("email", "text"),
+    [
+        (HARRY, f"where is {HARRY_ORDER}"),
+        (HARRY, f"I need the invoice for {HARRY_ORDER}"),
+        (None, "how much is the Harbor & Pine Mooring 35 Travel Backpack?"),
+        (None, "how much does shipping to germany cost"),
+        (None, "how long do refunds take with paypal"),
+        (None, "do you have waterproof hiking boots"),
+    ],
+)
+def test_no_figure_is_invented(engine: Engine, email: str | None, text: str) -> None:
+    """Every number in a grounded answer appears in one of the records it cites."""
+    import re
+
+    decision = Chat(engine, email).say(text).decision
+    assert isinstance(decision, Reply)
+    assert decision.sources
+    catalog, orders = engine.stages.lookup.catalog, engine.stages.lookup.orders
+    records = []
+    for source in decision.sources:
+        if source.kind == "order":
+            order = orders.find(source.id)
+            assert order is not None
+            money = [order.money(c) for c in (order.total_cents, order.subtotal_cents)]
+            records.append(f"{order.model_dump()} {money}")
+        elif source.kind == "product":
+            product = catalog.by_sku[source.id]
+            records.append(f"{product.model_dump()} {product.price}")
+        else:
+            entry = catalog.by_faq_key[source.id]
+            records.append(entry.answer)
+    evidence = " ".join(records)
+    for number in re.findall(r"\d+(?:\.\d+)?", decision.text):
+        assert number in evidence, f"{number} in {decision.text!r} is in no source"
