@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlmodel import Session
+
 from engine.generators.base import Context, Generator
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
 from engine.intent_data import model_text
@@ -73,16 +75,38 @@ class Engine:
         vectors = s.encoder.encode([model_text(c.corrected) for c in corrections])
         keys = [(i.channel, i.conversation_key) for i in inbounds]
         turns, rows = [], []
+        seen: set[tuple[int, str]] = set()
         with self.store.session() as session:
             conversations = self.store.load_many(session, keys)
             for n, inbound in enumerate(inbounds):
                 conversation = conversations[keys[n]]
+                resent = self._resent(session, conversation, inbound, seen)
+                if resent is not None:  # answered once already: not again, not stored twice
+                    turns.append(resent)
+                    continue
                 turn = self._turn(inbound, conversation, checked[n], corrections[n], vectors[n])
                 conversation.updated_at = utcnow()
                 turns.append(turn)
                 rows += _message_rows(turn, conversation.id or 0)
             self.store.record(session, rows)
         return turns
+
+    def _resent(
+        self, session: Session, conversation: Conversation, inbound: Inbound,
+        seen: set[tuple[int, str]],
+    ) -> Turn | None:  # fmt: skip
+        client_id, conversation_id = inbound.client_message_id, conversation.id or 0
+        if client_id is None:
+            return None
+        if (conversation_id, client_id) in seen:
+            earlier: str | None = ""
+        else:
+            seen.add((conversation_id, client_id))
+            earlier = self.store.earlier_reply(session, conversation_id, client_id)
+        if earlier is None:
+            return None
+        same = Correction(inbound.text, inbound.text)
+        return Turn(inbound, same, _NO_INTENT, Slots(), Reply(earlier), rejected="duplicate")
 
     def _turn(
         self,

@@ -93,6 +93,25 @@ class ConversationStore:
             return conversation
 
     @staticmethod
+    def earlier_reply(session: Session, conversation_id: int, client_message_id: str) -> str | None:
+        """The reply already given to this client message id, if it was received before."""
+        asked = session.exec(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id,
+                Message.client_message_id == client_message_id,
+            )
+        ).first()
+        if asked is None:
+            return None
+        reply = session.exec(
+            select(Message.text)
+            .where(Message.conversation_id == conversation_id, col(Message.id) > asked,
+                   Message.role == "bot")
+            .order_by(col(Message.id))
+        ).first()  # fmt: skip
+        return reply or ""
+
+    @staticmethod
     def record(session: Session, messages: Sequence[dict[str, Any]]) -> None:
         """Insert message rows (column name -> value) in one statement, then commit."""
         if messages:

@@ -215,3 +215,20 @@ def test_no_figure_is_invented(engine: Engine, email: str | None, text: str) -> 
     evidence = " ".join(records)
     for number in re.findall(r"\d+(?:\.\d+)?", decision.text):
         assert number in evidence, f"{number} in {decision.text!r} is in no source"
+
+
+def test_a_resent_client_message_is_answered_once_and_stored_once(
+    engine: Engine, built_db: Database
+) -> None:
+    key = f"test-{uuid.uuid4().hex}"
+    first = Inbound(key, "which payment methods do you accept?", "test", client_message_id="c1")
+    answer = engine.handle(first)
+    again = engine.handle(first)
+    twice_in_one_batch = engine.handle_many([first, first])
+    assert again.rejected == "duplicate"
+    assert again.decision.text == answer.decision.text
+    assert all(t.rejected == "duplicate" for t in twice_in_one_batch)
+    conversation = ConversationStore(built_db).load("test", key)
+    assert conversation.id is not None
+    history = ConversationStore(built_db).history(conversation.id)
+    assert [m.role for m in history] == ["customer", "bot"]
