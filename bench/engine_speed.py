@@ -1,13 +1,14 @@
 """Engine speed on this machine: start-up, one message at a time, and many at once.
 
-    .venv/bin/python bench/engine_speed.py [--data-dir DIR] [--messages 300] [--threads 1]
+    .venv/bin/python bench/engine_speed.py [--data-dir DIR] [--messages 640] [--threads 1]
 
 Needs a built data directory (`shopclerk kb build`); uses its own conversations (channel
 "bench"). Prints medians and ratios measured in this one run:
 - start-up: a fresh process from `import` to the engine's first answer (median of 3);
 - single: one message through the whole engine (warm, grounded generator), p50/p95;
-- batch: messages/s through `handle_many` with 64 conversations per batch, next to what the
-  embedding model alone manages on the same texts with the same batches, and their ratio.
+- batch: messages/s through `handle_stream` (batches of 64 conversations; the next batch is
+  embedded while one is answered), next to what the embedding model alone manages on the same
+  texts with the same batches, and their ratio. Both use the same model thread count.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_dir = os.environ.get("SHOPCLERK_DATA_DIR")
     parser.add_argument("--data-dir", type=Path, default=Path(default_dir) if default_dir else None)
-    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=640)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
@@ -98,9 +99,10 @@ def main() -> None:
             engine.stages.encoder.encode([model_text(t) for t in batch], batch_size=args.batch)
         rounds_model.append(len(texts) / (time.perf_counter() - started))
         started = time.perf_counter()
-        for batch in batches:
-            engine.handle_many([Inbound(f"bench-many-{n}", t, "bench")
-                                for n, t in enumerate(batch)])  # fmt: skip
+        stream = ([Inbound(f"bench-many-{n}", t, "bench") for n, t in enumerate(batch)]
+                  for batch in batches)  # fmt: skip
+        for _turns in engine.handle_stream(stream):
+            pass
         rounds_engine.append(len(texts) / (time.perf_counter() - started))
     model, whole = statistics.median(rounds_model), statistics.median(rounds_engine)
     print(

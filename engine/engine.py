@@ -8,7 +8,8 @@ conversations) through the embedding model in one call, which is where the time 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,8 +38,6 @@ from engine.types import (
 )
 from kb.embeddings import Vectors
 
-FOLLOW_UP_MAX_WORDS = 6  # "and order HP-100123?" continues the previous topic
-
 
 class Encoder(Protocol):
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> Vectors: ...
@@ -57,6 +56,19 @@ class Stages:
     policy: DecisionPolicy
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Messages checked and spell-corrected, ready to embed."""
+
+    inbounds: Sequence[Inbound]
+    checked: list[Checked]
+    corrections: list[Correction]
+
+    @property
+    def model_texts(self) -> list[str]:
+        return [model_text(c.corrected) for c in self.corrections]
+
+
 class Engine:
     def __init__(self, stages: Stages, store: ConversationStore) -> None:
         self.stages = stages
@@ -66,29 +78,54 @@ class Engine:
         return self.handle_many([inbound])[0]
 
     def handle_many(self, inbounds: Sequence[Inbound]) -> list[Turn]:
+        batch = self._prepare(inbounds)
+        return self._answer(batch, self.stages.encoder.encode(batch.model_texts))
+
+    def handle_stream(self, batches: Iterable[Sequence[Inbound]]) -> Iterator[list[Turn]]:
+        """Answer batch after batch, embedding the next batch while this one is answered.
+
+        ONNX Runtime releases the GIL while it runs, so with one core for the model and the
+        caller's thread for everything else, a stream costs about what embedding it costs.
+        Embedding depends on the text alone; all conversation state stays on this thread.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="embedding") as model:
+            waiting: tuple[_Batch, Future[Vectors]] | None = None
+            for inbounds in batches:
+                batch = self._prepare(inbounds)
+                embedding = model.submit(self.stages.encoder.encode, batch.model_texts)
+                if waiting is not None:
+                    yield self._answer(waiting[0], waiting[1].result())
+                waiting = (batch, embedding)
+            if waiting is not None:
+                yield self._answer(waiting[0], waiting[1].result())
+
+    def _prepare(self, inbounds: Sequence[Inbound]) -> _Batch:
         s = self.stages
         checked = [s.guard.check(i.text) for i in inbounds]
         corrections = [
             s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
             for c in checked
         ]
-        vectors = s.encoder.encode([model_text(c.corrected) for c in corrections])
-        keys = [(i.channel, i.conversation_key) for i in inbounds]
+        return _Batch(inbounds, checked, corrections)
+
+    def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
+        keys = [(i.channel, i.conversation_key) for i in batch.inbounds]
         turns, rows = [], []
         seen: set[tuple[int, str]] = set()
         with self.store.session() as session:
             conversations = self.store.load_many(session, keys)
-            for n, inbound in enumerate(inbounds):
+            for n, inbound in enumerate(batch.inbounds):
                 conversation = conversations[keys[n]]
                 resent = self._resent(session, conversation, inbound, seen)
                 if resent is not None:  # answered once already: not again, not stored twice
                     turns.append(resent)
                     continue
-                turn = self._turn(inbound, conversation, checked[n], corrections[n], vectors[n])
-                conversation.updated_at = utcnow()
+                turn = self._turn(
+                    inbound, conversation, batch.checked[n], batch.corrections[n], vectors[n]
+                )
                 turns.append(turn)
                 rows += _message_rows(turn, conversation.id or 0)
-            self.store.record(session, rows)
+            self.store.record(session, conversations.values(), rows)
         return turns
 
     def _resent(

@@ -6,12 +6,12 @@ turns in a row failed, and every message with what the engine made of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, insert, tuple_
+from sqlalchemy import JSON, Column, UniqueConstraint, insert, tuple_, update
 from sqlalchemy import Engine as Database
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -84,6 +84,8 @@ class ConversationStore:
             session.add_all(new)
             session.flush()  # assigns their ids
             found.update({(c.channel, c.key): c for c in new})
+        # Detached from here on: `record` writes their state back in one statement.
+        session.expunge_all()
         return found
 
     def load(self, channel: str, key: str) -> Conversation:
@@ -112,8 +114,22 @@ class ConversationStore:
         return reply or ""
 
     @staticmethod
-    def record(session: Session, messages: Sequence[dict[str, Any]]) -> None:
-        """Insert message rows (column name -> value) in one statement, then commit."""
+    def record(
+        session: Session,
+        conversations: Iterable[Conversation],
+        messages: Sequence[dict[str, Any]],
+    ) -> None:
+        """Write the conversations' state and insert the message rows, then commit: one
+        statement each, however many conversations the batch held."""
+        now = utcnow()
+        state = [
+            {"id": c.id, "customer_email": c.customer_email, "customer_name": c.customer_name,
+             "memory": c.memory, "failures_in_a_row": c.failures_in_a_row, "owner": c.owner,
+             "updated_at": now}
+            for c in conversations
+        ]  # fmt: skip
+        if state:
+            session.execute(update(Conversation), state)
         if messages:
             session.execute(insert(Message), list(messages))
         session.commit()

@@ -232,3 +232,20 @@ def test_a_resent_client_message_is_answered_once_and_stored_once(
     assert conversation.id is not None
     history = ConversationStore(built_db).history(conversation.id)
     assert [m.role for m in history] == ["customer", "bot"]
+
+
+def test_a_stream_of_batches_keeps_each_conversations_order(engine: Engine) -> None:
+    """The next batch is embedded early, but turns of one conversation still build on each
+    other: the email given in batch 2 unlocks the order asked about in batch 1."""
+    key = f"stream-{uuid.uuid4().hex}"
+    batches = [
+        [Inbound(key, f"where is my order {HARRY_ORDER}?", "test"),
+         Inbound(f"other-{uuid.uuid4()}", "hello", "test")],
+        [Inbound(key, HARRY, "test")],
+        [Inbound(key, "thanks!", "test")],
+    ]  # fmt: skip
+    answered = list(engine.handle_stream(batches))
+    assert [len(turns) for turns in answered] == [2, 1, 1]
+    assert "email" in answered[0][0].decision.text
+    assert HARRY_TRACKING in answered[1][0].decision.text
+    assert answered[2][0].intent.intent == "smalltalk"

@@ -31,8 +31,8 @@ def test_memory_and_messages_survive_a_new_store(db: Database) -> None:
         conversation.memory = {"order_id": "HP-105442", "emails": ["ann@example.com"]}
         conversation.customer_email = "ann@example.com"
         assert conversation.id is not None
-        store.record(session, [_row(conversation.id, "customer", "hi 🙂 <b>x</b>"),
-                               _row(conversation.id, "bot", "Hello!")])  # fmt: skip
+        store.record(session, [conversation], [_row(conversation.id, "customer", "hi 🙂 <b>x</b>"),
+                                               _row(conversation.id, "bot", "Hello!")])  # fmt: skip
 
     reopened = ConversationStore(db).load("web", "s1")
     assert reopened.memory["order_id"] == "HP-105442"
