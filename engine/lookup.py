@@ -14,6 +14,7 @@ from kb.search import Catalog, HybridSearch
 
 OrderAccess = Literal["shown", "needs_email", "not_found", "none_given", "malformed"]
 
+STATUS_INTENTS = frozenset({"track_order", "track_refund", "delivery_period"})
 FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the question
 PRODUCT_MIN_SCORE = 0.35
 
@@ -55,9 +56,18 @@ class Lookup:
             self._order(findings, slots, owners)
         if intent.intent == "product_info" or slots.product_skus:
             findings.products = self._products(text, vector, slots)
-        if intent.intent not in ("smalltalk", "out_of_scope", "product_info"):
+        if self._faq_helps(intent.intent, slots, findings):
             findings.faq = self._faq(text, vector, intent.intent)
         return findings
+
+    @staticmethod
+    def _faq_helps(intent: str, slots: Slots, findings: Findings) -> bool:
+        if intent in ("smalltalk", "out_of_scope", "product_info"):
+            return False
+        if "intent" in slots.carried:  # the text answers our question ("it's ann@..."),
+            return False  # it asks nothing the FAQ could answer
+        # The order's own record says where it is; a general FAQ text adds nothing.
+        return not (findings.order_access == "shown" and intent in STATUS_INTENTS)
 
     def _order(self, findings: Findings, slots: Slots, owners: set[str]) -> None:
         if slots.malformed_order_id:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,12 +34,22 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default: a SQLite file in the data directory.",
     )
     generator: Literal["grounded"] = "grounded"
+    store_timezone: str = Field(default="Europe/Amsterdam", description="For dates in replies.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads for the models.")
     max_message_chars: int = Field(default=2000, ge=50, le=100_000)
     refund_policy_limit_eur: float = Field(
         default=250.0, ge=0, description="Refund requests above this go to a person."
     )
     repeated_failure_limit: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from exc
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

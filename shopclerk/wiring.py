@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from engine.engine import Engine, Stages
 from engine.generators import GENERATORS
@@ -100,7 +101,7 @@ def load_engine(settings: Settings, db: Database, encoder: Embedder | None = Non
         intents=IntentClassifier.load(settings.models_dir / INTENT_MODEL),
         slots=SlotExtractor(search.catalog),
         lookup=Lookup(OrderBook(db), search),
-        generator=GENERATORS[settings.generator](),
+        generator=GENERATORS[settings.generator](timezone=ZoneInfo(settings.store_timezone)),
         policy=DecisionPolicy(
             round(settings.refund_policy_limit_eur * 100), settings.repeated_failure_limit
         ),

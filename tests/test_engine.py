@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -205,7 +207,9 @@ def test_no_figure_is_invented(engine: Engine, email: str | None, text: str) -> 
             order = orders.find(source.id)
             assert order is not None
             money = [order.money(c) for c in (order.total_cents, order.subtotal_cents)]
-            records.append(f"{order.model_dump()} {money}")
+            local = [v.astimezone(ZoneInfo("Europe/Amsterdam")).isoformat()
+                     for v in order.model_dump().values() if isinstance(v, datetime)]  # fmt: skip
+            records.append(f"{order.model_dump()} {money} {local}")
         elif source.kind == "product":
             product = catalog.by_sku[source.id]
             records.append(f"{product.model_dump()} {product.price}")

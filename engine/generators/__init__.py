@@ -12,5 +12,6 @@ from engine.generators.grounded import GroundedGenerator
 
 GeneratorName = Literal["grounded"]
 GENERATORS: dict[GeneratorName, type[GroundedGenerator]] = {"grounded": GroundedGenerator}
+# Every generator is built as GENERATORS[name](timezone=...).
 
 __all__ = ["GENERATORS", "Context", "Generator", "GeneratorName", "GroundedGenerator"]

@@ -7,7 +7,7 @@ is copied from an order, product or FAQ record, and every record used is listed 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from engine.generators import phrases
 from engine.generators.base import Context
@@ -34,7 +34,14 @@ STATUS_SENTENCES = {
 
 
 class GroundedGenerator:
-    """Composes answers from records; offline, deterministic, the default."""
+    """Composes answers from records; offline, deterministic, the default.
+
+    Dates are told in the store's time zone (a late-evening order in Utrecht was placed that
+    day, not the next one in UTC).
+    """
+
+    def __init__(self, timezone: tzinfo = UTC) -> None:
+        self.timezone = timezone
 
     def answer(self, context: Context) -> Answer:
         intent = context.intent.intent
@@ -50,7 +57,7 @@ class GroundedGenerator:
             needs_order = _order_needed(context)
             if needs_order is not None:
                 return needs_order
-        return _from_records(intent, context.findings)
+        return _from_records(intent, context.findings, self.timezone)
 
 
 def _clarify(context: Context) -> Answer:
@@ -95,11 +102,11 @@ def _order_needed(context: Context) -> Answer | None:
     return Answer(phrases.ASK_ORDER_ID)
 
 
-def _from_records(intent: str, findings: Findings) -> Answer:
+def _from_records(intent: str, findings: Findings, timezone: tzinfo) -> Answer:
     parts: list[str] = []
     sources: list[Source] = []
     if findings.order is not None and findings.order_access == "shown":
-        parts.append(order_summary(findings.order, intent))
+        parts.append(order_summary(findings.order, intent, timezone))
         sources.append(Source("order", findings.order.order_id, f"Order {findings.order.order_id}"))
     if findings.faq:
         best = findings.faq[0]
@@ -117,8 +124,12 @@ def _faq_source(scored: Scored[FaqEntry]) -> Source:
     return Source("faq", scored.record.key, scored.record.question, round(scored.score, 4))
 
 
-def order_summary(order: Order, intent: str) -> str:
+def order_summary(order: Order, intent: str, timezone: tzinfo = UTC) -> str:
     """One order's facts, as the order record states them."""
+
+    def _day(value: datetime | str | None) -> str:
+        return day(value, timezone)
+
     sentences = [
         f"Order {order.order_id}, placed on {_day(order.placed_at)} "
         f"({order.money(order.total_cents)}), {STATUS_SENTENCES.get(order.status, order.status)}."
@@ -177,9 +188,12 @@ def _stock(product: Product) -> str:
     return f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
 
 
-def _day(value: datetime | str | None) -> str:
+def day(value: datetime | str | None, timezone: tzinfo = UTC) -> str:
+    """ "18 November 2026", in the store's time zone."""
     if value is None:
         return "an unknown date"
-    if isinstance(value, str):
+    if isinstance(value, str):  # estimated delivery: a calendar date already
         value = datetime.fromisoformat(value)
+    elif value.tzinfo is not None:
+        value = value.astimezone(timezone)
     return f"{value.day} {value:%B %Y}"
