@@ -21,6 +21,7 @@ from engine.spelling import SpellingCorrector
 from engine.state import ConversationStore
 from kb.database import Database
 from kb.embeddings import Embedder, export_model
+from kb.errors import ModelMissingError
 from kb.importers import ImportReport, import_faq, import_orders, import_products
 from kb.knowledge import build_indexes, open_search, stats
 from kb.orders import OrderBook
@@ -91,14 +92,19 @@ def store_vocabulary(catalog: Catalog) -> list[str]:
 
 
 def load_engine(settings: Settings, db: Database, encoder: Embedder | None = None) -> Engine:
-    encoder = encoder or embedder(settings)
+    intent_model = settings.models_dir / INTENT_MODEL
+    if not intent_model.exists():
+        raise ModelMissingError(
+            f"no intent model in {settings.models_dir}: run `shopclerk kb build`"
+        )
     search = open_search(db, settings.index_dir)
+    encoder = encoder or embedder(settings)
     stages = Stages(
         guard=InputGuard(settings.max_message_chars),
         speller=SpellingCorrector(store_vocabulary(search.catalog)),
         language=LanguageCheck(),
         encoder=encoder,
-        intents=IntentClassifier.load(settings.models_dir / INTENT_MODEL),
+        intents=IntentClassifier.load(intent_model),
         slots=SlotExtractor(search.catalog),
         lookup=Lookup(OrderBook(db), search),
         generator=GENERATORS[settings.generator](timezone=ZoneInfo(settings.store_timezone)),

@@ -84,3 +84,9 @@ def test_eval_reports_every_figure_and_meets_the_targets(
     assert faq["hit_at_3"] >= 0.95
     assert spelling["vocabulary_untouched"] >= 0.99
     assert figures["dialogs"]["turns"] >= 20
+
+
+def test_asking_before_a_build_says_what_to_do(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "ask", "hello"])
+    assert result.exit_code == 1
+    assert "run `shopclerk kb build`" in result.output
