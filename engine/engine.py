@@ -124,7 +124,7 @@ class Engine:
                     inbound, conversation, batch.checked[n], batch.corrections[n], vectors[n]
                 )
                 turns.append(turn)
-                rows += _message_rows(turn, conversation.id or 0)
+                rows += _message_rows(turn, conversation)
             self.store.record(session, conversations.values(), rows)
         return turns
 
@@ -243,11 +243,14 @@ def _remember(
     conversation.failures_in_a_row = conversation.failures_in_a_row + 1 if answer.failed else 0
 
 
-def _message_rows(turn: Turn, conversation_id: int) -> list[dict[str, Any]]:
+def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]]:
     """The customer's message (exactly as sent, even when too long to answer) and the reply."""
     data, decision, now = turn.as_dict(), turn.decision, utcnow()
+    conversation_id, seq = conversation.id or 0, conversation.last_seq
+    conversation.last_seq += 2
     customer = {
-        "conversation_id": conversation_id, "role": "customer", "text": turn.inbound.text,
+        "conversation_id": conversation_id, "seq": seq + 1, "role": "customer",
+        "text": turn.inbound.text,
         "corrected_text": turn.correction.corrected,
         "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
         "intent_confidence": turn.intent.confidence, "decision": None, "handoff_reason": None,
@@ -256,7 +259,8 @@ def _message_rows(turn: Turn, conversation_id: int) -> list[dict[str, Any]]:
         "sources": [], "created_at": now,
     }  # fmt: skip
     bot = {
-        "conversation_id": conversation_id, "role": "bot", "text": decision.text,
+        "conversation_id": conversation_id, "seq": seq + 2, "role": "bot",
+        "text": decision.text,
         "corrected_text": None, "client_message_id": None, "intent": None,
         "intent_confidence": None,
         "decision": "rejected" if turn.rejected else decision.kind,

@@ -30,6 +30,7 @@ class Conversation(SQLModel, table=True):
     customer_name: str | None = Field(default=None, max_length=200)
     memory: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     failures_in_a_row: int = 0
+    last_seq: int = 0  # the highest message seq stored in this conversation
     owner: str = Field(default="bot", max_length=64)  # bot | queue | agent:<id> (handoff)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -39,10 +40,14 @@ class Conversation(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("conversation_id", "client_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_message_id"),
+        UniqueConstraint("conversation_id", "seq", name="uq_message_conversation_seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    seq: int = 0  # 1, 2, 3... within the conversation: the order channels show and replay
     role: str = Field(max_length=16)  # customer | bot
     text: str
     corrected_text: str | None = None
@@ -57,6 +62,15 @@ class Message(SQLModel, table=True):
 
 
 ConversationKey = tuple[str, str]  # (channel, key)
+
+
+class Feedback(SQLModel, table=True):
+    """A customer's thumbs up or down on one bot message (the latest rating counts)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    rating: str = Field(max_length=8)  # up | down
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ConversationStore:
@@ -125,7 +139,7 @@ class ConversationStore:
         state = [
             {"id": c.id, "customer_email": c.customer_email, "customer_name": c.customer_name,
              "memory": c.memory, "failures_in_a_row": c.failures_in_a_row, "owner": c.owner,
-             "updated_at": now}
+             "last_seq": c.last_seq, "updated_at": now}
             for c in conversations
         ]  # fmt: skip
         if state:
@@ -133,6 +147,56 @@ class ConversationStore:
         if messages:
             session.execute(insert(Message), list(messages))
         session.commit()
+
+    def exists(self, channel: str, key: str) -> bool:
+        with Session(self._db) as session:
+            query = select(Conversation.id).where(
+                Conversation.channel == channel, Conversation.key == key
+            )
+            return session.exec(query).first() is not None
+
+    def messages_after(self, channel: str, key: str, seq: int, limit: int = 500) -> list[Message]:
+        """The conversation's messages with a higher seq than `seq`, in order."""
+        with Session(self._db) as session:
+            query = (
+                select(Message)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Conversation.channel == channel, Conversation.key == key,
+                       col(Message.seq) > seq)
+                .order_by(col(Message.seq))
+                .limit(limit)
+            )  # fmt: skip
+            return list(session.exec(query).all())
+
+    def message_for_client_id(self, channel: str, key: str, client_id: str) -> Message | None:
+        with Session(self._db) as session:
+            query = (
+                select(Message)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Conversation.channel == channel, Conversation.key == key,
+                       Message.client_message_id == client_id)
+            )  # fmt: skip
+            return session.exec(query).first()
+
+    def save_feedback(self, channel: str, key: str, message_id: int, rating: str) -> bool:
+        """Record a rating of one of this conversation's bot messages; False if it is not one."""
+        with Session(self._db) as session:
+            message = session.exec(
+                select(Message)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Conversation.channel == channel, Conversation.key == key,
+                       Message.id == message_id, Message.role == "bot")
+            ).first()  # fmt: skip
+            if message is None:
+                return False
+            existing = session.exec(
+                select(Feedback).where(Feedback.message_id == message_id)
+            ).first()
+            feedback = existing or Feedback(message_id=message_id, rating=rating)
+            feedback.rating, feedback.created_at = rating, utcnow()
+            session.add(feedback)
+            session.commit()
+            return True
 
     def history(self, conversation_id: int, limit: int = 50) -> list[Message]:
         with Session(self._db) as session:

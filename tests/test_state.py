@@ -6,10 +6,10 @@ from engine.state import ConversationStore
 from kb.database import Database
 
 
-def _row(conversation_id: int, role: str, text: str) -> dict[str, object]:
+def _row(conversation_id: int, role: str, text: str, seq: int) -> dict[str, object]:
     from engine.state import utcnow
 
-    return {"conversation_id": conversation_id, "role": role, "text": text,
+    return {"conversation_id": conversation_id, "role": role, "text": text, "seq": seq,
             "understanding": {}, "sources": [], "created_at": utcnow()}  # fmt: skip
 
 
@@ -31,8 +31,9 @@ def test_memory_and_messages_survive_a_new_store(db: Database) -> None:
         conversation.memory = {"order_id": "HP-105442", "emails": ["ann@example.com"]}
         conversation.customer_email = "ann@example.com"
         assert conversation.id is not None
-        store.record(session, [conversation], [_row(conversation.id, "customer", "hi 🙂 <b>x</b>"),
-                                               _row(conversation.id, "bot", "Hello!")])  # fmt: skip
+        rows = [_row(conversation.id, "customer", "hi 🙂 <b>x</b>", 1),
+                _row(conversation.id, "bot", "Hello!", 2)]  # fmt: skip
+        store.record(session, [conversation], rows)
 
     reopened = ConversationStore(db).load("web", "s1")
     assert reopened.memory["order_id"] == "HP-105442"
