@@ -246,6 +246,26 @@ def _explain(data: dict[str, object]) -> None:
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    ws: Annotated[
+        str, typer.Option(help="Websocket implementation (uvicorn): websockets-sansio, wsproto...")
+    ] = "websockets-sansio",
+) -> None:
+    """Run the web server: the demo store page with the chat widget, its websocket and API."""
+    import uvicorn
+
+    from shopclerk.app import create_app
+
+    typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
+    # No permessage-deflate: chat frames are small, and each connection's zlib state costs
+    # tens of KiB (bench/web_load.py measures memory per idle connection).
+    uvicorn.run(create_app(settings()), host=host, port=port, ws=ws,
+                ws_per_message_deflate=False, log_level="info")  # fmt: skip
+
+
 @app.command("eval")
 def evaluate(
     report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,

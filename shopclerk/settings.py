@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +41,21 @@ class Settings(BaseSettings):
         default=250.0, ge=0, description="Refund requests above this go to a person."
     )
     repeated_failure_limit: int = Field(default=3, ge=1, le=20)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Pages (origins) that may open the chat websocket, comma-separated; "
+        "empty: only pages this server serves; * for any.",
+    )
+    ws_messages_per_minute: int = Field(default=30, ge=1)
+    ws_connections_per_address: int = Field(default=20, ge=1)
+    product_url: str = Field(default="/#product-{sku}", description="Link to a product page.")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("store_timezone")
     @classmethod

@@ -1,0 +1,100 @@
+"""Frames of the widget protocol, version 1 (docs/websocket-protocol.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from engine.state import Message
+from kb.search import Catalog
+
+VERSION = 1
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    session: str | None = Field(default=None, max_length=64)
+    last_seq: int = Field(default=0, ge=0)
+
+
+class SendMessage(_Frame):
+    type: Literal["message"]
+    client_id: str = Field(min_length=1, max_length=128)
+    text: str
+
+
+class SendFeedback(_Frame):
+    type: Literal["feedback"]
+    message_id: int
+    rating: Literal["up", "down"]
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[Hello | SendMessage | SendFeedback | Ping, Field(discriminator="type")]
+_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+class FrameError(ValueError):
+    """A frame the server cannot take; `code` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.extra = code, message, extra
+
+    def frame(self) -> dict[str, Any]:
+        return server_frame("error", code=self.code, message=self.message, **self.extra)
+
+
+def parse(raw: str) -> ClientFrame:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise FrameError("bad_frame", f"not JSON: {exc.msg} at character {exc.pos}") from exc
+    return parse_object(data)
+
+
+def parse_object(data: Any) -> ClientFrame:
+    if not isinstance(data, dict):
+        raise FrameError("bad_frame", "a frame is a JSON object")
+    try:
+        return _client_frame.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'frame'}: {e['msg']}" for e in exc.errors()
+        )
+        raise FrameError("bad_frame", problems) from exc
+
+
+def server_frame(type_: str, **fields: Any) -> dict[str, Any]:
+    return {"v": VERSION, "type": type_, **fields}
+
+
+def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[str, Any]:
+    """A stored message as the widget shows it."""
+    if message.role == "customer":
+        return server_frame("message", seq=message.seq, id=message.id, role="customer",
+                            client_id=message.client_message_id, text=message.text)  # fmt: skip
+    products = []
+    for source in message.sources:
+        product = catalog.by_sku.get(str(source.get("id", ""))) if source.get("kind") == (
+            "product") else None  # fmt: skip
+        if product is not None:
+            products.append({"sku": product.sku, "name": product.name, "price": product.price,
+                             "in_stock": product.stock > 0,
+                             "url": product_url.format(sku=product.sku)})  # fmt: skip
+    handoff = {"reason": message.handoff_reason} if message.handoff_reason else None
+    return server_frame(
+        "message", seq=message.seq, id=message.id, role="bot", text=message.text,
+        quick_replies=list(message.understanding.get("quick_replies", [])),
+        products=products, handoff=handoff,
+    )  # fmt: skip

@@ -1,0 +1,1246 @@
+/*
+ * shopclerk live-chat widget.
+ *
+ * Embed with one tag:  <script src="https://SERVER/static/widget.js" defer></script>
+ * Optional attributes: data-title (header title), data-max-chars (client-side length limit),
+ * data-greeting (text shown while the conversation is empty).
+ *
+ * Speaks the websocket protocol of docs/websocket-protocol.md (version 1).
+ *
+ * Security rule for this whole file: text that comes from the server or the customer only ever
+ * enters the page through textContent, createTextNode or setAttribute; it is never parsed as
+ * markup. Links are built with createElement and only for http(s) addresses.
+ */
+(function () {
+  "use strict";
+
+  // A page that includes the tag twice gets one widget, not two competing sockets.
+  if (window.ShopclerkWidget) return;
+
+  // ---------------------------------------------------------------------------------------------
+  // Constants
+  // ---------------------------------------------------------------------------------------------
+
+  const PROTOCOL_VERSION = 1;
+  const PING_INTERVAL_MS = 25000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+  const HANDSHAKE_TIMEOUT_MS = 10000; // socket open but no `welcome`: treat as a failed attempt
+  const TYPING_TIMEOUT_MS = 60000; // hide a stuck indicator if `typing off` never comes
+  const RESYNC_DELAY_MS = 1500; // grace period before another tab's progress forces a resync
+  const REPLAY_BUSY_MAX_MS = 3000; // longest the list stays aria-busy while history replays
+  const FIRST_CONNECT_STATUS_DELAY_MS = 1000; // don't flash "Connecting…" on fast networks
+  const DEFAULT_MAX_CHARS = 2000; // the server's default SHOPCLERK_MAX_MESSAGE_CHARS
+  const MAX_PRODUCT_CARDS = 10;
+  const HUMAN_REQUEST_TEXT = "I'd like to talk to a person";
+  const DEFAULT_TITLE = "Customer service";
+  const DEFAULT_GREETING = "Hi! Ask us about your order, delivery, returns or our products.";
+
+  const KEY_SESSION = "shopclerk.session";
+  const KEY_OUTBOX = "shopclerk.outbox";
+  const lastSeqKey = (session) => "shopclerk.lastSeq." + session;
+
+  // Texts shown for server `error` frames when the server gives no message of its own.
+  const ERROR_TEXT = {
+    too_large: "That message is too long to send.",
+    rate_limited: "You're sending messages a little too quickly.",
+    unknown_message: "Sorry, your rating couldn't be saved.",
+    bad_frame: "Sorry, something went wrong sending that.",
+  };
+
+  // Stroke icons (24x24, Feather-style), drawn with createElementNS.
+  const ICONS = {
+    chat: ["M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"],
+    close: ["M18 6L6 18", "M6 6l12 12"],
+    send: ["M22 2L11 13", "M22 2l-7 20-4-9-9-4 20-7z"],
+    person: ["M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2", "M12 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z"],
+    thumbUp: [
+      "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3z",
+      "M7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3",
+    ],
+    thumbDown: [
+      "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3z",
+      "M17 2h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17",
+    ],
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Configuration, read from our own <script> tag
+  // ---------------------------------------------------------------------------------------------
+
+  // currentScript is only set while this file's top level runs, so read it now.
+  const scriptTag = document.currentScript || findOwnScriptTag();
+  if (!scriptTag || !scriptTag.src) {
+    console.error("shopclerk: cannot find the widget's <script> tag; the chat is disabled.");
+    return;
+  }
+  const CONFIG = readConfig(scriptTag);
+
+  function findOwnScriptTag() {
+    const tags = document.querySelectorAll("script[src]");
+    for (let i = tags.length - 1; i >= 0; i--) {
+      if (/\/static\/widget\.js(?:[?#]|$)/.test(tags[i].src)) return tags[i];
+    }
+    return null;
+  }
+
+  function readConfig(tag) {
+    const src = new URL(tag.src, document.baseURI);
+    // Keep any path prefix a reverse proxy adds in front of /static/ (usually there is none).
+    const prefix = src.pathname.replace(/\/static\/widget\.js$/, "");
+    const base = (prefix === src.pathname ? "" : prefix).replace(/\/$/, "");
+    const wsScheme = src.protocol === "https:" ? "wss://" : "ws://";
+    return {
+      wsUrl: wsScheme + src.host + base + "/ws",
+      cssUrl: src.origin + base + "/static/widget.css",
+      title: nonEmpty(tag.getAttribute("data-title")) || DEFAULT_TITLE,
+      greeting: nonEmpty(tag.getAttribute("data-greeting")) || DEFAULT_GREETING,
+      maxChars: positiveInt(tag.getAttribute("data-max-chars")) || DEFAULT_MAX_CHARS,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Small helpers
+  // ---------------------------------------------------------------------------------------------
+
+  function nonEmpty(value) {
+    return typeof value === "string" && value.trim() ? value.trim() : null;
+  }
+
+  function positiveInt(value) {
+    const n = typeof value === "number" ? value : parseInt(value, 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  }
+
+  // The server counts characters as Python does (code points), not UTF-16 units: an emoji is 1.
+  function charCount(text) {
+    return Array.from(text).length;
+  }
+
+  function el(tag, className, attrs) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (attrs) {
+      for (const name of Object.keys(attrs)) node.setAttribute(name, attrs[name]);
+    }
+    return node;
+  }
+
+  function textEl(tag, className, text, attrs) {
+    const node = el(tag, className, attrs);
+    node.textContent = text;
+    return node;
+  }
+
+  function icon(name) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "sc-icon");
+    for (const d of ICONS[name]) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d);
+      svg.appendChild(path);
+    }
+    return svg;
+  }
+
+  function iconButton(className, iconName, label, attrs) {
+    const button = el("button", className, Object.assign({ type: "button", "aria-label": label }, attrs));
+    button.appendChild(icon(iconName));
+    return button;
+  }
+
+  function newClientId() {
+    const c = window.crypto;
+    // randomUUID only exists in secure contexts (https, localhost).
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    const bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") {
+      c.getRandomValues(bytes);
+    } else {
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    const hex = Array.from(bytes, (b) => (b + 0x100).toString(16).slice(1)).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // Web storage can be missing or throw (privacy modes, blocked cookies, full quota). The widget
+  // then simply works from memory for the life of the page.
+  function readStored(kind, key) {
+    try {
+      return window[kind].getItem(key);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function writeStored(kind, key, value) {
+    try {
+      if (value === null) window[kind].removeItem(key);
+      else window[kind].setItem(key, value);
+    } catch (err) {
+      /* see readStored */
+    }
+  }
+
+  function safeHttpUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      const url = new URL(value, document.baseURI);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function formatPrice(price) {
+    const amount = typeof price === "number" ? price : parseFloat(price);
+    if (!Number.isFinite(amount)) return typeof price === "string" ? price : "";
+    try {
+      const locale = document.documentElement.lang || undefined;
+      return new Intl.NumberFormat(locale, { style: "currency", currency: "EUR" }).format(amount);
+    } catch (err) {
+      return "EUR " + amount.toFixed(2);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------------------------------
+
+  const state = {
+    session: nonEmpty(readStored("localStorage", KEY_SESSION)),
+    // Highest stored seq rendered in THIS page. It starts at 0 even when storage remembers a
+    // higher value: the list is empty after a load, and texts are never stored locally, so the
+    // history has to come back through the server's replay.
+    lastSeq: 0,
+    sentSession: null, // the session named in the current socket's `hello`
+    ws: null,
+    connected: false, // socket open AND `welcome` received
+    everConnected: false,
+    blocked: false, // origin refused by the server: reconnecting cannot help
+    unloading: false,
+    retryCount: 0,
+    retryTimer: null,
+    pingTimer: null,
+    handshakeTimer: null,
+    flushTimer: null,
+    typingTimer: null,
+    resyncTimer: null,
+    connectStatusTimer: null,
+    replayTimer: null,
+    replayUntil: 0, // the server's last seq at `welcome`: the replay is complete once we reach it
+    awaitingPong: false,
+    outbox: [], // [{client_id, text, inFlight, holdUntil}] in send order
+    isOpen: false,
+    unread: 0,
+    unreadAfterSeq: 0, // bot messages above this seq count as unread while the panel is closed
+    overLimit: false,
+  };
+
+  const pendingRows = new Map(); // client_id -> {row, bubble, meta} for customer bubbles not yet stored
+  const rowOrder = new WeakMap(); // row -> sort key (seq; Infinity for unacked customer messages)
+  const botMessages = new Map(); // message id -> {group, up, down, saved, shown}
+  const feedbackInFlight = []; // message ids in the order their `feedback` frames were sent
+  const feedbackUnsent = new Map(); // message id -> rating, waiting for a connection
+
+  let ui = null; // DOM references, set by buildUi()
+  let ready = false; // the widget is built and its stylesheet is in: it can be shown
+  let quickReplies = null; // the one quick-reply group on screen (under the latest bot message)
+  let wantOpenOnReady = false; // open() was called before the widget was ready
+
+  // ---------------------------------------------------------------------------------------------
+  // DOM construction
+  // ---------------------------------------------------------------------------------------------
+
+  function loadStylesheet(onReady) {
+    const existing = document.querySelector('link[data-shopclerk="css"]');
+    if (existing) {
+      onReady();
+      return;
+    }
+    const link = el("link", null, { rel: "stylesheet", href: CONFIG.cssUrl, "data-shopclerk": "css" });
+    link.addEventListener("load", onReady);
+    link.addEventListener("error", () => {
+      console.error("shopclerk: could not load " + CONFIG.cssUrl);
+      onReady(); // an unstyled chat is still better than no chat
+    });
+    document.head.appendChild(link);
+  }
+
+  function buildUi() {
+    const panelId = "sc-panel-" + Math.random().toString(36).slice(2, 8);
+    // Hidden until the stylesheet is in, so the host page never shows an unstyled flash.
+    const root = el("div", "sc-root", { "data-shopclerk": "widget" });
+    root.hidden = true;
+
+    const launcher = el("button", "sc-launcher", {
+      type: "button",
+      "data-testid": "sc-launcher",
+      "aria-expanded": "false",
+      "aria-controls": panelId,
+      "aria-label": "Open chat",
+    });
+    launcher.appendChild(icon("chat"));
+    const launcherClose = icon("close");
+    launcherClose.classList.add("sc-icon-close");
+    launcher.appendChild(launcherClose);
+    const badge = el("span", "sc-badge", { "aria-hidden": "true" });
+    badge.hidden = true;
+    launcher.appendChild(badge);
+
+    const panel = el("div", "sc-panel", { id: panelId, role: "dialog", "aria-label": CONFIG.title });
+    panel.hidden = true;
+
+    const header = el("div", "sc-header");
+    header.appendChild(textEl("h2", "sc-title", CONFIG.title));
+    const closeButton = iconButton("sc-close", "close", "Close chat", { "data-testid": "sc-close" });
+    header.appendChild(closeButton);
+
+    const status = el("div", "sc-status", { "data-testid": "sc-status", role: "status" });
+    status.hidden = true;
+
+    const scroller = el("div", "sc-scroll");
+    const empty = textEl("p", "sc-empty", CONFIG.greeting);
+    const list = el("div", "sc-list", { "aria-live": "polite", "aria-relevant": "additions", role: "log" });
+    list.setAttribute("aria-label", "Conversation");
+    const typing = el("div", "sc-typing", { "data-testid": "sc-typing", role: "img", "aria-label": "Assistant is typing" });
+    for (let i = 0; i < 3; i++) typing.appendChild(el("span", "sc-dot"));
+    typing.hidden = true;
+    scroller.append(empty, list, typing);
+
+    const footer = buildFooter();
+    panel.append(header, status, scroller, footer.node);
+    root.append(panel, launcher);
+
+    ui = Object.assign(
+      { root, launcher, badge, panel, closeButton, status, scroller, empty, list, typing },
+      footer.refs
+    );
+    document.body.appendChild(root);
+    bindUiEvents();
+  }
+
+  function buildFooter() {
+    const node = el("form", "sc-footer", { novalidate: "" });
+    const compose = el("div", "sc-compose");
+    const input = el("textarea", "sc-input", {
+      "data-testid": "sc-input",
+      rows: "1",
+      "aria-label": "Type your message",
+      placeholder: "Type your message…",
+      autocomplete: "off",
+    });
+    const send = iconButton("sc-send", "send", "Send message", { type: "submit", "data-testid": "sc-send" });
+    compose.append(input, send);
+
+    const row = el("div", "sc-footer-row");
+    const human = el("button", "sc-human", { type: "button", "data-testid": "sc-human" });
+    human.append(icon("person"), document.createTextNode("Talk to a person"));
+    const counter = el("span", "sc-counter", { "aria-hidden": "true" });
+    row.append(human, counter);
+
+    // Announced (politely) only when the over-limit state changes, not on every keystroke.
+    const hint = el("p", "sc-hint", { "aria-live": "polite" });
+    node.append(hint, compose, row);
+    return { node, refs: { form: node, input, send, human, counter, hint } };
+  }
+
+  function bindUiEvents() {
+    ui.launcher.addEventListener("click", () => (state.isOpen ? closePanel() : openPanel()));
+    ui.closeButton.addEventListener("click", closePanel);
+    ui.root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && state.isOpen) {
+        event.preventDefault();
+        closePanel();
+      }
+    });
+    ui.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendFromInput();
+    });
+    ui.input.addEventListener("keydown", onInputKeyDown);
+    ui.input.addEventListener("input", onInputChanged);
+    ui.human.addEventListener("click", () => submitText(HUMAN_REQUEST_TEXT));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Panel: open / close, unread badge, status line, scrolling
+  // ---------------------------------------------------------------------------------------------
+
+  function openPanel() {
+    if (!ready) {
+      wantOpenOnReady = true;
+      return;
+    }
+    if (state.isOpen) return;
+    state.isOpen = true;
+    ui.panel.hidden = false;
+    ui.root.classList.add("sc-is-open");
+    ui.launcher.setAttribute("aria-expanded", "true");
+    setUnread(0);
+    state.unreadAfterSeq = state.lastSeq;
+    updateLauncherLabel();
+    ensureConnection();
+    scrollToBottom();
+    ui.input.focus();
+  }
+
+  function closePanel() {
+    wantOpenOnReady = false;
+    if (!ready || !state.isOpen) return;
+    state.isOpen = false;
+    ui.panel.hidden = true;
+    ui.root.classList.remove("sc-is-open");
+    ui.launcher.setAttribute("aria-expanded", "false");
+    updateLauncherLabel();
+    ui.launcher.focus();
+  }
+
+  function setUnread(count) {
+    state.unread = count;
+    ui.badge.textContent = count > 9 ? "9+" : String(count);
+    ui.badge.hidden = count === 0;
+    updateLauncherLabel();
+  }
+
+  function updateLauncherLabel() {
+    let label = state.isOpen ? "Close chat" : "Open chat";
+    if (!state.isOpen && state.unread > 0) {
+      label += state.unread === 1 ? " (1 new message)" : " (" + state.unread + " new messages)";
+    }
+    ui.launcher.setAttribute("aria-label", label);
+  }
+
+  function setStatus(text) {
+    clearTimeout(state.connectStatusTimer);
+    state.connectStatusTimer = null;
+    if (!ui) return;
+    ui.status.textContent = text;
+    ui.status.hidden = !text;
+  }
+
+  function isNearBottom() {
+    const s = ui.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  function scrollToBottom() {
+    ui.scroller.scrollTop = ui.scroller.scrollHeight;
+  }
+
+  // Runs a DOM change and keeps the view pinned to the newest message, unless the customer has
+  // scrolled up to read something older (then we don't yank the view away).
+  function withAutoScroll(change, force) {
+    const stick = force || isNearBottom();
+    change();
+    ui.empty.hidden = ui.list.childElementCount > 0;
+    if (stick) scrollToBottom();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Message list: rows are kept in seq order
+  // ---------------------------------------------------------------------------------------------
+
+  // Stored rows are sorted by seq; customer bubbles not yet acked sort last (Infinity), so a
+  // reply to an earlier message never lands below a message that is still being sent. System
+  // lines have no key and stay where they were added.
+  function placeRow(row, key) {
+    rowOrder.set(row, key);
+    let before = null;
+    for (let node = ui.list.lastElementChild; node; node = node.previousElementSibling) {
+      if (node === row || !rowOrder.has(node)) continue;
+      if (rowOrder.get(node) <= key) break;
+      before = node;
+    }
+    // Moving a node re-announces it in the live region, so leave it alone when already in place.
+    const inPlace = row.parentNode === ui.list && row.nextElementSibling === before;
+    if (!inPlace) ui.list.insertBefore(row, before);
+  }
+
+  function clearConversation() {
+    // Drop everything from the old conversation; bubbles still waiting to be sent stay (they are
+    // re-sent into whatever conversation the server now gives us).
+    const keep = new Set(state.outbox.map((item) => item.client_id));
+    for (const clientId of Array.from(pendingRows.keys())) {
+      if (!keep.has(clientId)) pendingRows.delete(clientId);
+    }
+    withAutoScroll(() => {
+      ui.list.textContent = "";
+      for (const item of state.outbox) {
+        const pending = pendingRows.get(item.client_id);
+        if (pending) placeRow(pending.row, Infinity);
+      }
+    }, true);
+    botMessages.clear();
+    feedbackInFlight.length = 0;
+    feedbackUnsent.clear();
+    quickReplies = null;
+    setTyping(false);
+  }
+
+  function buildRow(role, text) {
+    const row = el("div", "sc-row sc-row-" + role);
+    const bubble = el("div", "sc-msg", { "data-testid": "sc-msg", "data-role": role });
+    if (role === "customer" || role === "system") bubble.textContent = text;
+    else appendLinkifiedText(bubble, text);
+    row.appendChild(bubble);
+    return { row, bubble };
+  }
+
+  // Bot text is plain text; web addresses in it become real links, built node by node.
+  function appendLinkifiedText(parent, text) {
+    const pattern = /\bhttps?:\/\/[^\s<>"']+/g;
+    let last = 0;
+    let match;
+    while ((match = pattern.exec(text)) !== null) {
+      // Trailing punctuation belongs to the sentence, not the address.
+      const url = match[0].replace(/[.,;:!?)\]]+$/, "");
+      const href = safeHttpUrl(url);
+      if (!href) continue;
+      parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      const link = textEl("a", "sc-link", url, { href, target: "_blank", rel: "noopener noreferrer" });
+      parent.appendChild(link);
+      last = match.index + url.length;
+      pattern.lastIndex = last;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function addSystemLine(text) {
+    if (!ui) return;
+    const { row } = buildRow("system", text);
+    withAutoScroll(() => ui.list.appendChild(row), true);
+  }
+
+  // A customer message shown right away, before the server has stored it.
+  function addPendingBubble(item) {
+    const { row, bubble } = buildRow("customer", item.text);
+    bubble.setAttribute("data-state", "pending");
+    bubble.setAttribute("data-client-id", item.client_id);
+    const meta = textEl("span", "sc-meta", "Sending…");
+    row.appendChild(meta);
+    pendingRows.set(item.client_id, { row, bubble, meta });
+    withAutoScroll(() => placeRow(row, Infinity), true);
+  }
+
+  function markBubble(pending, stateName, metaText) {
+    pending.bubble.setAttribute("data-state", stateName);
+    pending.meta.textContent = metaText;
+    pending.meta.hidden = !metaText;
+  }
+
+  function removePendingBubble(clientId) {
+    const pending = pendingRows.get(clientId);
+    if (!pending) return;
+    pendingRows.delete(clientId);
+    withAutoScroll(() => pending.row.remove());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Rendering stored `message` frames
+  // ---------------------------------------------------------------------------------------------
+
+  function onStoredMessage(frame) {
+    const seq = positiveInt(frame.seq);
+    // Never show a seq twice: replays and live frames can overlap after a reconnect.
+    if (!seq || seq <= state.lastSeq) return;
+    if (frame.role === "customer") renderCustomerMessage(frame, seq);
+    else renderIncomingMessage(frame, seq);
+    setLastSeq(seq);
+    if (seq >= state.replayUntil) setReplaying(false);
+  }
+
+  // While the history replays, aria-busy keeps screen readers from reading out every old
+  // message as if it were new.
+  function setReplaying(on) {
+    clearTimeout(state.replayTimer);
+    state.replayTimer = on ? setTimeout(() => setReplaying(false), REPLAY_BUSY_MAX_MS) : null;
+    if (ui) ui.list.setAttribute("aria-busy", String(on));
+  }
+
+  function renderCustomerMessage(frame, seq) {
+    const text = typeof frame.text === "string" ? frame.text : "";
+    const clientId = typeof frame.client_id === "string" ? frame.client_id : null;
+    const pending = clientId ? pendingRows.get(clientId) : null;
+    removeQuickReplies(); // the customer has answered; the suggestions are stale
+    if (pending) {
+      // Our own bubble came back stored: turn it into the stored one instead of adding a copy.
+      // (Counts as an ack too: after a reconnect the replay can beat the re-sent message's ack.)
+      pendingRows.delete(clientId);
+      removeFromOutbox(clientId);
+      pending.bubble.textContent = text;
+      pending.bubble.setAttribute("data-seq", String(seq));
+      pending.bubble.removeAttribute("data-client-id");
+      markBubble(pending, "sent", "");
+      withAutoScroll(() => placeRow(pending.row, seq));
+      return;
+    }
+    const { row, bubble } = buildRow("customer", text);
+    bubble.setAttribute("data-seq", String(seq));
+    withAutoScroll(() => placeRow(row, seq));
+  }
+
+  function renderIncomingMessage(frame, seq) {
+    // "bot" today; a person taking over may come with another role, shown the same way.
+    const role = typeof frame.role === "string" && /^[a-z_]{1,20}$/.test(frame.role) ? frame.role : "bot";
+    const { row, bubble } = buildRow(role, typeof frame.text === "string" ? frame.text : "");
+    bubble.setAttribute("data-seq", String(seq));
+    const id = positiveInt(frame.id);
+    if (id) bubble.setAttribute("data-id", String(id));
+    if (!bubble.textContent) bubble.classList.add("sc-msg-empty");
+
+    const products = Array.isArray(frame.products) ? frame.products : [];
+    if (products.length) row.appendChild(buildProductList(products));
+    if (role === "bot" && id) row.appendChild(buildFeedback(id));
+    if (frame.handoff) {
+      row.appendChild(textEl("p", "sc-notice", "Connecting you to a person…", { "data-testid": "sc-handoff" }));
+    }
+    removeQuickReplies();
+    const labels = Array.isArray(frame.quick_replies) ? frame.quick_replies : [];
+    const replies = buildQuickReplies(labels);
+    if (replies) {
+      row.appendChild(replies);
+      quickReplies = replies;
+    }
+    withAutoScroll(() => placeRow(row, seq));
+    countUnread(seq);
+  }
+
+  function countUnread(seq) {
+    if (!state.isOpen && seq > state.unreadAfterSeq) setUnread(state.unread + 1);
+  }
+
+  function setLastSeq(seq) {
+    state.lastSeq = seq;
+    if (!state.session) return;
+    // Several tabs share this key; only ever move it forward so one tab can't hide another's
+    // progress (and so re-rendering a replay causes no storage writes at all).
+    const key = lastSeqKey(state.session);
+    const stored = positiveInt(readStored("localStorage", key)) || 0;
+    if (seq > stored) writeStored("localStorage", key, String(seq));
+  }
+
+  function buildProductList(products) {
+    const list = el("ul", "sc-products", { "aria-label": "Products" });
+    for (const product of products.slice(0, MAX_PRODUCT_CARDS)) {
+      if (product && typeof product === "object") list.appendChild(buildProductCard(product));
+    }
+    return list;
+  }
+
+  function buildProductCard(product) {
+    const name = typeof product.name === "string" ? product.name : "";
+    const card = el("li", "sc-product", { "data-testid": "sc-product" });
+    if (typeof product.sku === "string") card.setAttribute("data-sku", product.sku);
+    card.appendChild(textEl("p", "sc-product-name", name));
+
+    const details = el("p", "sc-product-details");
+    const price = formatPrice(product.price);
+    if (price) details.appendChild(textEl("span", "sc-price", price));
+    if (typeof product.in_stock === "boolean") {
+      const stockClass = product.in_stock ? "sc-stock sc-stock-in" : "sc-stock sc-stock-out";
+      details.appendChild(textEl("span", stockClass, product.in_stock ? "In stock" : "Out of stock"));
+    }
+    card.appendChild(details);
+
+    const href = safeHttpUrl(product.url);
+    if (href) {
+      const link = textEl("a", "sc-product-link", "View product", { href, target: "_blank", rel: "noopener" });
+      link.setAttribute("aria-label", "View " + (name || "product") + " (opens in a new tab)");
+      card.appendChild(link);
+    }
+    return card;
+  }
+
+  function buildQuickReplies(labels) {
+    const clean = labels.filter((label) => typeof label === "string" && label.trim());
+    if (!clean.length) return null;
+    const group = el("div", "sc-quick-replies", { role: "group", "aria-label": "Suggested replies" });
+    for (const label of clean) {
+      const button = textEl("button", "sc-quick", label, { type: "button", "data-testid": "sc-quick" });
+      button.addEventListener("click", () => submitText(label));
+      group.appendChild(button);
+    }
+    return group;
+  }
+
+  function removeQuickReplies() {
+    if (quickReplies) quickReplies.remove();
+    quickReplies = null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Feedback (thumbs)
+  // ---------------------------------------------------------------------------------------------
+
+  function buildFeedback(messageId) {
+    const group = el("div", "sc-feedback", { role: "group", "aria-label": "Was this answer helpful?" });
+    const up = iconButton("sc-thumb sc-thumb-up", "thumbUp", "Helpful", {
+      "data-testid": "sc-thumb-up",
+      "aria-pressed": "false",
+    });
+    const down = iconButton("sc-thumb sc-thumb-down", "thumbDown", "Not helpful", {
+      "data-testid": "sc-thumb-down",
+      "aria-pressed": "false",
+    });
+    up.addEventListener("click", () => rate(messageId, "up"));
+    down.addEventListener("click", () => rate(messageId, "down"));
+    group.append(up, down);
+    botMessages.set(messageId, { group, up, down, saved: null, shown: null });
+    return group;
+  }
+
+  function showRating(record, rating, saving) {
+    record.shown = rating;
+    record.up.setAttribute("aria-pressed", String(rating === "up"));
+    record.down.setAttribute("aria-pressed", String(rating === "down"));
+    if (saving) record.group.setAttribute("data-state", "saving");
+    else record.group.removeAttribute("data-state");
+  }
+
+  function rate(messageId, rating) {
+    const record = botMessages.get(messageId);
+    // The protocol has no "remove rating", so pressing the chosen thumb again does nothing.
+    if (!record || record.shown === rating) return;
+    showRating(record, rating, true); // optimistic; confirmed by `feedback_saved`
+    if (state.connected) {
+      sendFeedback(messageId, rating);
+    } else {
+      feedbackUnsent.set(messageId, rating);
+      ensureConnection();
+    }
+  }
+
+  function sendFeedback(messageId, rating) {
+    if (send({ v: PROTOCOL_VERSION, type: "feedback", message_id: messageId, rating })) {
+      feedbackInFlight.push(messageId);
+    } else {
+      feedbackUnsent.set(messageId, rating);
+    }
+  }
+
+  function flushFeedback() {
+    const queued = Array.from(feedbackUnsent);
+    feedbackUnsent.clear();
+    for (const [messageId, rating] of queued) sendFeedback(messageId, rating);
+  }
+
+  function onFeedbackSaved(frame) {
+    const messageId = positiveInt(frame.message_id);
+    const index = feedbackInFlight.indexOf(messageId);
+    if (index !== -1) feedbackInFlight.splice(index, 1);
+    const record = botMessages.get(messageId);
+    if (!record || (frame.rating !== "up" && frame.rating !== "down")) return;
+    record.saved = frame.rating;
+    // A newer click may still be on its way; only settle once nothing else is pending for it.
+    if (!feedbackInFlight.includes(messageId) && !feedbackUnsent.has(messageId)) {
+      showRating(record, frame.rating, false);
+    }
+  }
+
+  function onFeedbackRejected() {
+    // `unknown_message` names no message; the server answers in order, so it's the oldest one.
+    const messageId = feedbackInFlight.shift();
+    const record = botMessages.get(messageId);
+    if (record) showRating(record, record.saved, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Typing indicator
+  // ---------------------------------------------------------------------------------------------
+
+  function setTyping(on) {
+    clearTimeout(state.typingTimer);
+    state.typingTimer = null;
+    if (!ui) return;
+    if (on) state.typingTimer = setTimeout(() => setTyping(false), TYPING_TIMEOUT_MS);
+    if (ui.typing.hidden === !on) return;
+    withAutoScroll(() => {
+      ui.typing.hidden = !on;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Composing and sending
+  // ---------------------------------------------------------------------------------------------
+
+  function onInputKeyDown(event) {
+    // Enter sends, Shift+Enter is a newline; never interrupt an IME composition (CJK input).
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    sendFromInput();
+  }
+
+  function onInputChanged() {
+    autosizeInput();
+    updateCounter();
+  }
+
+  function autosizeInput() {
+    const input = ui.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 140) + "px";
+  }
+
+  function updateCounter() {
+    const count = charCount(ui.input.value.trim());
+    const max = CONFIG.maxChars;
+    const over = count > max;
+    ui.counter.textContent = count > max * 0.9 ? count + " / " + max : "";
+    ui.counter.classList.toggle("sc-over", over);
+    ui.input.setAttribute("aria-invalid", String(over));
+    if (over !== state.overLimit) {
+      state.overLimit = over;
+      ui.hint.textContent = over ? limitText(count) : "";
+    }
+  }
+
+  function limitText(count) {
+    return "Messages can be at most " + CONFIG.maxChars + " characters (this one has " + count + ").";
+  }
+
+  function sendFromInput() {
+    const text = ui.input.value;
+    if (!submitText(text)) return;
+    ui.input.value = "";
+    onInputChanged();
+    ui.input.focus();
+  }
+
+  // Queues one customer message. Returns false (and sends nothing) for empty or too long text,
+  // so the caller keeps the text where the customer typed it.
+  function submitText(rawText) {
+    const text = String(rawText).trim();
+    if (!text) return false;
+    const count = charCount(text);
+    if (count > CONFIG.maxChars) {
+      // Re-set the text so the live region announces it again on a repeated attempt.
+      ui.hint.textContent = "";
+      ui.hint.textContent = limitText(count);
+      return false;
+    }
+    const item = { client_id: newClientId(), text, inFlight: false, holdUntil: 0 };
+    state.outbox.push(item);
+    saveOutbox();
+    removeQuickReplies();
+    addPendingBubble(item);
+    if (state.connected) sendOutboxItem(item);
+    else ensureConnection(true);
+    return true;
+  }
+
+  function saveOutbox() {
+    const plain = state.outbox.map((item) => ({ client_id: item.client_id, text: item.text }));
+    writeStored("sessionStorage", KEY_OUTBOX, JSON.stringify(plain));
+  }
+
+  function loadOutbox() {
+    let parsed;
+    try {
+      parsed = JSON.parse(readStored("sessionStorage", KEY_OUTBOX) || "[]");
+    } catch (err) {
+      parsed = [];
+    }
+    if (!Array.isArray(parsed)) return [];
+    return parsed
+      .filter((item) => item && typeof item.client_id === "string" && typeof item.text === "string" && item.text.trim())
+      .map((item) => ({ client_id: item.client_id, text: item.text, inFlight: false, holdUntil: 0 }));
+  }
+
+  function findOutboxItem(clientId) {
+    return state.outbox.find((item) => item.client_id === clientId) || null;
+  }
+
+  function removeFromOutbox(clientId) {
+    const index = state.outbox.findIndex((item) => item.client_id === clientId);
+    if (index === -1) return null;
+    const [item] = state.outbox.splice(index, 1);
+    saveOutbox();
+    return item;
+  }
+
+  function sendOutboxItem(item) {
+    if (send({ v: PROTOCOL_VERSION, type: "message", client_id: item.client_id, text: item.text })) {
+      item.inFlight = true;
+    }
+  }
+
+  // Sends every queued message that is not already on its way on this socket and not held back
+  // by a rate limit. Re-sending after a reconnect is safe: the server dedupes by client_id.
+  function flushOutbox() {
+    clearTimeout(state.flushTimer);
+    state.flushTimer = null;
+    if (!state.connected) return;
+    const now = Date.now();
+    let nextHold = Infinity;
+    for (const item of state.outbox) {
+      if (item.inFlight) continue;
+      if (item.holdUntil > now) nextHold = Math.min(nextHold, item.holdUntil);
+      else sendOutboxItem(item);
+    }
+    if (nextHold !== Infinity) state.flushTimer = setTimeout(flushOutbox, nextHold - now);
+  }
+
+  function onAck(frame) {
+    const clientId = typeof frame.client_id === "string" ? frame.client_id : null;
+    if (!clientId) return;
+    removeFromOutbox(clientId);
+    const pending = pendingRows.get(clientId);
+    if (!pending) return; // a repeated ack for a message already shown as stored
+    markBubble(pending, "sent", "");
+    // Keep the bubble in pendingRows until the stored frame comes (to replace, not duplicate),
+    // but move it to its real place in the order now that its seq is known.
+    const seq = positiveInt(frame.seq);
+    if (seq) withAutoScroll(() => placeRow(pending.row, seq));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Server errors
+  // ---------------------------------------------------------------------------------------------
+
+  function onErrorFrame(frame) {
+    const code = typeof frame.code === "string" ? frame.code : "";
+    const serverText = nonEmpty(frame.message);
+    const item = typeof frame.client_id === "string" ? findOutboxItem(frame.client_id) : null;
+
+    if (code === "origin_not_allowed" || code === "too_many_connections") {
+      return; // the server closes the socket next; onSocketClosed reports it in the status line
+    }
+    if (code === "hello_first") {
+      restartSocket(false); // our handshake got lost somehow: start a clean one
+      return;
+    }
+    if (code === "rate_limited") {
+      onRateLimited(item, frame, serverText);
+      return;
+    }
+    if (code === "unknown_message") {
+      onFeedbackRejected();
+      addSystemLine(serverText || ERROR_TEXT.unknown_message);
+      return;
+    }
+    if (item) {
+      rejectOutboxItem(item, serverText || ERROR_TEXT[code] || ERROR_TEXT.bad_frame);
+      return;
+    }
+    if (code === "too_large") {
+      addSystemLine(serverText || ERROR_TEXT.too_large);
+      return;
+    }
+    // bad_frame or a code this version does not know, not tied to a message: our bug, not the
+    // customer's problem.
+    console.error("shopclerk: server error", code, serverText || "");
+  }
+
+  function onRateLimited(item, frame, serverText) {
+    const seconds = Math.max(1, Math.ceil(Number(frame.retry_after) || 5));
+    let text = (serverText || ERROR_TEXT.rate_limited) + " Please wait " + seconds + " second" + (seconds === 1 ? "" : "s");
+    if (item) {
+      // Not stored: keep it queued and send it again once the limit allows.
+      item.inFlight = false;
+      item.holdUntil = Date.now() + seconds * 1000;
+      const pending = pendingRows.get(item.client_id);
+      if (pending) markBubble(pending, "pending", "Waiting to send…");
+      text += "; we'll send your message then.";
+      flushOutbox();
+    } else {
+      text += ".";
+    }
+    addSystemLine(text);
+  }
+
+  // The server will never take this message as it is (e.g. too_large): stop re-sending it, remove
+  // its bubble, and give the text back to the customer so nothing they typed is lost.
+  function rejectOutboxItem(item, reason) {
+    removeFromOutbox(item.client_id);
+    removePendingBubble(item.client_id);
+    restoreToInput(item.text);
+    addSystemLine(reason + " Your text is back in the message box.");
+  }
+
+  function restoreToInput(text) {
+    const current = ui.input.value.trim();
+    ui.input.value = current ? text + "\n\n" + current : text;
+    onInputChanged();
+    if (state.isOpen) ui.input.focus();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection: hello/welcome, replay, ping, reconnect with back-off
+  // ---------------------------------------------------------------------------------------------
+
+  // Opens a socket unless one is open or being opened. `now` skips a pending back-off wait
+  // (used when the customer actively does something that needs the connection).
+  function ensureConnection(now) {
+    if (state.ws || state.blocked) return;
+    if (state.retryTimer && !now) return;
+    connect();
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    if (state.ws || state.blocked) return;
+    if (!state.everConnected && !state.connectStatusTimer && ui && !ui.status.textContent) {
+      state.connectStatusTimer = setTimeout(() => setStatus("Connecting…"), FIRST_CONNECT_STATUS_DELAY_MS);
+    }
+    let ws;
+    try {
+      ws = new WebSocket(CONFIG.wsUrl);
+    } catch (err) {
+      console.error("shopclerk: cannot open " + CONFIG.wsUrl, err);
+      scheduleReconnect(false);
+      return;
+    }
+    state.ws = ws;
+    ws.onopen = () => {
+      if (ws === state.ws) onSocketOpen();
+    };
+    ws.onmessage = (event) => {
+      if (ws === state.ws) onSocketMessage(event);
+    };
+    ws.onclose = (event) => {
+      if (ws === state.ws) onSocketClosed(event.code);
+    };
+    ws.onerror = () => {
+      /* a close event always follows; reconnecting is handled there */
+    };
+  }
+
+  function onSocketOpen() {
+    state.sentSession = state.session;
+    send({ v: PROTOCOL_VERSION, type: "hello", session: state.session, last_seq: state.lastSeq });
+    state.handshakeTimer = setTimeout(() => restartSocket(false), HANDSHAKE_TIMEOUT_MS);
+  }
+
+  function onWelcome(frame) {
+    const session = nonEmpty(frame.session);
+    if (!session) {
+      console.error("shopclerk: welcome without a session");
+      restartSocket(false);
+      return;
+    }
+    clearTimeout(state.handshakeTimer);
+    state.handshakeTimer = null;
+    if (session !== state.sentSession) adoptNewSession(session);
+
+    // The server's history ends below what this page shows (e.g. its data was restored from a
+    // backup): new messages would carry seqs we'd ignore. Start over from a clean replay.
+    const serverLastSeq = Number(frame.last_seq);
+    if (Number.isInteger(serverLastSeq) && serverLastSeq >= 0 && serverLastSeq < state.lastSeq) {
+      state.lastSeq = 0;
+      writeStored("localStorage", lastSeqKey(session), null);
+      clearConversation();
+      restartSocket(true);
+      return;
+    }
+
+    state.connected = true;
+    state.everConnected = true;
+    state.retryCount = 0;
+    state.replayUntil = Number.isInteger(serverLastSeq) ? serverLastSeq : 0;
+    setReplaying(state.replayUntil > state.lastSeq);
+    setStatus("");
+    startPing();
+    flushFeedback();
+    flushOutbox();
+  }
+
+  // The server does not know the session we named (or we named none): a fresh conversation.
+  function adoptNewSession(session) {
+    const old = state.session;
+    state.session = session;
+    writeStored("localStorage", KEY_SESSION, session);
+    if (old) writeStored("localStorage", lastSeqKey(old), null);
+    state.lastSeq = 0;
+    state.unreadAfterSeq = 0;
+    clearConversation();
+  }
+
+  const FRAME_HANDLERS = {
+    welcome: onWelcome,
+    message: onStoredMessage,
+    ack: onAck,
+    typing: (frame) => setTyping(frame.on === true),
+    feedback_saved: onFeedbackSaved,
+    error: onErrorFrame,
+    pong: () => {},
+  };
+
+  function onSocketMessage(event) {
+    state.awaitingPong = false; // any frame proves the connection is alive
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch (err) {
+      console.error("shopclerk: unreadable frame from server");
+      return;
+    }
+    if (!frame || typeof frame !== "object" || frame.v !== PROTOCOL_VERSION) return;
+    const handler = Object.prototype.hasOwnProperty.call(FRAME_HANDLERS, frame.type) ? FRAME_HANDLERS[frame.type] : null;
+    if (handler) handler(frame); // unknown types: a newer server; ignore rather than fail
+  }
+
+  function send(frame) {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // Pings keep proxies from closing an idle socket, and a ping with no answer by the next tick
+  // reveals a dead connection that the browser would otherwise only notice much later.
+  function startPing() {
+    clearInterval(state.pingTimer);
+    state.awaitingPong = false;
+    state.pingTimer = setInterval(() => {
+      if (state.awaitingPong) {
+        restartSocket(false);
+        return;
+      }
+      state.awaitingPong = send({ v: PROTOCOL_VERSION, type: "ping" });
+    }, PING_INTERVAL_MS);
+  }
+
+  function onSocketClosed(code) {
+    teardownSocket();
+    if (code === 4403) {
+      state.blocked = true;
+      setStatus("Chat isn't available on this website.");
+      return;
+    }
+    if (state.unloading) return;
+    // 4429: too many sockets from this address; waiting longest gives the others time to close.
+    scheduleReconnect(code === 4429);
+  }
+
+  // Forgets the current socket (closing it if needed) without triggering its close handler.
+  function teardownSocket() {
+    const ws = state.ws;
+    state.ws = null;
+    state.connected = false;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+        try {
+          ws.close(1000);
+        } catch (err) {
+          /* already closing */
+        }
+      }
+    }
+    clearInterval(state.pingTimer);
+    clearTimeout(state.handshakeTimer);
+    clearTimeout(state.flushTimer);
+    state.pingTimer = state.handshakeTimer = state.flushTimer = null;
+    // Whatever was in flight may or may not have arrived: send it again on the next socket.
+    for (const item of state.outbox) item.inFlight = false;
+    for (const messageId of feedbackInFlight.splice(0)) {
+      const record = botMessages.get(messageId);
+      if (record && record.shown && !feedbackUnsent.has(messageId)) feedbackUnsent.set(messageId, record.shown);
+    }
+    setTyping(false); // its `typing off` may never come on this socket
+    setReplaying(false);
+  }
+
+  function restartSocket(immediately) {
+    teardownSocket();
+    if (immediately) connect();
+    else scheduleReconnect(false);
+  }
+
+  // Exponential back-off, 0.5 s doubling up to 15 s, with +-20 % jitter so that many widgets
+  // cut off by the same server restart don't all come back in the same instant.
+  function scheduleReconnect(slow) {
+    if (state.retryTimer || state.blocked) return;
+    const base = slow ? BACKOFF_MAX_MS : Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, state.retryCount));
+    const delay = Math.min(BACKOFF_MAX_MS, base * (0.8 + Math.random() * 0.4));
+    state.retryCount += 1;
+    setStatus("Reconnecting…");
+    state.retryTimer = setTimeout(connect, delay);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Page life cycle and other tabs
+  // ---------------------------------------------------------------------------------------------
+
+  function bindPageEvents() {
+    window.addEventListener("pagehide", () => {
+      state.unloading = true;
+      clearTimeout(state.retryTimer);
+      state.retryTimer = null;
+      teardownSocket();
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (!event.persisted) return; // back/forward cache: the page returns without a socket
+      state.unloading = false;
+      if (hasConversation()) ensureConnection(true);
+    });
+    window.addEventListener("online", () => {
+      if (!state.ws && hasConversation()) ensureConnection(true);
+    });
+    window.addEventListener("storage", onStorageChanged);
+  }
+
+  function hasConversation() {
+    return Boolean(state.session || state.outbox.length || state.isOpen);
+  }
+
+  // Another tab of the same conversation got further (it wrote a higher lastSeq). If the server
+  // does not push that tab's messages to this socket too, catch up with a fresh hello/replay.
+  function onStorageChanged(event) {
+    if (!state.session || event.key !== lastSeqKey(state.session)) return;
+    const theirs = positiveInt(event.newValue) || 0;
+    if (theirs <= state.lastSeq || state.resyncTimer) return;
+    state.resyncTimer = setTimeout(() => {
+      state.resyncTimer = null;
+      const stored = positiveInt(readStored("localStorage", lastSeqKey(state.session))) || 0;
+      if (state.connected && stored > state.lastSeq) restartSocket(true);
+    }, RESYNC_DELAY_MS);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Start-up and public API
+  // ---------------------------------------------------------------------------------------------
+
+  function start() {
+    state.outbox = loadOutbox();
+    if (state.session) {
+      state.unreadAfterSeq = positiveInt(readStored("localStorage", lastSeqKey(state.session))) || 0;
+    }
+    buildUi();
+    for (const item of state.outbox) addPendingBubble(item);
+    bindPageEvents();
+    loadStylesheet(() => {
+      ready = true;
+      ui.root.hidden = false;
+      if (wantOpenOnReady) openPanel();
+    });
+    // Returning visitors (or unsent messages) connect now so the history is there when the
+    // panel opens; first-time visitors only when they open the chat, so that merely browsing
+    // the shop creates no conversation on the server.
+    if (state.session || state.outbox.length) connect();
+  }
+
+  window.ShopclerkWidget = Object.freeze({
+    open: openPanel,
+    close: closePanel,
+    // For tests: a snapshot of the connection and delivery state.
+    _state: () => ({
+      session: state.session,
+      lastSeq: state.lastSeq,
+      connected: state.connected,
+      pending: state.outbox.map((item) => item.client_id),
+    }),
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
