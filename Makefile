@@ -1,5 +1,5 @@
 # shopclerk: the two set-up commands.
-#   make demo   install what is needed, build the demo store, talk to the bot in the terminal
+#   make demo   install what is needed, build the demo store, serve the web demo on :8000
 #   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 # kind of machine pip finds its wheel on local disk instead of downloading a CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint typecheck clean
+.PHONY: install demo chat test lint typecheck browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/shopclerk kb build
+	$(BIN)/shopclerk serve --host 127.0.0.1 --port 8000
+
+chat: install
+	$(BIN)/shopclerk kb build
 	$(BIN)/shopclerk chat --explain
 
 lint: install
@@ -32,7 +36,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+# The end-to-end tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: lint typecheck browser
 	$(BIN)/pytest -q
 
 clean:
