@@ -43,3 +43,56 @@ def test_memory_and_messages_survive_a_new_store(db: Database) -> None:
     assert [(m.role, m.text) for m in history] == [
         ("customer", "hi 🙂 <b>x</b>"), ("bot", "Hello!")
     ]  # fmt: skip
+
+
+def _conversation_with_messages(store: ConversationStore, key: str) -> int:
+    with store.session() as session:
+        conversation = store.load_many(session, [("web", key)])[("web", key)]
+        assert conversation.id is not None
+        conversation.last_seq = 4
+        rows = [_row(conversation.id, "customer", "hi", 1), _row(conversation.id, "bot", "Hey", 2),
+                _row(conversation.id, "customer", "thanks", 3),
+                _row(conversation.id, "bot", "Bye", 4)]  # fmt: skip
+        rows[2]["client_message_id"] = "c-3"
+        store.record(session, [conversation], rows)
+        return conversation.id
+
+
+def test_messages_after_a_seq_come_in_order(db: Database) -> None:
+    store = ConversationStore(db)
+    _conversation_with_messages(store, "s2")
+    assert [m.seq for m in store.messages_after("web", "s2", 0)] == [1, 2, 3, 4]
+    assert [m.text for m in store.messages_after("web", "s2", 2)] == ["thanks", "Bye"]
+    assert store.messages_after("web", "other", 0) == []
+    assert store.exists("web", "s2")
+    assert not store.exists("slack", "s2")
+
+
+def test_a_client_id_finds_its_stored_message(db: Database) -> None:
+    store = ConversationStore(db)
+    _conversation_with_messages(store, "s3")
+    found = store.message_for_client_id("web", "s3", "c-3")
+    assert found is not None
+    assert found.seq == 3
+    assert store.message_for_client_id("web", "s3", "nope") is None
+
+
+def test_feedback_only_on_this_conversations_bot_messages(db: Database) -> None:
+    store = ConversationStore(db)
+    _conversation_with_messages(store, "s4")
+    _conversation_with_messages(store, "s5")
+    bot = store.messages_after("web", "s4", 1)[0]
+    customer = store.messages_after("web", "s4", 0)[0]
+    assert bot.id is not None
+    assert customer.id is not None
+    assert store.save_feedback("web", "s4", bot.id, "up")
+    assert store.save_feedback("web", "s4", bot.id, "down")  # a second rating replaces it
+    assert not store.save_feedback("web", "s4", customer.id, "up")
+    assert not store.save_feedback("web", "s5", bot.id, "up")  # someone else's conversation
+    from sqlmodel import Session, select
+
+    from engine.state import Feedback
+
+    with Session(db) as session:
+        ratings = session.exec(select(Feedback.rating)).all()
+    assert list(ratings) == ["down"]

@@ -597,10 +597,10 @@
 
     const products = Array.isArray(frame.products) ? frame.products : [];
     if (products.length) row.appendChild(buildProductList(products));
-    if (role === "bot" && id) row.appendChild(buildFeedback(id));
     if (frame.handoff) {
       row.appendChild(textEl("p", "sc-notice", "Connecting you to a person…", { "data-testid": "sc-handoff" }));
     }
+    if (role === "bot" && id) row.appendChild(buildFeedback(id));
     removeQuickReplies();
     const labels = Array.isArray(frame.quick_replies) ? frame.quick_replies : [];
     const replies = buildQuickReplies(labels);
