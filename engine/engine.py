@@ -229,6 +229,10 @@ def _remember(
         memory["order_id"] = slots.order_id
     elif findings.order is not None:
         memory["order_id"] = findings.order.order_id
+    if findings.order is not None and findings.order_access == "shown":
+        # Order id and email matched: from now on this is that order's customer.
+        memory.setdefault("verified_email", findings.order.customer_email)
+        conversation.customer_name = conversation.customer_name or findings.order.customer_name
     if slots.product_skus:
         memory["product_skus"] = slots.product_skus[:1]
     awaiting = None

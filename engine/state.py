@@ -6,6 +6,7 @@ turns in a row failed, and every message with what the engine made of it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,12 +21,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Customer(SQLModel, table=True):
+    """Someone the desk knows by email: from the channel (a logged-in shop account), or from
+    an order they proved is theirs by giving its email."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Conversation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
     key: str = Field(max_length=255)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     customer_email: str | None = Field(default=None, max_length=320)
     customer_name: str | None = Field(default=None, max_length=200)
     memory: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -37,6 +49,11 @@ class Conversation(SQLModel, table=True):
 
     def given_emails(self) -> list[str]:
         return list(self.memory.get("emails", []))
+
+    def identified_email(self) -> str | None:
+        """The email this conversation's customer is known or proved to have."""
+        verified = self.memory.get("verified_email")
+        return self.customer_email or (verified if isinstance(verified, str) else None)
 
 
 class Message(SQLModel, table=True):
@@ -135,9 +152,12 @@ class ConversationStore:
     ) -> None:
         """Write the conversations' state and insert the message rows, then commit: one
         statement each, however many conversations the batch held."""
+        conversations = list(conversations)
+        _link_customers(session, conversations)
         now = utcnow()
         state = [
-            {"id": c.id, "customer_email": c.customer_email, "customer_name": c.customer_name,
+            {"id": c.id, "customer_id": c.customer_id, "customer_email": c.customer_email,
+             "customer_name": c.customer_name,
              "memory": c.memory, "failures_in_a_row": c.failures_in_a_row, "owner": c.owner,
              "last_seq": c.last_seq, "updated_at": now}
             for c in conversations
@@ -207,3 +227,25 @@ class ConversationStore:
                 .limit(limit)
             )
             return list(reversed(session.exec(query).all()))
+
+
+def _link_customers(session: Session, conversations: Sequence[Conversation]) -> None:
+    """Give each conversation whose customer became known its `Customer` row."""
+    unlinked: dict[str, list[Conversation]] = defaultdict(list)
+    for conversation in conversations:
+        email = conversation.identified_email()
+        if conversation.customer_id is None and email:
+            unlinked[email].append(conversation)
+    if not unlinked:
+        return
+    query = select(Customer).where(col(Customer.email).in_(list(unlinked)))
+    found = {c.email: c for c in session.exec(query).all()}
+    new = [Customer(email=email, name=waiting[0].customer_name)
+           for email, waiting in unlinked.items() if email not in found]  # fmt: skip
+    if new:
+        session.add_all(new)
+        session.flush()  # assigns their ids
+        found.update({c.email: c for c in new})
+    for email, waiting in unlinked.items():
+        for conversation in waiting:
+            conversation.customer_id = found[email].id

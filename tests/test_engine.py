@@ -253,3 +253,14 @@ def test_a_stream_of_batches_keeps_each_conversations_order(engine: Engine) -> N
     assert "email" in answered[0][0].decision.text
     assert HARRY_TRACKING in answered[1][0].decision.text
     assert answered[2][0].intent.intent == "smalltalk"
+
+
+def test_proving_an_order_makes_the_conversation_that_customers(
+    engine: Engine, built_db: Database
+) -> None:
+    chat = Chat(engine)
+    chat.say(f"where is {HARRY_ORDER}")
+    chat.say(HARRY)
+    conversation = ConversationStore(built_db).load("test", chat.key)
+    assert conversation.customer_id is not None
+    assert conversation.customer_name == "Harry Hughes"

@@ -96,3 +96,22 @@ def test_feedback_only_on_this_conversations_bot_messages(db: Database) -> None:
     with Session(db) as session:
         ratings = session.exec(select(Feedback.rating)).all()
     assert list(ratings) == ["down"]
+
+
+def test_a_known_customer_is_linked_once_across_conversations(db: Database) -> None:
+    from sqlmodel import Session, select
+
+    from engine.state import Customer
+
+    store = ConversationStore(db)
+    with store.session() as session:
+        found = store.load_many(session, [("web", "k1"), ("slack", "k2"), ("web", "k3")])
+        found[("web", "k1")].customer_email = "ann@example.com"
+        found[("slack", "k2")].memory = {"verified_email": "ann@example.com"}
+        store.record(session, found.values(), [])
+    ids = {key: store.load(*key).customer_id for key in found}
+    assert ids[("web", "k1")] is not None
+    assert ids[("web", "k1")] == ids[("slack", "k2")]
+    assert ids[("web", "k3")] is None  # nobody known yet
+    with Session(db) as session:
+        assert [c.email for c in session.exec(select(Customer)).all()] == ["ann@example.com"]
