@@ -9,23 +9,33 @@ from sqlalchemy import event
 from sqlmodel import create_engine
 
 
-def open_database(url: str) -> Database:
-    """An SQLAlchemy engine for `url`, tuned for a chat service's short transactions."""
-    if url.startswith("sqlite"):
-        db = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(db, "connect", _sqlite_pragmas)
-        return db
-    return create_engine(url, pool_pre_ping=True)
+def open_database(url: str, *, foreign_keys: bool = True) -> Database:
+    """An SQLAlchemy engine for `url`, tuned for a chat service's short transactions.
 
+    SQLite: transactions are begun explicitly (SQLAlchemy's recipe), so schema changes are
+    transactional too and a failed migration leaves nothing half-done. `foreign_keys=False` is
+    for migrations, which rebuild tables that other tables point at.
+    """
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    db = create_engine(url, connect_args={"check_same_thread": False})
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the one writer; NORMAL sync is durable across app crashes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit transactions from pysqlite
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers run beside the one writer; NORMAL sync survives app crashes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    event.listen(db, "connect", on_connect)
+    event.listen(db, "begin", on_begin)
+    return db
 
 
 __all__ = ["Database", "open_database"]

@@ -20,11 +20,19 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every migration not yet applied to `db`."""
-    config = alembic_config(db.url.render_as_string(hide_password=False))
-    with db.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    """Apply every migration not yet applied to `db`, all in one transaction."""
+    url = db.url.render_as_string(hide_password=False)
+    config = alembic_config(url)
+    # SQLite migrations rebuild tables that others point at: foreign keys are checked by the
+    # app, not during the rebuild (Alembic's batch mode documents this).
+    migrator = open_database(url, foreign_keys=False) if db.dialect.name == "sqlite" else db
+    try:
+        with migrator.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if migrator is not db:
+            migrator.dispose()
 
 
 def open_db(settings: Settings, *, migrate: bool = True) -> Database:
