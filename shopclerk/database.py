@@ -25,7 +25,7 @@ def upgrade(db: Database) -> None:
     config = alembic_config(url)
     # SQLite migrations rebuild tables that others point at: foreign keys are checked by the
     # app, not during the rebuild (Alembic's batch mode documents this).
-    migrator = open_database(url, foreign_keys=False) if db.dialect.name == "sqlite" else db
+    migrator = open_database(url, migrating=True) if db.dialect.name == "sqlite" else db
     try:
         with migrator.begin() as connection:
             config.attributes["connection"] = connection
