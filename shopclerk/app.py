@@ -3,6 +3,7 @@ lifespan, never at import time."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,10 @@ def create_app(settings: Settings) -> Starlette:
         worker.start()
         app.state.web = WebChannel(worker.handle, engine.store, engine.stages.lookup.catalog,
                                    web_config(settings))  # fmt: skip
+        # What start-up built lives as long as the process: keep it out of the garbage
+        # collector's full passes, which otherwise stall every socket now and then.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
