@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, insert, tuple_, update
 from sqlalchemy import Engine as Database
 from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 
 def utcnow() -> datetime:
@@ -178,35 +179,20 @@ class ConversationStore:
     def messages_after(self, channel: str, key: str, seq: int, limit: int = 500) -> list[Message]:
         """The conversation's messages with a higher seq than `seq`, in order."""
         with Session(self._db) as session:
-            query = (
-                select(Message)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Conversation.channel == channel, Conversation.key == key,
-                       col(Message.seq) > seq)
-                .order_by(col(Message.seq))
-                .limit(limit)
-            )  # fmt: skip
-            return list(session.exec(query).all())
+            query = _messages_of(channel, key).where(col(Message.seq) > seq)
+            return list(session.exec(query.order_by(col(Message.seq)).limit(limit)).all())
 
     def message_for_client_id(self, channel: str, key: str, client_id: str) -> Message | None:
         with Session(self._db) as session:
-            query = (
-                select(Message)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Conversation.channel == channel, Conversation.key == key,
-                       Message.client_message_id == client_id)
-            )  # fmt: skip
+            query = _messages_of(channel, key).where(Message.client_message_id == client_id)
             return session.exec(query).first()
 
     def save_feedback(self, channel: str, key: str, message_id: int, rating: str) -> bool:
         """Record a rating of one of this conversation's bot messages; False if it is not one."""
         with Session(self._db) as session:
-            message = session.exec(
-                select(Message)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Conversation.channel == channel, Conversation.key == key,
-                       Message.id == message_id, Message.role == "bot")
-            ).first()  # fmt: skip
+            query = _messages_of(channel, key).where(Message.id == message_id,
+                                                     Message.role == "bot")  # fmt: skip
+            message = session.exec(query).first()
             if message is None:
                 return False
             existing = session.exec(
@@ -227,6 +213,15 @@ class ConversationStore:
                 .limit(limit)
             )
             return list(reversed(session.exec(query).all()))
+
+
+def _messages_of(channel: str, key: str) -> SelectOfScalar[Message]:
+    """The messages of the conversation with this key (to narrow down further)."""
+    return (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(Conversation.channel == channel, Conversation.key == key)
+    )
 
 
 def _link_customers(session: Session, conversations: Sequence[Conversation]) -> None:
