@@ -21,8 +21,11 @@ app = typer.Typer(help="shopclerk: a customer-service desk for online stores.",
 kb_app = typer.Typer(help="The store's knowledge: catalog, FAQ, orders and search indexes.",
                      no_args_is_help=True)  # fmt: skip
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+agents_app = typer.Typer(help="Accounts of the people who take handed-off conversations.",
+                         no_args_is_help=True)  # fmt: skip
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
+app.add_typer(agents_app, name="agents")
 
 DataDir = Annotated[
     Path | None,
@@ -66,6 +69,39 @@ def db_upgrade() -> None:
 
     open_db(settings())
     typer.echo(f"database up to date: {settings().sqlalchemy_url}")
+
+
+# -- agents ------------------------------------------------------------------------------------
+
+
+@agents_app.command("add")
+def agents_add(
+    username: str,
+    name: Annotated[str, typer.Option(help="The name customers see.")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          envvar="SHOPCLERK_AGENT_PASSWORD")
+    ] = "",
+) -> None:  # fmt: skip
+    """Create an agent account (asks for the password unless SHOPCLERK_AGENT_PASSWORD is set)."""
+    from handoff.agents import AgentAccounts, AgentError
+    from shopclerk.database import open_db
+
+    try:
+        agent = AgentAccounts(open_db(settings())).add(username, name, password)
+    except AgentError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"agent {agent.username} ({agent.display_name}) added")
+
+
+@agents_app.command("list")
+def agents_list() -> None:
+    """List the agent accounts."""
+    from handoff.agents import AgentAccounts
+    from shopclerk.database import open_db
+
+    for agent in AgentAccounts(open_db(settings())).all():
+        typer.echo(f"{agent.username:<24} {agent.display_name}")
 
 
 # -- kb ----------------------------------------------------------------------------------------

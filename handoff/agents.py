@@ -1,0 +1,64 @@
+"""Agent accounts: created from the command line, passwords hashed with Argon2id.
+
+argon2-cffi (the reference Argon2 binding, RFC 9106 parameters by default) hashes and checks
+passwords and says when a stored hash should be redone with stronger parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine as Database
+from sqlmodel import Session, select
+
+from handoff.models import Agent
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+
+
+class AgentError(ValueError):
+    """An agent account cannot be created or changed as asked."""
+
+
+class AgentAccounts:
+    def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
+        self._db = db
+        self._hasher = hasher or PasswordHasher()
+
+    def add(self, username: str, display_name: str, password: str) -> Agent:
+        if not USERNAME.match(username):
+            raise AgentError("a username is 2-64 lower-case letters, digits, '.', '_' or '-'")
+        if len(password) < MIN_PASSWORD:
+            raise AgentError(f"a password has at least {MIN_PASSWORD} characters")
+        with Session(self._db, expire_on_commit=False) as session:
+            if session.exec(select(Agent).where(Agent.username == username)).first():
+                raise AgentError(f"there is already an agent {username!r}")
+            agent = Agent(username=username, display_name=display_name or username,
+                          password_hash=self._hasher.hash(password))  # fmt: skip
+            session.add(agent)
+            session.commit()
+            return agent
+
+    def authenticate(self, username: str, password: str) -> Agent | None:
+        """The agent when the password is right, else None (the same for unknown names)."""
+        with Session(self._db, expire_on_commit=False) as session:
+            agent = session.exec(select(Agent).where(Agent.username == username)).first()
+            if agent is None:
+                self._hasher.hash(password)  # as slow as a real check: names don't leak by time
+                return None
+            try:
+                self._hasher.verify(agent.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            if self._hasher.check_needs_rehash(agent.password_hash):
+                agent.password_hash = self._hasher.hash(password)
+                session.add(agent)
+                session.commit()
+            return agent
+
+    def all(self) -> list[Agent]:
+        with Session(self._db) as session:
+            return list(session.exec(select(Agent).order_by(Agent.username)).all())

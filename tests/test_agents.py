@@ -1,0 +1,57 @@
+"""Agent accounts: created once, passwords hashed, checked without leaking who exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner
+
+from handoff.agents import AgentAccounts, AgentError
+from kb.database import Database
+from shopclerk.cli import app
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)  # tests only
+
+
+def test_add_and_authenticate(db: Database) -> None:
+    accounts = AgentAccounts(db, FAST)
+    agent = accounts.add("sam", "Sam from support", "correct horse battery")
+    assert agent.password_hash.startswith("$argon2id$")
+    assert "correct horse" not in agent.password_hash
+    assert accounts.authenticate("sam", "correct horse battery") is not None
+    assert accounts.authenticate("sam", "wrong password!") is None
+    assert accounts.authenticate("nobody", "correct horse battery") is None
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "problem"),
+    [("Sam Smith", "long enough password", "username"), ("sam2", "short", "at least 10")],
+)
+def test_bad_accounts_are_refused_clearly(
+    db: Database, username: str, password: str, problem: str
+) -> None:
+    with pytest.raises(AgentError, match=problem):
+        AgentAccounts(db, FAST).add(username, "", password)
+
+
+def test_a_username_is_taken_once(db: Database) -> None:
+    accounts = AgentAccounts(db, FAST)
+    accounts.add("kim", "Kim", "a good long password")
+    with pytest.raises(AgentError, match="already"):
+        accounts.add("kim", "Kim again", "another long password")
+
+
+def test_agents_add_from_the_command_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    command = ["--data-dir", str(tmp_path), "agents", "add", "lee", "--name", "Lee"]
+    result = runner.invoke(app, command, input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    assert "agent lee (Lee) added" in result.output
+    listed = runner.invoke(app, ["--data-dir", str(tmp_path), "agents", "list"])
+    assert "lee" in listed.stdout
+    again = runner.invoke(app, ["--data-dir", str(tmp_path), "agents", "add", "lee"],
+                          env={"SHOPCLERK_AGENT_PASSWORD": "a long password"})  # fmt: skip
+    assert again.exit_code == 1
+    assert "already an agent 'lee'" in again.output
