@@ -84,6 +84,9 @@ class Engine:
     def handle_stream(self, batches: Iterable[Sequence[Inbound]]) -> Iterator[list[Turn]]:
         """Answer batch after batch, embedding the next batch while this one is answered.
 
+        The answers to a batch are yielded once the next batch has been taken: a caller with
+        nothing more yet passes an empty batch, which lets the last one through.
+
         ONNX Runtime releases the GIL while it runs, so with one core for the model and the
         caller's thread for everything else, a stream costs about what embedding it costs.
         Embedding depends on the text alone; all conversation state stays on this thread.
@@ -109,6 +112,8 @@ class Engine:
         return _Batch(inbounds, checked, corrections)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
+        if not batch.inbounds:  # a stream may pass an empty batch to flush the previous one
+            return []
         keys = [(i.channel, i.conversation_key) for i in batch.inbounds]
         turns, rows = [], []
         seen: set[tuple[int, str]] = set()

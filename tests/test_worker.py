@@ -1,0 +1,61 @@
+"""The engine worker: turns computed off the event loop, in batches, each to its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+
+import pytest
+
+from engine.engine import Engine
+from engine.types import Inbound, Turn
+from engine.worker import EngineWorker
+
+
+def test_many_messages_at_once_each_get_their_own_turn(engine: Engine) -> None:
+    worker = EngineWorker(engine, max_batch=8)
+    worker.start()
+    texts = ["hello", "which payment methods do you accept?", "do you ship to norway?"] * 10
+
+    async def ask_all() -> list[Turn]:
+        inbounds = [Inbound(f"w-{uuid.uuid4()}", t, "test") for t in texts]
+        return list(await asyncio.gather(*(worker.handle(i) for i in inbounds)))
+
+    try:
+        turns = asyncio.run(ask_all())
+    finally:
+        worker.stop()
+    assert [t.inbound.text for t in turns] == texts
+    assert {t.intent.intent for t in turns[1::3]} == {"check_payment_methods"}
+
+
+class _BrokenOnce:
+    """Stands in for the engine's stream: fails the first batch, then answers nothing."""
+
+    def __init__(self, real: Engine) -> None:
+        self.real, self.failed = real, False
+
+    def handle_stream(self, batches: Iterable[Sequence[Inbound]]) -> Iterator[list[Turn]]:
+        for batch in batches:
+            if batch and not self.failed:
+                self.failed = True
+                raise RuntimeError("disk full")
+            yield self.real.handle_many(batch) if batch else []
+
+
+def test_a_failed_batch_is_an_error_for_its_callers_and_the_worker_goes_on(
+    engine: Engine,
+) -> None:
+    worker = EngineWorker(_BrokenOnce(engine))  # type: ignore[arg-type]
+    worker.start()
+
+    async def ask(text: str) -> Turn:
+        return await worker.handle(Inbound(f"w-{uuid.uuid4()}", text, "test"))
+
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            asyncio.run(ask("hello"))
+        assert asyncio.run(ask("hello")).intent.intent == "smalltalk"
+    finally:
+        worker.stop()
