@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -31,17 +31,16 @@ def test_many_messages_at_once_each_get_their_own_turn(engine: Engine) -> None:
 
 
 class _BrokenOnce:
-    """Stands in for the engine's stream: fails the first batch, then answers nothing."""
+    """Stands in for the engine: fails the first batch, then answers as the real one."""
 
     def __init__(self, real: Engine) -> None:
         self.real, self.failed = real, False
 
-    def handle_stream(self, batches: Iterable[Sequence[Inbound]]) -> Iterator[list[Turn]]:
-        for batch in batches:
-            if batch and not self.failed:
-                self.failed = True
-                raise RuntimeError("disk full")
-            yield self.real.handle_many(batch) if batch else []
+    def handle_many(self, batch: Sequence[Inbound]) -> list[Turn]:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("disk full")
+        return self.real.handle_many(batch)
 
 
 def test_a_failed_batch_is_an_error_for_its_callers_and_the_worker_goes_on(
