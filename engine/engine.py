@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlmodel import Session
@@ -28,6 +28,8 @@ from engine.state import Conversation, ConversationStore, utcnow
 from engine.types import (
     Answer,
     Correction,
+    Decision,
+    Forwarded,
     Handoff,
     HandoffReason,
     Inbound,
@@ -128,6 +130,7 @@ class Engine:
                 turn = self._turn(
                     inbound, conversation, batch.checked[n], batch.corrections[n], vectors[n]
                 )
+                turn = replace(turn, conversation_id=conversation.id)
                 turns.append(turn)
                 rows += _message_rows(turn, conversation)
             self.store.record(session, conversations.values(), rows)
@@ -148,7 +151,8 @@ class Engine:
         if earlier is None:
             return None
         same = Correction(inbound.text, inbound.text)
-        return Turn(inbound, same, _NO_INTENT, Slots(), Reply(earlier), rejected="duplicate")
+        return Turn(inbound, same, _NO_INTENT, Slots(), Reply(earlier), rejected="duplicate",
+                    conversation_id=conversation.id)  # fmt: skip
 
     def _turn(
         self,
@@ -158,16 +162,20 @@ class Engine:
         correction: Correction,
         vector: Vectors,
     ) -> Turn:
-        s = self.stages
+        """Understand the message and decide; while a person owns the conversation, the
+        decision is always `Forwarded` (with the bot's draft): the bot never answers then."""
+        s, owner = self.stages, conversation.owner
         _remember_customer(conversation, inbound)
         if checked.refusal is not None:
-            return Turn(inbound, correction, _NO_INTENT, Slots(), Reply(checked.refusal),
+            refused = Reply(checked.refusal)
+            return Turn(inbound, correction, _NO_INTENT, Slots(), _unless_owned(owner, refused),
                         rejected=checked.reason)  # fmt: skip
         english_share = s.speller.known_share(checked.text)
         if s.language.other_language(checked.text, english_share) is not None:
-            conversation.failures_in_a_row += 1
+            if owner == BOT:
+                conversation.failures_in_a_row += 1
             handoff = Handoff(HandoffReason.NO_GROUNDED_ANSWER, NOT_ENGLISH)
-            return Turn(inbound, correction, _NO_INTENT, Slots(), handoff)
+            return Turn(inbound, correction, _NO_INTENT, Slots(), _unless_owned(owner, handoff))
         text, memory = correction.corrected, conversation.memory
         slots = s.slots.extract(text)
         intent = _follow_up(s.intents.classify(vector), slots, memory)
@@ -177,12 +185,21 @@ class Engine:
         answer = s.generator.answer(Context(text, intent, slots, findings, known))
         facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
                           bool(memory.get("asked_to_clarify")))  # fmt: skip
-        decision = s.policy.decide(facts, answer)
+        decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
         _remember(conversation, intent, slots, findings, answer)
         return Turn(inbound, correction, intent, slots, decision)
 
 
+BOT = "bot"
+
+
+def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:
+    return decision if owner == BOT else Forwarded(owner)
+
+
 _NO_INTENT = IntentResult("none", 0.0, ())
+# Intents that are not something to follow up on ("and the other one?" never means these).
+NOT_A_TOPIC = frozenset({"unsure", "out_of_scope", "smalltalk", "none", "contact_human_agent"})
 
 
 def _remember_customer(conversation: Conversation, inbound: Inbound) -> None:
@@ -226,7 +243,7 @@ def _remember(
     answer: Answer,
 ) -> None:
     memory = dict(conversation.memory)
-    if intent.intent not in ("unsure", "out_of_scope", "smalltalk", "none"):
+    if intent.intent not in NOT_A_TOPIC:
         memory["last_intent"] = intent.intent
     if slots.email:
         memory["emails"] = sorted({*memory.get("emails", []), slots.email})
@@ -243,30 +260,42 @@ def _remember(
     awaiting = None
     if findings.order_access == "needs_email":
         awaiting = "email"
-    elif intent.intent != "product_info" and findings.order_access in ("none_given", "malformed") \
+    elif intent.intent not in NOT_A_TOPIC | {"product_info"} \
+            and findings.order_access in ("none_given", "malformed") \
             and findings.order is None and not findings.faq:  # fmt: skip
         awaiting = "order_id"
     memory["awaiting"] = awaiting
     memory["asked_to_clarify"] = intent.unsure
     conversation.memory = memory
-    conversation.failures_in_a_row = conversation.failures_in_a_row + 1 if answer.failed else 0
+    if conversation.owner == BOT:
+        conversation.failures_in_a_row = conversation.failures_in_a_row + 1 if answer.failed else 0
+    else:  # a person answers now: the bot starts afresh when it is handed back
+        conversation.failures_in_a_row = 0
 
 
 def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]]:
-    """The customer's message (exactly as sent, even when too long to answer) and the reply."""
+    """The customer's message (exactly as sent, even when too long to answer) and the bot's
+    reply, unless a person owns the conversation: then only the message, with the bot's draft
+    kept beside it for the agent."""
     data, decision, now = turn.as_dict(), turn.decision, utcnow()
     conversation_id, seq = conversation.id or 0, conversation.last_seq
-    conversation.last_seq += 2
+    understanding: dict[str, Any] = {"candidates": data["candidates"], "slots": data["slots"],
+                                     "rejected": turn.rejected}  # fmt: skip
+    if turn.draft is not None:
+        understanding["draft"] = {"text": turn.draft.text,
+                                  "sources": [s.as_dict() for s in turn.draft.sources]}  # fmt: skip
     customer = {
         "conversation_id": conversation_id, "seq": seq + 1, "role": "customer",
         "text": turn.inbound.text,
         "corrected_text": turn.correction.corrected,
         "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
         "intent_confidence": turn.intent.confidence, "decision": None, "handoff_reason": None,
-        "understanding": {"candidates": data["candidates"], "slots": data["slots"],
-                          "rejected": turn.rejected},
-        "sources": [], "created_at": now,
+        "understanding": understanding, "sources": [], "created_at": now,
     }  # fmt: skip
+    if isinstance(decision, Forwarded):
+        conversation.last_seq += 1
+        return [customer]
+    conversation.last_seq += 2
     bot = {
         "conversation_id": conversation_id, "seq": seq + 2, "role": "bot",
         "text": decision.text,

@@ -152,14 +152,15 @@ class ConversationStore:
         messages: Sequence[dict[str, Any]],
     ) -> None:
         """Write the conversations' state and insert the message rows, then commit: one
-        statement each, however many conversations the batch held."""
+        statement each, however many conversations the batch held. Never the owner: only
+        `handoff.ownership` changes that, with its conditional updates."""
         conversations = list(conversations)
         _link_customers(session, conversations)
         now = utcnow()
         state = [
             {"id": c.id, "customer_id": c.customer_id, "customer_email": c.customer_email,
              "customer_name": c.customer_name,
-             "memory": c.memory, "failures_in_a_row": c.failures_in_a_row, "owner": c.owner,
+             "memory": c.memory, "failures_in_a_row": c.failures_in_a_row,
              "last_seq": c.last_seq, "updated_at": now}
             for c in conversations
         ]  # fmt: skip
@@ -168,6 +169,39 @@ class ConversationStore:
         if messages:
             session.execute(insert(Message), list(messages))
         session.commit()
+
+    def append(
+        self,
+        conversation_id: int,
+        role: str,
+        text: str,
+        understanding: dict[str, Any] | None = None,
+        client_message_id: str | None = None,
+    ) -> Message:
+        """Store one message that is not a turn (an agent's reply, an event of the handoff) as
+        the conversation's next seq. The seq is taken with a conditional update, so a writer
+        that got there first makes this one retry instead of both using the same number."""
+        for _ in range(20):
+            with Session(self._db, expire_on_commit=False) as session:
+                last = session.exec(
+                    select(Conversation.last_seq).where(Conversation.id == conversation_id)
+                ).one()
+                taken = session.execute(
+                    update(Conversation)
+                    .where(col(Conversation.id) == conversation_id,
+                           col(Conversation.last_seq) == last)
+                    .values(last_seq=last + 1, updated_at=utcnow())
+                )  # fmt: skip
+                if getattr(taken, "rowcount", 0) != 1:
+                    session.rollback()
+                    continue
+                message = Message(conversation_id=conversation_id, seq=last + 1, role=role,
+                                  text=text, understanding=understanding or {},
+                                  client_message_id=client_message_id)  # fmt: skip
+                session.add(message)
+                session.commit()
+                return message
+        raise RuntimeError(f"conversation {conversation_id}: no free seq after 20 tries")
 
     def exists(self, channel: str, key: str) -> bool:
         with Session(self._db) as session:

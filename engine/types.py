@@ -120,7 +120,20 @@ class Handoff:
     kind: Literal["handoff"] = "handoff"
 
 
-Decision = Reply | Handoff
+@dataclass(frozen=True)
+class Forwarded:
+    """A person (the queue or an agent) owns the conversation: the bot does not answer.
+
+    The message is stored and understood as always; `draft` is what the bot would have said,
+    for the agent to send, edit or ignore."""
+
+    owner: str  # queue | agent:<id>
+    draft: Answer | None = None
+    text: str = ""
+    kind: Literal["forwarded"] = "forwarded"
+
+
+Decision = Reply | Handoff | Forwarded
 
 
 @dataclass(frozen=True)
@@ -133,14 +146,19 @@ class Turn:
     slots: Slots
     decision: Decision
     rejected: str | None = None  # why the text itself was refused (empty, too long...)
+    conversation_id: int | None = None
+
+    @property
+    def draft(self) -> Answer | None:
+        """The bot's own answer when it is not what the customer gets (handoff, forwarded)."""
+        return None if isinstance(self.decision, Reply) else self.decision.draft
 
     def as_dict(self) -> dict[str, Any]:
         decision = self.decision
-        sources = (
-            decision.sources
-            if isinstance(decision, Reply)
-            else (decision.draft.sources if decision.draft else ())
-        )
+        draft = self.draft
+        sources = draft.sources if draft else ()
+        if isinstance(decision, Reply):
+            sources = decision.sources
         return {
             "text": self.inbound.text,
             "corrected_text": self.correction.corrected,
@@ -157,5 +175,6 @@ class Turn:
                 "needed": isinstance(decision, Handoff),
                 "reason": decision.reason.value if isinstance(decision, Handoff) else None,
             },
+            "forwarded_to": decision.owner if isinstance(decision, Forwarded) else None,
             "rejected": self.rejected,
         }

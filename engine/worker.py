@@ -8,6 +8,10 @@ other sockets keep being served.
 Not `Engine.handle_stream`: overlapping the next batch's embedding on yet another thread was
 measured slower here (bench/web_load.py, 200 sockets: p95 79 vs 44 ms, 125 vs 140 answered/s),
 because the event loop needs the GIL as much as the engine does.
+
+`run(fn)` runs other work on the same thread, in order with the turns: everything that writes a
+conversation's messages or owner in this process (agent replies, handoff events) goes through
+here, so a turn never sees a conversation change halfway through.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from engine.engine import Engine
 from engine.types import Inbound, Turn
@@ -34,14 +39,22 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
+@dataclass(frozen=True)
+class _Call:
+    fn: Callable[[], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
 _STOP = object()
+T = TypeVar("T")
 
 
 class EngineWorker:
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self._max_batch = max_batch
-        self._queue: queue.Queue[_Job | object] = queue.Queue()
+        self._queue: queue.Queue[_Job | _Call | object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="engine-worker", daemon=True)
         self._started = False
 
@@ -63,22 +76,30 @@ class EngineWorker:
         self._queue.put(_Job(inbound, future, loop))
         return await future
 
+    async def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` on the worker thread, after the turns already waiting."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Call(fn, future, loop))
+        return await future
+
     def _run(self) -> None:
-        for jobs, turns in self._answered():
-            for job, outcome in zip(jobs, turns, strict=True):
-                job.loop.call_soon_threadsafe(_settle, job.future, outcome)
-
-    def _answered(self) -> Iterator[tuple[list[_Job], Sequence[Turn | BaseException]]]:
         for jobs in self._batches():
-            outcomes: Sequence[Turn | BaseException]
-            try:
-                outcomes = self.engine.handle_many([j.inbound for j in jobs])
-            except Exception as exc:  # one bad batch must not stop the worker
-                log.exception("engine failed on a batch of %d messages", len(jobs))
-                outcomes = [exc] * len(jobs)
-            yield jobs, outcomes
+            for run in _runs(jobs):
+                if isinstance(run, _Call):
+                    run.loop.call_soon_threadsafe(_settle, run.future, _called(run.fn))
+                    continue
+                for job, outcome in zip(run, self._answer(run), strict=True):
+                    job.loop.call_soon_threadsafe(_settle, job.future, outcome)
 
-    def _batches(self) -> Iterator[list[_Job]]:
+    def _answer(self, jobs: list[_Job]) -> Sequence[Turn | BaseException]:
+        try:
+            return self.engine.handle_many([j.inbound for j in jobs])
+        except Exception as exc:  # one bad batch must not stop the worker
+            log.exception("engine failed on a batch of %d messages", len(jobs))
+            return [exc] * len(jobs)
+
+    def _batches(self) -> Iterator[list[_Job | _Call]]:
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -93,13 +114,42 @@ class EngineWorker:
                     self._queue.put(_STOP)
                     break
                 jobs.append(more)
-            yield [j for j in jobs if isinstance(j, _Job)]
+            yield [j for j in jobs if isinstance(j, _Job | _Call)]
 
 
-def _settle(future: asyncio.Future[Turn], outcome: object) -> None:
+def _runs(jobs: list[_Job | _Call]) -> Iterator[list[_Job] | _Call]:
+    """Neighbouring messages as one batch; calls one by one; the order kept."""
+    batch: list[_Job] = []
+    for job in jobs:
+        if isinstance(job, _Job):
+            batch.append(job)
+            continue
+        if batch:
+            yield batch
+            batch = []
+        yield job
+    if batch:
+        yield batch
+
+
+def _called(fn: Callable[[], Any]) -> object:
+    try:
+        return _Result(fn())
+    except Exception as exc:  # handed to the awaiting caller, which decides
+        return exc
+
+
+@dataclass(frozen=True)
+class _Result:
+    value: Any
+
+
+def _settle(future: asyncio.Future[Any], outcome: object) -> None:
     if future.done():  # the caller went away (socket closed)
         return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
-    elif isinstance(outcome, Turn):
+    elif isinstance(outcome, _Result):
+        future.set_result(outcome.value)
+    else:
         future.set_result(outcome)

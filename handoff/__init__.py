@@ -1,7 +1,8 @@
-"""The human-agent side: who owns a conversation (bot, queue or one agent), and the agents.
+"""The human-agent side: the queue, the agents and their console.
 
-So far: `ownership` (race-safe transitions with their audit trail) and the agent table. The
-queue's live view, the agent console and the bridge to the customer's channel come with the
-rest of the handoff issue; until then no channel routes conversations here, and the bot keeps
-answering every conversation (`Conversation.owner` stays "bot").
+- `ownership`: who owns a conversation (bot, queue or one agent), race-safe, with its trail.
+- `tickets`: the handoff records and the events of a handoff, in the database.
+- `desk`: the live part: hands conversations to the queue, tells consoles and customers.
+- `console`: the agent console's pages, API and websocket under /agent.
+- `agents`, `hours`: agent accounts, business hours.
 """

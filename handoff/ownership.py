@@ -49,12 +49,15 @@ class Ownership:
         owner = agent_owner(agent_id)
         return self._move(conversation_id, (QUEUE, BOT), owner, owner, "claimed")
 
-    def release(self, conversation_id: int, agent_id: int, to: str, reason: str) -> Change:
-        """The agent hands back to the bot, puts it back in the queue, or it is resolved."""
+    def release(
+        self, conversation_id: int, agent_id: int, to: str, reason: str, actor: str | None = None
+    ) -> Change:
+        """The agent hands back to the bot, puts it back in the queue, or it is resolved
+        (`actor`: who did it, when not the agent: "system" for an agent gone offline)."""
         if to not in (BOT, QUEUE):
             raise ValueError(f"a conversation goes back to {BOT!r} or {QUEUE!r}, not {to!r}")
         owner = agent_owner(agent_id)
-        return self._move(conversation_id, (owner,), to, owner, reason)
+        return self._move(conversation_id, (owner,), to, actor or owner, reason)
 
     def owner(self, conversation_id: int) -> str | None:
         with Session(self._db) as session:

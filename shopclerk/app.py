@@ -4,14 +4,23 @@ lifespan, never at import time."""
 from __future__ import annotations
 
 import gc
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from channels.web.channel import WebChannel, WebConfig
+from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.routes import web_routes
 from engine.worker import EngineWorker
+from handoff.agents import AgentAccounts
+from handoff.console import AgentConsole
+from handoff.desk import Desk, DeskConfig
+from handoff.tickets import Tickets
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
 from shopclerk.wiring import limit_threads, load_engine
@@ -25,8 +34,15 @@ def create_app(settings: Settings) -> Starlette:
         engine = load_engine(settings, db)
         worker = EngineWorker(engine)
         worker.start()
-        app.state.web = WebChannel(worker.handle, engine.store, engine.stages.lookup.catalog,
-                                   web_config(settings))  # fmt: skip
+        tickets = Tickets(db, engine.store)
+        config = DeskConfig(settings.hours, settings.agent_away_seconds,
+                            settings.queue_flag_seconds)  # fmt: skip
+        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config)
+        web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
+        desk.channels[CHANNEL] = web
+        app.state.web, app.state.desk = web, desk
+        console.app = AgentConsole(desk, db, AgentAccounts(db)).app(secret_key(settings))
+        await desk.start()
         # What start-up built lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise stall every socket now and then.
         gc.collect()
@@ -34,10 +50,40 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await desk.stop()
             worker.stop()
             db.dispose()
 
-    return Starlette(routes=web_routes(), lifespan=lifespan)
+    console = _Late()
+    routes = [*web_routes(), Route("/agent", _to_console), Mount("/agent", app=console)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Late:
+    """An ASGI app built in the lifespan (the console needs the desk), mounted before that."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            raise RuntimeError("the agent console is not ready: the app has not started")
+        await self.app(scope, receive, send)
+
+
+async def _to_console(request: Request) -> Response:
+    return RedirectResponse("/agent/", status_code=307)
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that signs console cookies: the setting, or one made once and kept (0600) in
+    the data directory, so logins survive a restart."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def web_config(settings: Settings) -> WebConfig:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handoff.hours import BusinessHours
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -49,6 +51,38 @@ class Settings(BaseSettings):
     ws_messages_per_minute: int = Field(default=30, ge=1)
     ws_connections_per_address: int = Field(default=20, ge=1)
     product_url: str = Field(default="/#product-{sku}", description="Link to a product page.")
+    business_hours: str = Field(
+        default="",
+        description="When people answer handoffs, in the store's time zone, e.g. "
+        "'mon-fri 09:00-17:30; sat 10:00-14:00'; empty: any time an agent is online.",
+    )
+    agent_away_seconds: float = Field(
+        default=120,
+        ge=1,
+        description="An agent gone this long loses their conversations to the queue.",
+    )
+    queue_flag_seconds: float = Field(
+        default=300,
+        ge=1,
+        description="A handoff unclaimed this long is flagged and announced "
+        "again (and again after as long).",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs agent console cookies; default: a "
+        "random key kept in the data directory.",
+    )
+
+    @field_validator("business_hours")
+    @classmethod
+    def _readable_hours(cls, value: str) -> str:
+        BusinessHours.parse(value, "UTC")
+        return value
+
+    @property
+    def hours(self) -> BusinessHours:
+        return BusinessHours.parse(self.business_hours, self.store_timezone)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -6,9 +6,8 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from channels.web.frames import (
     Ping,
     SendFeedback,
     SendMessage,
+    Typing,
     message_frame,
     parse,
     parse_object,
@@ -33,7 +33,15 @@ from kb.search import Catalog
 
 log = logging.getLogger(__name__)
 CHANNEL = "web"
-Handle = Callable[[Inbound], Awaitable[Turn]]
+
+
+class Desk(Protocol):
+    """Where the channel hands customer messages (the engine, then the handoff desk)."""
+
+    async def handle(self, inbound: Inbound) -> Turn: ...
+    async def status(self, channel: str, key: str) -> dict[str, Any] | None: ...
+    async def customer_typing(self, channel: str, key: str, on: bool) -> None: ...
+    def bot_answers(self, channel: str, key: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,9 @@ class _Socket:
 
 class WebChannel:
     def __init__(
-        self, handle: Handle, store: ConversationStore, catalog: Catalog, config: WebConfig
+        self, desk: Desk, store: ConversationStore, catalog: Catalog, config: WebConfig
     ) -> None:
-        self._handle = handle
+        self._desk = desk
         self._store = store
         self._catalog = catalog
         self.config = config
@@ -110,6 +118,8 @@ class WebChannel:
             await self._send(socket, await self._feedback(socket.session, frame))
         elif isinstance(frame, Ping):
             await self._send(socket, server_frame("pong"))
+        elif isinstance(frame, Typing):
+            await self._desk.customer_typing(CHANNEL, socket.session, frame.on)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
         known = False
@@ -123,15 +133,22 @@ class WebChannel:
         conversation = await asyncio.to_thread(self._store.load, CHANNEL, socket.session)
         await self._send(socket, server_frame("welcome", session=socket.session,
                                               last_seq=conversation.last_seq))  # fmt: skip
+        if conversation.owner != "bot":
+            status = await self._desk.status(CHANNEL, socket.session)
+            if status is not None:
+                await self._send(socket, server_frame("handoff", **status))
         await self._flush(socket)
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
         self._check_message(socket.session, frame.client_id, frame.text)
-        await self._publish(socket.session, server_frame("typing", on=True))
-        try:
+        if not self._desk.bot_answers(CHANNEL, socket.session):  # a person will answer
             ack = await self._answer(socket.session, frame.client_id, frame.text)
-        finally:
-            await self._publish(socket.session, server_frame("typing", on=False))
+        else:
+            await self._publish(socket.session, server_frame("typing", on=True, who="bot"))
+            try:
+                ack = await self._answer(socket.session, frame.client_id, frame.text)
+            finally:
+                await self._publish(socket.session, server_frame("typing", on=False, who="bot"))
         # This socket may have gone while the engine worked: the turn is stored all the same,
         # every other tab of the session gets it now, and a reconnect replays it.
         await self._publish(socket.session, ack, only=socket)
@@ -156,7 +173,7 @@ class WebChannel:
 
     async def _answer(self, session: str, client_id: str, text: str) -> dict[str, Any]:
         """Hand the message to the engine (once per client id); the ack with its seq."""
-        await self._handle(Inbound(session, text, CHANNEL, client_message_id=client_id))
+        await self._desk.handle(Inbound(session, text, CHANNEL, client_message_id=client_id))
         stored = await asyncio.to_thread(
             self._store.message_for_client_id, CHANNEL, session, client_id
         )
@@ -198,6 +215,19 @@ class WebChannel:
     async def _send(socket: _Socket, frame: dict[str, Any]) -> None:
         async with socket.lock:
             await socket.ws.send_json(frame)
+
+    # -- what the handoff desk asks of a channel ------------------------------------------------
+
+    async def deliver(self, key: str) -> None:
+        """Show every open socket of this session the messages stored since it was last sent."""
+        await self._deliver(key)
+
+    async def notify(self, key: str, event: str, **fields: Any) -> None:
+        """An ephemeral frame (handoff status, an agent typing) to the session's sockets."""
+        await self._publish(key, server_frame(event, **fields))
+
+    def online(self, key: str) -> bool:
+        return bool(self._sessions.get(key))
 
     async def new_session(self) -> str:
         session = secrets.token_urlsafe(18)

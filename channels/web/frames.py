@@ -40,7 +40,16 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Hello | SendMessage | SendFeedback | Ping, Field(discriminator="type")]
+class Typing(_Frame):
+    """The customer is typing (or stopped): shown to the agent who has the conversation."""
+
+    type: Literal["typing"]
+    on: bool
+
+
+ClientFrame = Annotated[
+    Hello | SendMessage | SendFeedback | Ping | Typing, Field(discriminator="type")
+]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
@@ -84,6 +93,13 @@ def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[
     if message.role == "customer":
         return server_frame("message", seq=message.seq, id=message.id, role="customer",
                             client_id=message.client_message_id, text=message.text)  # fmt: skip
+    if message.role == "agent":
+        return server_frame("message", seq=message.seq, id=message.id, role="agent",
+                            agent=message.understanding.get("agent_name") or "Support",
+                            text=message.text)  # fmt: skip
+    if message.role == "system":
+        return server_frame("message", seq=message.seq, id=message.id, role="system",
+                            text=message.text)  # fmt: skip
     products = []
     for source in message.sources:
         product = catalog.by_sku.get(str(source.get("id", ""))) if source.get("kind") == (

@@ -27,12 +27,15 @@
   const BACKOFF_MAX_MS = 15000;
   const HANDSHAKE_TIMEOUT_MS = 10000; // socket open but no `welcome`: treat as a failed attempt
   const TYPING_TIMEOUT_MS = 60000; // hide a stuck indicator if `typing off` never comes
+  const TYPING_SEND_INTERVAL_MS = 3000; // tell the server the customer is typing at most this often
+  const HANDOFF_STATUS_WAIT_MS = 2000; // after `welcome`: how long a handoff status may take to come
   const RESYNC_DELAY_MS = 1500; // grace period before another tab's progress forces a resync
   const REPLAY_BUSY_MAX_MS = 3000; // longest the list stays aria-busy while history replays
   const FIRST_CONNECT_STATUS_DELAY_MS = 1000; // don't flash "Connecting…" on fast networks
   const DEFAULT_MAX_CHARS = 2000; // the server's default SHOPCLERK_MAX_MESSAGE_CHARS
   const MAX_PRODUCT_CARDS = 10;
   const HUMAN_REQUEST_TEXT = "I'd like to talk to a person";
+  const AGENT_FALLBACK_NAME = "Support agent"; // an agent message or typing frame without a name
   const DEFAULT_TITLE = "Customer service";
   const DEFAULT_GREETING = "Hi! Ask us about your order, delivery, returns or our products.";
 
@@ -231,6 +234,10 @@
     handshakeTimer: null,
     flushTimer: null,
     typingTimer: null,
+    typingWho: "bot", // whose typing the indicator shows: "bot" or "agent"
+    typingSentAt: 0, // when we last told the server the customer is typing; 0: not typing
+    handoffTimer: null, // set after `welcome` until the handoff status has had its chance to come
+    handoffState: "bot", // the banner's state; "bot" means no banner
     resyncTimer: null,
     connectStatusTimer: null,
     replayTimer: null,
@@ -305,21 +312,38 @@
     const status = el("div", "sc-status", { "data-testid": "sc-status", role: "status" });
     status.hidden = true;
 
+    // Who the customer is talking to when it is not the bot (queued, with an agent, offline).
+    const banner = el("div", "sc-handoff-banner", {
+      "data-testid": "sc-handoff-banner",
+      "data-state": "bot",
+      role: "status",
+    });
+    banner.hidden = true;
+
     const scroller = el("div", "sc-scroll");
     const empty = textEl("p", "sc-empty", CONFIG.greeting);
     const list = el("div", "sc-list", { "aria-live": "polite", "aria-relevant": "additions", role: "log" });
     list.setAttribute("aria-label", "Conversation");
-    const typing = el("div", "sc-typing", { "data-testid": "sc-typing", role: "img", "aria-label": "Assistant is typing" });
+    const typing = el("div", "sc-typing", {
+      "data-testid": "sc-typing",
+      "data-who": "bot",
+      role: "img",
+      "aria-label": "Assistant is typing",
+    });
     for (let i = 0; i < 3; i++) typing.appendChild(el("span", "sc-dot"));
+    // "Anna is typing…" when a person types; the bot's indicator is just the dots.
+    const typingCaption = el("span", "sc-typing-caption", { "data-testid": "sc-typing-caption" });
+    typingCaption.hidden = true;
+    typing.appendChild(typingCaption);
     typing.hidden = true;
     scroller.append(empty, list, typing);
 
     const footer = buildFooter();
-    panel.append(header, status, scroller, footer.node);
+    panel.append(header, status, banner, scroller, footer.node);
     root.append(panel, launcher);
 
     ui = Object.assign(
-      { root, launcher, badge, panel, closeButton, status, scroller, empty, list, typing },
+      { root, launcher, badge, panel, closeButton, status, banner, scroller, empty, list, typing, typingCaption },
       footer.refs
     );
     document.body.appendChild(root);
@@ -365,7 +389,10 @@
       sendFromInput();
     });
     ui.input.addEventListener("keydown", onInputKeyDown);
-    ui.input.addEventListener("input", onInputChanged);
+    ui.input.addEventListener("input", () => {
+      onInputChanged();
+      reportTyping(); // only here: text put back into the box by the widget is not typing
+    });
     ui.human.addEventListener("click", () => submitText(HUMAN_REQUEST_TEXT));
   }
 
@@ -482,6 +509,7 @@
     feedbackUnsent.clear();
     quickReplies = null;
     setTyping(false);
+    setHandoff("bot", "");
   }
 
   function buildRow(role, text) {
@@ -551,7 +579,7 @@
     // Never show a seq twice: replays and live frames can overlap after a reconnect.
     if (!seq || seq <= state.lastSeq) return;
     if (frame.role === "customer") renderCustomerMessage(frame, seq);
-    else renderIncomingMessage(frame, seq);
+    else renderIncomingMessage(frame, incomingRole(frame.role), seq);
     setLastSeq(seq);
     if (seq >= state.replayUntil) setReplaying(false);
   }
@@ -586,23 +614,38 @@
     withAutoScroll(() => placeRow(row, seq));
   }
 
-  function renderIncomingMessage(frame, seq) {
-    // "bot" today; a person taking over may come with another role, shown the same way.
-    const role = typeof frame.role === "string" && /^[a-z_]{1,20}$/.test(frame.role) ? frame.role : "bot";
+  // "bot", "agent" (a person of the shop) or "system" (an event such as "Anna joined the chat.").
+  // A role this version does not know is shown as a system line; no role at all is the bot's.
+  function incomingRole(role) {
+    if (role === undefined || role === null) return "bot";
+    return role === "bot" || role === "agent" ? role : "system";
+  }
+
+  function renderIncomingMessage(frame, role, seq) {
     const { row, bubble } = buildRow(role, typeof frame.text === "string" ? frame.text : "");
     bubble.setAttribute("data-seq", String(seq));
     const id = positiveInt(frame.id);
     if (id) bubble.setAttribute("data-id", String(id));
     if (!bubble.textContent) bubble.classList.add("sc-msg-empty");
 
-    const products = Array.isArray(frame.products) ? frame.products : [];
-    if (products.length) row.appendChild(buildProductList(products));
-    if (frame.handoff) {
-      row.appendChild(textEl("p", "sc-notice", "Connecting you to a person…", { "data-testid": "sc-handoff" }));
+    if (role === "agent") {
+      // The person's name above their bubble (read out first, too).
+      if (bubble.textContent) row.insertBefore(textEl("span", "sc-author", agentName(frame.agent)), bubble);
+      // Their message is written: a `typing off` that lost the race must not leave the dots below it.
+      if (state.typingWho === "agent") setTyping(false);
     }
-    if (role === "bot" && id) row.appendChild(buildFeedback(id));
+    // Products, the handoff notice, thumbs and quick replies are the bot's; people and events
+    // have none.
+    if (role === "bot") {
+      const products = Array.isArray(frame.products) ? frame.products : [];
+      if (products.length) row.appendChild(buildProductList(products));
+      if (frame.handoff) {
+        row.appendChild(textEl("p", "sc-notice", "Connecting you to a person…", { "data-testid": "sc-handoff" }));
+      }
+      if (id) row.appendChild(buildFeedback(id));
+    }
     removeQuickReplies();
-    const labels = Array.isArray(frame.quick_replies) ? frame.quick_replies : [];
+    const labels = role === "bot" && Array.isArray(frame.quick_replies) ? frame.quick_replies : [];
     const replies = buildQuickReplies(labels);
     if (replies) {
       row.appendChild(replies);
@@ -610,6 +653,10 @@
     }
     withAutoScroll(() => placeRow(row, seq));
     countUnread(seq);
+  }
+
+  function agentName(value) {
+    return nonEmpty(value) || AGENT_FALLBACK_NAME;
   }
 
   function countUnread(seq) {
@@ -755,15 +802,107 @@
   // Typing indicator
   // ---------------------------------------------------------------------------------------------
 
-  function setTyping(on) {
+  // The bot's indicator comes with `who: "bot"` or no `who`; a person's with `who: "agent"` and
+  // their name. `typing off` hides the indicator whoever it came from.
+  function onTypingFrame(frame) {
+    if (frame.on === true && frame.who === "agent") setTyping(true, agentName(frame.name));
+    else setTyping(frame.on === true);
+  }
+
+  // `agent`: the name of the person typing; none for the bot.
+  function setTyping(on, agent) {
     clearTimeout(state.typingTimer);
     state.typingTimer = null;
     if (!ui) return;
-    if (on) state.typingTimer = setTimeout(() => setTyping(false), TYPING_TIMEOUT_MS);
+    if (on) {
+      state.typingTimer = setTimeout(() => setTyping(false), TYPING_TIMEOUT_MS);
+      describeTyping(agent || null);
+    }
     if (ui.typing.hidden === !on) return;
     withAutoScroll(() => {
       ui.typing.hidden = !on;
     });
+  }
+
+  function describeTyping(agent) {
+    const who = agent ? "agent" : "bot";
+    const caption = agent ? agent + " is typing…" : "";
+    if (who === state.typingWho && ui.typingCaption.textContent === caption) return;
+    state.typingWho = who;
+    ui.typing.setAttribute("data-who", who);
+    ui.typing.setAttribute("aria-label", agent ? agent + " is typing" : "Assistant is typing");
+    // The caption only changes the height while the indicator is already on screen.
+    withAutoScroll(() => {
+      ui.typingCaption.textContent = caption;
+      ui.typingCaption.hidden = !caption;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Handoff status: who the customer is talking to when it is not the bot
+  // ---------------------------------------------------------------------------------------------
+
+  function onHandoffFrame(frame) {
+    clearTimeout(state.handoffTimer);
+    state.handoffTimer = null;
+    const name = typeof frame.state === "string" && /^[a-z_]{1,20}$/.test(frame.state) ? frame.state : "unknown";
+    setHandoff(name, nonEmpty(frame.text) || "", frame.email_known);
+  }
+
+  // Shows the banner, or hides it for "bot" or an empty text. A state this version does not know
+  // still shows its text.
+  function setHandoff(name, text, emailKnown) {
+    const shown = name === "bot" ? "" : text;
+    state.handoffState = shown ? name : "bot";
+    // Only people can answer while the conversation is queued or with a person; asking again for
+    // one would just send them "I'd like to talk to a person".
+    ui.human.hidden = state.handoffState === "queued" || state.handoffState === "agent";
+    const banner = ui.banner;
+    if (typeof emailKnown === "boolean") banner.setAttribute("data-email-known", String(emailKnown));
+    else banner.removeAttribute("data-email-known");
+    // The server repeats the status after every reconnect: an unchanged banner is not re-announced.
+    if (banner.getAttribute("data-state") === state.handoffState && banner.textContent === shown) return;
+    withAutoScroll(() => {
+      banner.setAttribute("data-state", state.handoffState);
+      banner.textContent = shown;
+      banner.hidden = !shown;
+    });
+  }
+
+  // After `welcome` the server sends the handoff status first whenever the conversation is not
+  // with the bot. If something else comes first, or nothing for a while, it is with the bot (again),
+  // whatever the banner said before the reconnect.
+  function expectHandoffStatus() {
+    clearTimeout(state.handoffTimer);
+    state.handoffTimer = setTimeout(handoffStatusMissed, HANDOFF_STATUS_WAIT_MS);
+  }
+
+  function handoffStatusMissed() {
+    clearTimeout(state.handoffTimer);
+    state.handoffTimer = null;
+    setHandoff("bot", "");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The customer's typing, for the agent's screen
+  // ---------------------------------------------------------------------------------------------
+
+  // Ephemeral like the server's indicator: sent only on a welcomed socket, never queued.
+  function reportTyping() {
+    if (!ui.input.value.trim()) {
+      stopReportingTyping();
+      return;
+    }
+    if (!state.connected) return;
+    const now = Date.now();
+    if (state.typingSentAt && now - state.typingSentAt < TYPING_SEND_INTERVAL_MS) return;
+    if (send({ v: PROTOCOL_VERSION, type: "typing", on: true })) state.typingSentAt = now;
+  }
+
+  function stopReportingTyping() {
+    if (!state.typingSentAt) return;
+    state.typingSentAt = 0;
+    if (state.connected) send({ v: PROTOCOL_VERSION, type: "typing", on: false });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -826,6 +965,7 @@
       ui.hint.textContent = limitText(count);
       return false;
     }
+    stopReportingTyping(); // before the message, so the agent's "typing" ends as it arrives
     const item = { client_id: newClientId(), text, inFlight: false, holdUntil: 0 };
     state.outbox.push(item);
     saveOutbox();
@@ -1048,6 +1188,7 @@
     state.replayUntil = Number.isInteger(serverLastSeq) ? serverLastSeq : 0;
     setReplaying(state.replayUntil > state.lastSeq);
     setStatus("");
+    expectHandoffStatus();
     startPing();
     flushFeedback();
     flushOutbox();
@@ -1068,7 +1209,8 @@
     welcome: onWelcome,
     message: onStoredMessage,
     ack: onAck,
-    typing: (frame) => setTyping(frame.on === true),
+    typing: onTypingFrame,
+    handoff: onHandoffFrame,
     feedback_saved: onFeedbackSaved,
     error: onErrorFrame,
     pong: () => {},
@@ -1084,6 +1226,7 @@
       return;
     }
     if (!frame || typeof frame !== "object" || frame.v !== PROTOCOL_VERSION) return;
+    if (state.handoffTimer && frame.type !== "handoff") handoffStatusMissed();
     const handler = Object.prototype.hasOwnProperty.call(FRAME_HANDLERS, frame.type) ? FRAME_HANDLERS[frame.type] : null;
     if (handler) handler(frame); // unknown types: a newer server; ignore rather than fail
   }
@@ -1139,7 +1282,9 @@
     clearInterval(state.pingTimer);
     clearTimeout(state.handshakeTimer);
     clearTimeout(state.flushTimer);
-    state.pingTimer = state.handshakeTimer = state.flushTimer = null;
+    clearTimeout(state.handoffTimer); // the banner stays as it was until the next `welcome`
+    state.pingTimer = state.handshakeTimer = state.flushTimer = state.handoffTimer = null;
+    state.typingSentAt = 0; // the server forgets a closed socket's typing
     // Whatever was in flight may or may not have arrived: send it again on the next socket.
     for (const item of state.outbox) item.inFlight = false;
     for (const messageId of feedbackInFlight.splice(0)) {

@@ -1,0 +1,395 @@
+"""The desk: the live side of the handoff, between the engine, the customers' channels and the
+agents' consoles.
+
+Every customer message goes through `Desk.handle`: the engine's turn, then what follows from
+it. A `Handoff` puts the conversation in the queue (or makes it an offline ticket when nobody is
+there); a `Forwarded` message is shown to the agents. Agents act through the desk too (claim,
+reply, hand back...); every change is written on the engine's worker thread, in order with the
+turns, and then told to whoever watches: the consoles (board, messages) and the customer's
+channel (stored messages, the handoff status, typing).
+
+One process holds the live connections; the state is in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from engine.state import Message, utcnow
+from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Turn
+from handoff.hours import BusinessHours
+from handoff.models import Agent
+from handoff.ownership import BOT, QUEUE, Change
+from handoff.tickets import Event, Tickets
+from handoff.views import Orders, board, conversation_view, for_agent, message_view
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CustomerSide(Protocol):
+    """What a channel offers the desk: show stored messages, show an event, say if the
+    customer is there."""
+
+    async def deliver(self, key: str) -> None: ...
+    async def notify(self, key: str, event: str, **fields: Any) -> None: ...
+    def online(self, key: str) -> bool: ...
+
+
+class Runner(Protocol):
+    """Runs `fn` where conversations are written (the engine's worker thread)."""
+
+    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+class Socket(Protocol):
+    async def send_json(self, data: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    hours: BusinessHours
+    away_after: float = 120.0  # seconds an agent may be gone before losing their conversations
+    flag_after: float = 300.0  # seconds a handoff may wait unclaimed before it is flagged
+    tick: float = 1.0  # how often the desk looks for both
+
+
+@dataclass(eq=False)
+class Console:
+    """One open agent console."""
+
+    socket: Socket
+    agent: Agent
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Desk:
+    def __init__(
+        self,
+        handle: Callable[[Inbound], Awaitable[Turn]],
+        run: Runner,
+        tickets: Tickets,
+        orders: Orders,
+        config: DeskConfig,
+    ) -> None:
+        self._handle = handle
+        self._run = run
+        self.tickets = tickets
+        self.orders = orders
+        self.config = config
+        self.channels: dict[str, CustomerSide] = {}
+        self._consoles: dict[int, set[Console]] = defaultdict(set)
+        self._gone_since: dict[int, float] = {}  # agent id -> when their last console closed
+        self._with_people: set[tuple[str, str]] = set()  # (channel, key): the bot keeps quiet
+        self._board_pending = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- life -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Agents who own conversations from before a restart get `away_after` to come back."""
+        owners = await asyncio.to_thread(self.tickets.owners)
+        self._gone_since.update({a: time.monotonic() for a in owners})
+        for cid in await asyncio.to_thread(self.tickets.with_people):
+            address = await asyncio.to_thread(self.tickets.address, cid)
+            if address:
+                self._with_people.add(address)
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        for task in [self._sweeper, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # -- customers ------------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        turn = await self._handle(inbound)
+        if turn.conversation_id is None or turn.rejected == "duplicate":
+            return turn
+        if isinstance(turn.decision, Handoff):
+            await self._hand_off(turn, turn.conversation_id, turn.decision)
+        elif isinstance(turn.decision, Forwarded):
+            self._with_people.add((inbound.channel, inbound.conversation_key))
+            await self._forwarded(turn, turn.conversation_id)
+        return turn
+
+    def bot_answers(self, channel: str, key: str) -> bool:
+        """Whether the bot answers this conversation, as far as this process knows (for the
+        typing indicator; the engine itself goes by the database)."""
+        return (channel, key) not in self._with_people
+
+    def available(self) -> bool:
+        """Someone can take a handoff now: an agent online, within business hours."""
+        return bool(self.online_agents()) and self.config.hours.open_at(utcnow())
+
+    async def status(self, channel: str, key: str) -> dict[str, Any] | None:
+        """The customer's handoff status (the widget's banner), None with the bot."""
+        cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
+        if cid is None:
+            return None
+        return await asyncio.to_thread(self._status, cid, None)
+
+    async def customer_typing(self, channel: str, key: str, on: bool) -> None:
+        cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
+        if cid is not None:
+            await self._to_consoles({"type": "typing", "conversation_id": cid, "on": on})
+
+    async def _hand_off(self, turn: Turn, cid: int, handoff: Handoff) -> None:
+        asked = handoff.reason == HandoffReason.CUSTOMER_ASKED
+        by = "customer" if asked else "bot"
+        offline = not self.available()
+        event = await self._run(lambda: self.tickets.hand_off(cid, handoff.reason, by, offline))
+        if not event.change.done:
+            return
+        if offline:
+            text = self._offline_text(turn)
+            await self._run(lambda: self.tickets.store.append(cid, "bot", text))
+        await self._told(event, announce="new")
+
+    async def _forwarded(self, turn: Turn, cid: int) -> None:
+        email = turn.slots.email
+        if email:
+            record = await asyncio.to_thread(self.tickets.open_record, cid)
+            if record is not None and record.offline and record.contact_email is None:
+                await self._run(lambda: self.tickets.contact(cid, email))
+                text = f"Thank you. We will answer you at {email}."
+                await self._run(lambda: self.tickets.store.append(cid, "system", text))
+                await self._deliver(cid)
+        messages = await asyncio.to_thread(self.tickets.messages, cid, 5)
+        customer = [m for m in messages if m.role == "customer"][-1:]
+        for message in customer:
+            await self._message_to_consoles(cid, message)
+        self._board_changed()
+
+    def _offline_text(self, turn: Turn) -> str:
+        hours = self.config.hours
+        when = "" if hours.always else f" (we answer {hours.describe()})"
+        if not hours.open_at(utcnow()):
+            first = f"Our team is not available right now{when}."
+        else:
+            first = f"Nobody from our team is online right now{when}."
+        if turn.slots.email:
+            return f"{first} We will answer you at {turn.slots.email} as soon as we can."
+        return f"{first} Leave your email address here and we will answer you by email."
+
+    # -- agents ---------------------------------------------------------------------------------
+
+    async def claim(self, agent: Agent, cid: int) -> Change:
+        event = await self._run(lambda: self.tickets.claim(cid, agent))
+        if event.change.done:
+            await self._told(event)
+        return event.change
+
+    async def release(self, agent: Agent, cid: int, to: str, outcome: str) -> Change:
+        """Hand back (to the bot), resolve (to the bot, with an outcome) or put back (queue)."""
+        event = await self._run(lambda: self.tickets.release(cid, agent, to, outcome))
+        await self._told(event, announce="requeued" if to == QUEUE else None)
+        return event.change
+
+    async def reply(
+        self, agent: Agent, cid: int, text: str, client_id: str, draft_use: str
+    ) -> Message:
+        message = await self._run(
+            lambda: self.tickets.reply(cid, agent, text, client_id, draft_use)
+        )
+        await self._typing_to_customer(cid, agent, False)
+        await self._deliver(cid)
+        await self._message_to_consoles(cid, message)
+        return message
+
+    async def note(self, agent: Agent, cid: int, text: str) -> None:
+        await self._run(lambda: self.tickets.note(cid, agent, text))
+        await self._to_consoles({"type": "changed", "conversation_id": cid})
+
+    async def agent_typing(self, agent: Agent, cid: int, on: bool) -> None:
+        owner = await asyncio.to_thread(self.tickets.ownership.owner, cid)
+        if owner == f"agent:{agent.id}":
+            await self._typing_to_customer(cid, agent, on)
+
+    async def view(self, cid: int) -> dict[str, Any] | None:
+        address = await asyncio.to_thread(self.tickets.address, cid)
+        online = self._customer_online(address)
+        return await asyncio.to_thread(conversation_view, self.tickets, self.orders, cid, online)
+
+    async def board_for(self, agent: Agent) -> dict[str, Any]:
+        whole = await asyncio.to_thread(self._board)
+        return for_agent(whole, agent.id or 0)
+
+    # -- consoles -------------------------------------------------------------------------------
+
+    async def console_opened(self, console: Console) -> None:
+        agent_id = console.agent.id or 0
+        came_online = not self._consoles[agent_id]
+        self._consoles[agent_id].add(console)
+        self._gone_since.pop(agent_id, None)
+        await self.send(console, {"type": "board", **await self.board_for(console.agent)})
+        if came_online:
+            await self._everyone_changed()
+
+    async def console_closed(self, console: Console) -> None:
+        agent_id = console.agent.id or 0
+        self._consoles[agent_id].discard(console)
+        if not self._consoles[agent_id]:
+            del self._consoles[agent_id]
+            self._gone_since[agent_id] = time.monotonic()
+            await self._everyone_changed()
+
+    def online_agents(self) -> dict[int, str]:
+        return {i: next(iter(c)).agent.display_name for i, c in self._consoles.items() if c}
+
+    # -- telling everyone -----------------------------------------------------------------------
+
+    async def _told(self, event: Event, announce: str | None = None) -> None:
+        cid = event.conversation_id
+        address = await asyncio.to_thread(self.tickets.address, cid)
+        if address is not None and event.change.owner == BOT:
+            self._with_people.discard(address)
+        elif address is not None:
+            self._with_people.add(address)
+        if event.message is not None:
+            await self._deliver(cid)
+            await self._message_to_consoles(cid, event.message)
+        await self._to_consoles({"type": "changed", "conversation_id": cid})
+        if announce:
+            await self._to_consoles({"type": "announce", "conversation_id": cid, "why": announce})
+        await self._everyone_changed(also=cid)
+
+    async def _everyone_changed(self, also: int | None = None) -> None:
+        """The queue or who is online changed: the board, and every waiting customer's place."""
+        self._board_changed()
+        queued = await asyncio.to_thread(self.tickets.queue_order)
+        for cid in dict.fromkeys([*queued, *([also] if also else [])]):
+            status = await asyncio.to_thread(self._status, cid, queued)
+            address = await asyncio.to_thread(self.tickets.address, cid)
+            if status is not None and address and address[0] in self.channels:
+                await self.channels[address[0]].notify(address[1], "handoff", **status)
+
+    def _status(self, cid: int, queued: list[int] | None) -> dict[str, Any] | None:
+        owner = self.tickets.ownership.owner(cid)
+        if owner is None:
+            return None
+        if owner == BOT:
+            return {"state": "bot", "text": ""}
+        if owner == QUEUE:
+            queued = queued if queued is not None else self.tickets.queue_order()
+            if not self.available():
+                record = self.tickets.open_record(cid)
+                known = bool(record and record.contact_email)
+                text = "Nobody from our team is available right now. " + (
+                    "We will answer you by email."
+                    if known
+                    else "Leave your email address here and we will answer you by email."
+                )
+                return {"state": "offline", "text": text, "email_known": known}
+            position = queued.index(cid) + 1 if cid in queued else 1
+            text = f"Connecting you to a person. You are number {position} in the queue."
+            return {"state": "queued", "position": position, "text": text}
+        agent_id = int(owner.split(":", 1)[1])
+        name = self.tickets.agents([agent_id]).get(agent_id)
+        display = name.display_name if name else "an agent"
+        return {"state": "agent", "agent": display, "text": f"You are chatting with {display}."}
+
+    async def _deliver(self, cid: int) -> None:
+        address = await asyncio.to_thread(self.tickets.address, cid)
+        if address and address[0] in self.channels:
+            await self.channels[address[0]].deliver(address[1])
+
+    async def _typing_to_customer(self, cid: int, agent: Agent, on: bool) -> None:
+        address = await asyncio.to_thread(self.tickets.address, cid)
+        if address and address[0] in self.channels:
+            await self.channels[address[0]].notify(
+                address[1], "typing", on=on, who="agent", name=agent.display_name
+            )
+
+    async def _message_to_consoles(self, cid: int, message: Message) -> None:
+        frame = {"type": "message", "conversation_id": cid, "message": message_view(message)}
+        await self._to_consoles(frame)
+
+    async def _to_consoles(self, frame: dict[str, Any]) -> None:
+        for consoles in list(self._consoles.values()):
+            for console in list(consoles):
+                await self.send(console, frame)
+
+    async def send(self, console: Console, frame: dict[str, Any]) -> None:
+        try:
+            async with console.lock:
+                await console.socket.send_json(frame)
+        except Exception:  # a console that went away; its own handler cleans up
+            log.debug("console gone", exc_info=True)
+
+    def _board_changed(self) -> None:
+        """Push the board soon, once, however many changes come meanwhile."""
+        if self._board_pending or not self._consoles:
+            return
+        self._board_pending = True
+        task = asyncio.get_running_loop().create_task(self._push_board())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_board(self) -> None:
+        await asyncio.sleep(0.05)
+        self._board_pending = False
+        whole = await asyncio.to_thread(self._board)
+        for consoles in list(self._consoles.values()):
+            for console in list(consoles):
+                mine = for_agent(whole, console.agent.id or 0)
+                await self.send(console, {"type": "board", **mine})
+
+    def _board(self) -> dict[str, Any]:
+        online_keys: set[int] = set()
+        for cid in self.tickets.with_people():
+            if self._customer_online(self.tickets.address(cid)):
+                online_keys.add(cid)
+        return board(self.tickets, self.online_agents(), online_keys, not self.available())
+
+    def _customer_online(self, address: tuple[str, str] | None) -> bool:
+        if address is None or address[0] not in self.channels:
+            return False
+        return self.channels[address[0]].online(address[1])
+
+    # -- the sweeper ----------------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick)
+            try:
+                await self._sweep_once()
+            except Exception:  # the sweeper must outlive one bad pass
+                log.exception("handoff sweep failed")
+
+    async def _sweep_once(self) -> None:
+        now = time.monotonic()
+        for agent_id, since in list(self._gone_since.items()):
+            if now - since >= self.config.away_after:
+                del self._gone_since[agent_id]
+                await self._requeue_agent(agent_id)
+        every = timedelta(seconds=self.config.flag_after)
+        for cid in await self._run(lambda: self.tickets.announce_due(every)):
+            await self._to_consoles({"type": "announce", "conversation_id": cid, "why": "flagged"})
+            self._board_changed()
+
+    async def _requeue_agent(self, agent_id: int) -> None:
+        agent = (await asyncio.to_thread(self.tickets.agents, [agent_id])).get(agent_id)
+        if agent is None:
+            return
+        for cid in await asyncio.to_thread(self.tickets.owned_by, agent_id):
+            try:
+                release = partial(self.tickets.release, cid, agent, QUEUE, "agent_offline")
+                event = await self._run(partial(release, "system"))
+            except Exception:  # taken meanwhile; nothing to put back
+                log.info("conversation %s changed hands before it was requeued", cid)
+                continue
+            await self._told(event, announce="requeued")

@@ -1,0 +1,1156 @@
+/*
+ * shopclerk agent console.
+ *
+ * Speaks the API and websocket of docs/agent-console.md: the board (queue, mine, other agents,
+ * live bot conversations), one open conversation with what the bot understood, its draft and
+ * internal notes, and the actions claim / hand back / put back / resolve / reply / note.
+ *
+ * Security rule for this whole file: text that comes from the server, a customer or an agent only
+ * ever enters the page through textContent or setAttribute; it is never parsed as markup. No
+ * inline script or style anywhere (works under `Content-Security-Policy: default-src 'self'`).
+ */
+(function () {
+  "use strict";
+
+  // ---- Constants -----------------------------------------------------------------------------
+
+  // "/agent/static/console.js" -> "/agent" (keeps any prefix a reverse proxy adds).
+  const BASE = (function () {
+    const script = document.currentScript;
+    const path = script && script.src ? new URL(script.src, document.baseURI).pathname : "";
+    const match = /^(.*)\/static\/console\.js$/.exec(path);
+    return match ? match[1] : "/agent";
+  })();
+
+  const PING_INTERVAL_MS = 25000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+  const CONN_STATUS_DELAY_MS = 1500; // don't flash "Reconnecting…" for a blip
+  const TYPING_EVERY_MS = 3000; // at most one `typing on` frame per 3 s
+  const TYPING_IDLE_MS = 6000; // stopped typing without sending: `typing off`
+  const CUSTOMER_TYPING_TIMEOUT_MS = 10000; // hide a stuck indicator if `on: false` never comes
+  const ANNOUNCE_HIGHLIGHT_MS = 20000;
+  const REFETCH_DELAY_MS = 120; // coalesces bursts of `changed` frames
+  const EXCERPT_CHARS = 140;
+  const LISTS = ["queue", "mine", "others", "live"];
+  const ROLES = ["customer", "bot", "agent", "system"];
+  const HASH_PREFIX = "#conversation-";
+
+  // Lookup tables without a prototype: a server value like "constructor" finds nothing.
+  const REASONS = Object.assign(Object.create(null), {
+    customer_asked: "Asked for a person",
+    low_confidence: "Bot unsure",
+    no_grounded_answer: "No answer found",
+    repeated_failure: "Bot kept failing",
+    negative_sentiment: "Unhappy customer",
+    policy: "Policy",
+    agent_took_over: "Taken over",
+    agent_offline: "Agent went offline",
+    put_back: "Put back",
+  });
+
+  const ANNOUNCE_TEXT = Object.assign(Object.create(null), {
+    new: " is waiting in the queue.",
+    flagged: " has been waiting a long time.",
+    requeued: " is back in the queue.",
+  });
+
+  // ---- State ---------------------------------------------------------------------------------
+
+  const state = {
+    me: null, // Agent: {id, display_name, ...}
+    csrf: null,
+    board: null,
+    openId: null, // the conversation shown in the main area
+    view: null, // its last ConversationView
+    ticket: 0, // every view request gets one; an older answer never overwrites a newer one
+    appliedTicket: 0,
+    refetchTimer: null,
+    busy: false, // an action (claim, handback, ...) is in flight
+    sending: false, // a reply is in flight
+    noting: false, // a note is in flight
+    usedDraft: null, // the draft text put into the reply box by "Use draft"
+    pendingReply: null, // {convId, text, client_id}: re-sent with the same client_id after a failure
+    replyBoxes: new Map(), // conversation id -> {text, usedDraft}: unsent replies survive switching
+    typingConv: null, // the conversation we last sent `typing on` for (null: we are not typing)
+    typingSentAt: 0,
+    typingIdleTimer: null,
+    customerTypingTimer: null,
+    unread: new Set(), // conversation ids with customer messages not seen yet
+    announced: new Map(), // conversation id -> highlight until (ms)
+    hiddenCount: 0,
+    baseTitle: document.title,
+    ws: null,
+    wsEverOpened: false,
+    retryCount: 0,
+    retryTimer: null,
+    pingTimer: null,
+    awaitingPong: false,
+    connTimer: null,
+    leaving: false,
+  };
+
+  const itemNodes = new Map(); // conversation id -> {li, button}, reused across board renders
+  const shownMessages = new Set(); // keys of the messages in the open conversation's list
+  let ui = null;
+
+  // ---- Small helpers -------------------------------------------------------------------------
+
+  function el(tag, className, attrs) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (attrs) for (const name of Object.keys(attrs)) node.setAttribute(name, attrs[name]);
+    return node;
+  }
+
+  function textEl(tag, className, text, attrs) {
+    const node = el(tag, className, attrs);
+    node.textContent = text;
+    return node;
+  }
+
+  function str(value) {
+    return typeof value === "string" ? value : "";
+  }
+
+  function toId(value) {
+    const n = typeof value === "number" ? value : parseInt(value, 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  }
+
+  function excerpt(text) {
+    const chars = Array.from(str(text).replace(/\s+/g, " ").trim());
+    return chars.length > EXCERPT_CHARS ? chars.slice(0, EXCERPT_CHARS - 1).join("") + "…" : chars.join("");
+  }
+
+  function humanize(code) {
+    return str(code).replace(/_/g, " ");
+  }
+
+  function customerLabel(customer) {
+    const c = customer && typeof customer === "object" ? customer : {};
+    return str(c.name).trim() || str(c.email).trim() || "Visitor";
+  }
+
+  function agentName(agent) {
+    return agent ? str(agent.display_name) || str(agent.name) || str(agent.username) || "Agent" : "";
+  }
+
+  function myOwner() {
+    return state.me ? "agent:" + state.me.id : "";
+  }
+
+  // Who owns a conversation, as shown to this agent: "Queue", "Bot", "You" or a name.
+  function ownerLabel(owner, ownerName) {
+    if (owner === "queue") return "Queue";
+    if (owner === "bot") return "Bot";
+    if (owner && owner === myOwner()) return "You";
+    if (str(ownerName)) return ownerName;
+    const match = /^agent:(\d+)$/.exec(str(owner));
+    const online = state.board && Array.isArray(state.board.agents_online) ? state.board.agents_online : [];
+    const agent = match ? online.find((a) => a && String(a.id) === match[1]) : null;
+    return agent ? agentName(agent) : "Another agent";
+  }
+
+  function formatDuration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return s + " s";
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + " min " + String(s % 60).padStart(2, "0") + " s";
+    const h = Math.floor(m / 60);
+    if (h < 24) return h + " h " + String(m % 60).padStart(2, "0") + " min";
+    return Math.floor(h / 24) + " d " + (h % 24) + " h";
+  }
+
+  function timeEl(iso, className) {
+    const date = new Date(str(iso));
+    if (!str(iso) || Number.isNaN(date.getTime())) return textEl("time", className, "");
+    const sameDay = date.toDateString() === new Date().toDateString();
+    const options = sameDay
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    const node = textEl("time", className, date.toLocaleString(undefined, options), { datetime: date.toISOString() });
+    node.title = date.toLocaleString();
+    return node;
+  }
+
+  function formatValue(value) {
+    if (value === null || value === undefined || value === "") return "";
+    if (Array.isArray(value)) return value.map(formatValue).filter(Boolean).join(", ");
+    if (typeof value === "object") return JSON.stringify(value);
+    return String(value);
+  }
+
+  function newClientId() {
+    const c = window.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    const bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
+    else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.from(bytes, (b) => (b + 0x100).toString(16).slice(1)).join("");
+  }
+
+  function announce(text) {
+    // Clear first so repeating the same sentence is announced again.
+    ui.announcer.textContent = "";
+    setTimeout(() => (ui.announcer.textContent = text), 50);
+  }
+
+  // ---- HTTP API ------------------------------------------------------------------------------
+
+  async function readJson(response) {
+    try {
+      return await response.json();
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function retryAfterSeconds(response) {
+    const raw = str(response.headers.get("Retry-After")).trim();
+    if (/^\d+$/.test(raw)) return Math.max(1, parseInt(raw, 10));
+    const date = Date.parse(raw);
+    return Number.isFinite(date) ? Math.max(1, Math.ceil((date - Date.now()) / 1000)) : 0;
+  }
+
+  // Resolves to {ok, status, data, error, retryAfter}; never rejects. A 401 leaves for the login.
+  async function api(method, path, body, retried) {
+    const headers = { Accept: "application/json" };
+    const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+    if (method !== "GET") headers["X-CSRF-Token"] = state.csrf || "";
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(BASE + "/api" + path, init);
+    } catch (err) {
+      const error = { code: "network", message: "Cannot reach the server. Check your connection and try again." };
+      return { ok: false, status: 0, data: null, error };
+    }
+    const data = await readJson(response);
+    const error = response.ok ? null : (data && data.error && typeof data.error === "object" ? data.error : {});
+    if (response.status === 401) {
+      goToLogin();
+      return { ok: false, status: 401, data, error };
+    }
+    if (response.status === 403 && method !== "GET" && !retried && (!error.code || error.code === "csrf")) {
+      // The token changed (a new login in another tab): fetch the current one and retry once.
+      if (await refreshSession()) return api(method, path, body, true);
+    }
+    return { ok: response.ok, status: response.status, data, error, retryAfter: retryAfterSeconds(response) };
+  }
+
+  async function refreshSession() {
+    const result = await api("GET", "/session");
+    if (!result.ok || !result.data) return false;
+    if (!result.data.agent) {
+      goToLogin();
+      return false;
+    }
+    state.csrf = str(result.data.csrf);
+    return true;
+  }
+
+  function errorText(result, data) {
+    const error = result.error || {};
+    const code = str(error.code);
+    if (code === "taken") {
+      const owner = error.owner !== undefined ? error.owner : data && data.owner;
+      let who = "Another agent";
+      if (owner && typeof owner === "object") who = agentName(owner);
+      else if (owner === "bot" || owner === "queue" || /^agent:\d+$/.test(str(owner))) who = ownerLabel(owner, null);
+      else if (str(owner)) who = owner;
+      return who === "You" ? "You already have this conversation." : who + " already has this conversation.";
+    }
+    if (code === "not_yours") return "This conversation is not yours (any more).";
+    if (code === "unknown_conversation") return "This conversation does not exist (any more).";
+    if (code === "too_large") return str(error.message) || "That is too long to send.";
+    if (result.status === 429) {
+      return "Too many requests." + (result.retryAfter ? " Please wait " + result.retryAfter + " s." : " Please wait a moment.");
+    }
+    return str(error.message) || "Something went wrong (error " + result.status + "). Please try again.";
+  }
+
+  function goToLogin() {
+    if (state.leaving) return;
+    state.leaving = true;
+    teardownSocket();
+    window.location.replace(BASE + "/login");
+  }
+
+  // ---- Errors and status lines ---------------------------------------------------------------
+
+  function showActionError(text) {
+    ui.actionError.textContent = text;
+    ui.actionError.hidden = !text;
+  }
+
+  function showAppError(text) {
+    ui.appError.textContent = text;
+    ui.appError.hidden = !text;
+  }
+
+  function setConnStatus(text) {
+    clearTimeout(state.connTimer);
+    state.connTimer = null;
+    ui.connStatus.textContent = text;
+    ui.connStatus.hidden = !text;
+  }
+
+  // ---- The board: four lists and who is online -----------------------------------------------
+
+  function onBoard(board) {
+    const now = Date.now();
+    const next = { agents_online: Array.isArray(board.agents_online) ? board.agents_online : [] };
+    for (const name of LISTS) {
+      next[name] = (Array.isArray(board[name]) ? board[name] : []).filter((item) => item && toId(item.conversation_id));
+      // Wait times tick locally from the moment the board arrived (no clock-skew issues). The
+      // server's whole seconds would make the timer jump at every board: keep the start we had
+      // when it agrees to within a second and a half.
+      for (const item of next[name]) {
+        const start = typeof item.wait_seconds === "number" ? now - item.wait_seconds * 1000 : null;
+        const known = findItem(toId(item.conversation_id));
+        const prev = known ? known.waitStart : null;
+        item.waitStart = start !== null && prev !== null && Math.abs(prev - start) < 1500 ? prev : start;
+      }
+    }
+    state.board = next;
+    renderBoard();
+    // The board says the open conversation changed hands, but no `changed` came (yet): refetch.
+    const item = findItem(state.openId);
+    if (item && state.view && state.view.conversation && item.owner !== state.view.conversation.owner) {
+      scheduleRefetch();
+    }
+  }
+
+  function findItem(id) {
+    if (!state.board || !id) return null;
+    for (const name of LISTS) {
+      const item = state.board[name].find((i) => toId(i.conversation_id) === id);
+      if (item) return item;
+    }
+    return null;
+  }
+
+  // Item elements are reused by conversation id, so a re-render never swaps the element under
+  // the mouse or the keyboard focus.
+  function renderBoard() {
+    if (!state.board) return;
+    const active = document.activeElement;
+    const seen = new Set();
+    for (const name of LISTS) {
+      const list = ui.lists[name];
+      let cursor = list.firstElementChild;
+      let count = 0;
+      for (const item of state.board[name]) {
+        const id = toId(item.conversation_id);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        count += 1;
+        let node = itemNodes.get(id);
+        if (!node) {
+          node = createItemNode(id);
+          itemNodes.set(id, node);
+        }
+        fillItem(node, item, name);
+        if (node.li === cursor) cursor = cursor.nextElementSibling;
+        else list.insertBefore(node.li, cursor);
+      }
+      while (cursor) {
+        const next = cursor.nextElementSibling;
+        cursor.remove();
+        cursor = next;
+      }
+      ui.counts[name].textContent = count ? "(" + count + ")" : "";
+      ui.empties[name].hidden = count > 0;
+    }
+    for (const [id, node] of itemNodes) {
+      if (!seen.has(id)) {
+        node.li.remove();
+        itemNodes.delete(id);
+      }
+    }
+    if (active && active !== document.activeElement && document.contains(active)) active.focus({ preventScroll: true });
+    renderOnline();
+    tick();
+  }
+
+  function createItemNode(id) {
+    const li = el("li", "ac-list-row");
+    const button = el("button", "ac-item", { type: "button", "data-testid": "queue-item", "data-conversation-id": String(id) });
+    button.addEventListener("click", () => openConversation(id, true));
+    li.appendChild(button);
+    return { li, button };
+  }
+
+  function fillItem(node, item, listName) {
+    const id = toId(item.conversation_id);
+    const button = node.button;
+    button.classList.toggle("is-open", id === state.openId);
+    button.classList.toggle("is-flagged", item.flagged === true);
+    button.classList.toggle("is-unread", state.unread.has(id));
+    button.classList.toggle("is-announced", state.announced.has(id));
+    if (id === state.openId) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+
+    const top = el("span", "ac-item-top");
+    const name = textEl("span", "ac-item-name", customerLabel(item.customer));
+    if (item.customer_online === true) name.appendChild(el("span", "ac-online-dot", { title: "Customer is online" }));
+    top.appendChild(name);
+    if (item.waitStart !== null && item.waitStart !== undefined) {
+      const wait = el("span", "ac-item-wait", { "data-start": String(item.waitStart) });
+      wait.title = "Waiting time";
+      top.appendChild(wait);
+    }
+
+    const badges = el("span", "ac-item-badges");
+    if (state.unread.has(id)) badges.appendChild(textEl("span", "ac-badge ac-badge-new", "New"));
+    if (item.flagged === true) badges.appendChild(textEl("span", "ac-badge ac-badge-flag", "Flagged"));
+    if (item.offline === true) badges.appendChild(textEl("span", "ac-badge ac-badge-offline", "Offline ticket"));
+    if (listName === "queue" && toId(item.position)) badges.appendChild(textEl("span", "ac-badge", "#" + item.position));
+    if (str(item.reason) && listName !== "live") {
+      badges.appendChild(textEl("span", "ac-badge ac-badge-reason", REASONS[item.reason] || humanize(item.reason)));
+    }
+    if (listName === "others") badges.appendChild(textEl("span", "ac-badge ac-badge-owner", ownerLabel(item.owner, item.owner_name)));
+
+    const info = el("span", "ac-item-info");
+    info.appendChild(textEl("span", "ac-item-channel", str(item.channel) || "web"));
+    if (str(item.intent)) info.appendChild(textEl("span", "ac-item-intent", humanize(item.intent)));
+
+    const text = textEl("span", "ac-item-excerpt", excerpt(item.last_message));
+    button.replaceChildren(top, badges, info, text);
+  }
+
+  function renderOnline() {
+    const others = state.board.agents_online.filter((a) => a && (!state.me || String(a.id) !== String(state.me.id)));
+    const nodes = [textEl("span", "ac-online-label", others.length ? "Also online:" : "No other agents online")];
+    for (const agent of others) nodes.push(textEl("span", "ac-chip", agentName(agent)));
+    ui.online.replaceChildren(...nodes);
+  }
+
+  // Twice a second: wait times, and highlights that have run out.
+  function tick() {
+    const now = Date.now();
+    for (const node of document.querySelectorAll(".ac-item-wait[data-start]")) {
+      const text = formatDuration((now - Number(node.getAttribute("data-start"))) / 1000);
+      if (node.textContent !== text) node.textContent = text;
+    }
+    for (const [id, until] of state.announced) {
+      if (until > now) continue;
+      state.announced.delete(id);
+      const node = itemNodes.get(id);
+      if (node) node.button.classList.remove("is-announced");
+    }
+  }
+
+  function updateTitle() {
+    document.title = state.hiddenCount > 0 ? "(" + state.hiddenCount + ") " + state.baseTitle : state.baseTitle;
+  }
+
+  function onAnnounce(frame) {
+    const id = toId(frame.conversation_id);
+    if (!id) return;
+    state.announced.set(id, Date.now() + ANNOUNCE_HIGHLIGHT_MS);
+    const node = itemNodes.get(id);
+    if (node) node.button.classList.add("is-announced");
+    const item = findItem(id);
+    announce((item ? customerLabel(item.customer) : "A customer") + (ANNOUNCE_TEXT[frame.why] || ANNOUNCE_TEXT.new));
+    if (document.hidden) {
+      state.hiddenCount += 1;
+      updateTitle();
+    }
+  }
+
+  // A new message somewhere: update the item's excerpt; a customer writing in a queued or own
+  // conversation that is not open marks it unread (bot and other agents' chats would be noise).
+  function bumpItem(id, message) {
+    const item = findItem(id);
+    const watched = item && (item.owner === "queue" || item.owner === myOwner());
+    if (message.role === "customer" && watched && id !== state.openId) state.unread.add(id);
+    if (item && message.role !== "system" && str(message.text)) item.last_message = message.text;
+    if (message.role === "customer" && document.hidden && item && item.owner === myOwner()) {
+      state.hiddenCount += 1;
+      updateTitle();
+    }
+    renderBoard();
+  }
+
+  // ---- The open conversation -----------------------------------------------------------------
+
+  function openConversation(id, userAction) {
+    if (!id) return;
+    if (id !== state.openId) {
+      saveReplyBox();
+      typingOff();
+      state.openId = id;
+      state.view = null;
+      state.pendingReply = null;
+      shownMessages.clear();
+      ui.convMessages.replaceChildren();
+      setCustomerTyping(false);
+      showActionError("");
+      ui.convPlaceholder.hidden = true;
+      ui.conv.hidden = false;
+      ui.convCustomer.textContent = "Loading…";
+      ui.convMeta.textContent = "";
+      ui.convHandoff.hidden = true;
+      ui.convOwner.textContent = "";
+      restoreReplyBox(id);
+      updateControls();
+      if (window.location.hash !== HASH_PREFIX + id) history.replaceState(null, "", HASH_PREFIX + id);
+    }
+    state.unread.delete(id);
+    state.announced.delete(id);
+    renderBoard();
+    if (userAction && window.matchMedia("(max-width: 899.98px)").matches) {
+      ui.conversation.scrollIntoView({ block: "start" });
+    }
+    return loadConversation(id);
+  }
+
+  async function loadConversation(id) {
+    const ticket = ++state.ticket;
+    const result = await api("GET", "/conversations/" + id);
+    if (id !== state.openId) return;
+    if (result.ok) applyView(id, ticket, result.data);
+    else if (result.status !== 401) {
+      showActionError(errorText(result, result.data));
+      if (!state.view) ui.convCustomer.textContent = "Conversation #" + id;
+    }
+  }
+
+  function scheduleRefetch() {
+    if (!state.openId || state.refetchTimer) return;
+    state.refetchTimer = setTimeout(() => {
+      state.refetchTimer = null;
+      if (state.openId) loadConversation(state.openId);
+    }, REFETCH_DELAY_MS);
+  }
+
+  function applyView(id, ticket, view) {
+    if (id !== state.openId || ticket < state.appliedTicket) return;
+    if (!view || typeof view !== "object" || !view.conversation) return;
+    state.appliedTicket = ticket;
+    const first = !state.view;
+    state.view = view;
+    renderHeader(view);
+    renderMessages(Array.isArray(view.messages) ? view.messages : [], first);
+    renderUnderstanding(view.understanding);
+    renderDraft(view.draft);
+    renderNotes(Array.isArray(view.notes) ? view.notes : []);
+    updateControls();
+  }
+
+  function renderHeader(view) {
+    const c = view.conversation;
+    const customer = c.customer && typeof c.customer === "object" ? c.customer : {};
+    ui.convCustomer.textContent = customerLabel(customer);
+    const parts = [];
+    if (str(customer.name) && str(customer.email)) parts.push(customer.email);
+    parts.push("#" + c.conversation_id, str(c.channel) || "web");
+    if (str(c.intent)) parts.push(humanize(c.intent));
+    if (typeof c.customer_online === "boolean") parts.push(c.customer_online ? "customer online" : "customer offline");
+    ui.convMeta.textContent = parts.join(" · ");
+
+    const h = view.handoff && typeof view.handoff === "object" ? view.handoff : null;
+    const bits = [];
+    if (h) {
+      if (str(h.reason)) bits.push("Handed off: " + (REASONS[h.reason] || humanize(h.reason)));
+      if (h.offline) bits.push("Offline ticket" + (str(h.contact_email) ? ": answer by email to " + h.contact_email : ""));
+      if (str(h.agent)) bits.push("Agent: " + h.agent);
+    } else if (c.flagged) {
+      bits.push("Flagged");
+    }
+    ui.convHandoff.textContent = bits.join(" · ");
+    ui.convHandoff.hidden = bits.length === 0;
+    ui.convOwner.textContent = ownerLabel(c.owner, c.owner_name);
+  }
+
+  function isMine() {
+    return Boolean(state.view && state.view.conversation && state.view.conversation.owner === myOwner());
+  }
+
+  function hasDraft() {
+    const d = state.view && state.view.draft;
+    return Boolean(d && str(d.text).trim());
+  }
+
+  // Shows, hides and enables every control for the open conversation's owner.
+  function updateControls() {
+    const c = state.view ? state.view.conversation : null;
+    const owner = c ? c.owner : null;
+    const mine = isMine();
+    const claimable = owner === "queue" || owner === "bot";
+    ui.claim.hidden = !claimable;
+    ui.claim.textContent = owner === "bot" ? "Take over" : "Claim";
+    ui.handback.hidden = ui.putback.hidden = ui.resolveGroup.hidden = !mine;
+    for (const button of [ui.claim, ui.handback, ui.putback, ui.resolve, ui.resolveOutcome]) button.disabled = state.busy;
+    ui.replyInput.disabled = !mine;
+    ui.replyInput.readOnly = state.sending;
+    ui.replySend.disabled = !mine || state.sending;
+    ui.useDraft.disabled = !mine || !hasDraft() || state.sending;
+    ui.noteInput.disabled = !c;
+    ui.noteAdd.disabled = !c || state.noting;
+    if (!c) ui.replyInput.placeholder = "";
+    else if (mine) ui.replyInput.placeholder = "Write to " + customerLabel(c.customer) + "…";
+    else if (claimable) ui.replyInput.placeholder = (owner === "bot" ? "Take over" : "Claim") + " this conversation to reply.";
+    else ui.replyInput.placeholder = ownerLabel(owner, c.owner_name) + " has this conversation.";
+    if (!mine) typingOff();
+  }
+
+  // ----- messages -----
+
+  function messageKey(m) {
+    if (toId(m.id)) return "id:" + m.id;
+    if (toId(m.seq)) return "seq:" + m.seq;
+    return null;
+  }
+
+  function isNearBottom() {
+    const s = ui.convScroll;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  function scrollToBottom() {
+    ui.convScroll.scrollTop = ui.convScroll.scrollHeight;
+  }
+
+  function renderMessages(messages, first) {
+    const stick = first || isNearBottom();
+    // The first render is history, not news: keep screen readers from reading it all out.
+    if (first) ui.convMessages.setAttribute("aria-busy", "true");
+    for (const m of messages) addMessage(m);
+    if (first) setTimeout(() => ui.convMessages.setAttribute("aria-busy", "false"), 0);
+    if (stick) scrollToBottom();
+  }
+
+  // Adds one message in seq order unless it is already shown. Returns whether it was added.
+  function addMessage(m) {
+    if (!m || typeof m !== "object") return false;
+    const key = messageKey(m);
+    if (!key || shownMessages.has(key)) return false;
+    shownMessages.add(key);
+    const role = ROLES.includes(m.role) ? m.role : "system";
+    const seq = toId(m.seq) || 0;
+    const row = el("div", "ac-row ac-row-" + role, { "data-seq": String(seq) });
+
+    const meta = el("div", "ac-row-meta");
+    let who = "";
+    if (role === "customer") who = state.view ? customerLabel(state.view.conversation.customer) : "Customer";
+    else if (role === "bot") who = "Bot";
+    else if (role === "agent") who = str(m.agent) || "Agent";
+    if (who) meta.appendChild(textEl("span", "ac-who", who));
+    meta.appendChild(timeEl(m.created_at, "ac-time"));
+    if (role === "customer" && str(m.intent)) meta.appendChild(textEl("span", "ac-tag", humanize(m.intent)));
+    if (role === "bot" && str(m.handoff_reason)) {
+      meta.appendChild(textEl("span", "ac-tag ac-tag-handoff", "handed off: " + (REASONS[m.handoff_reason] || humanize(m.handoff_reason))));
+    }
+
+    const bubble = textEl("div", "ac-msg", str(m.text), { "data-testid": "conv-msg", "data-role": role });
+    if (toId(m.id)) bubble.setAttribute("data-id", String(m.id));
+    if (seq) bubble.setAttribute("data-seq", String(seq));
+    row.append(meta, bubble);
+
+    // Usually it goes last; walk back past any rows with a higher seq.
+    let before = null;
+    for (let node = ui.convMessages.lastElementChild; node; node = node.previousElementSibling) {
+      if (Number(node.getAttribute("data-seq")) <= seq || !seq) break;
+      before = node;
+    }
+    ui.convMessages.insertBefore(row, before);
+    return true;
+  }
+
+  function onMessageFrame(frame) {
+    const id = toId(frame.conversation_id);
+    const m = frame.message;
+    if (!id || !m || typeof m !== "object") return;
+    if (id === state.openId) {
+      const stick = isNearBottom();
+      if (addMessage(m)) {
+        if (m.role === "customer") setCustomerTyping(false);
+        if (stick || m.role === "agent") scrollToBottom();
+      }
+    }
+    bumpItem(id, m);
+  }
+
+  function setCustomerTyping(on) {
+    clearTimeout(state.customerTypingTimer);
+    state.customerTypingTimer = on ? setTimeout(() => setCustomerTyping(false), CUSTOMER_TYPING_TIMEOUT_MS) : null;
+    if (ui.customerTyping.hidden === !on) return;
+    const who = state.view ? customerLabel(state.view.conversation.customer) : "The customer";
+    ui.customerTypingText.textContent = who + " is typing…";
+    const stick = isNearBottom();
+    ui.customerTyping.hidden = !on;
+    if (on && stick) scrollToBottom();
+  }
+
+  // ----- side panel -----
+
+  function definitionList(entries) {
+    const dl = el("dl", "ac-dl");
+    for (const [label, value] of entries) {
+      dl.append(textEl("dt", null, label), textEl("dd", null, value));
+    }
+    return dl;
+  }
+
+  function renderUnderstanding(u) {
+    const body = [];
+    if (!u || typeof u !== "object") {
+      body.push(textEl("p", "ac-muted", "Nothing from the customer yet."));
+      ui.understandingBody.replaceChildren(...body);
+      return;
+    }
+    const intentLine = el("p", "ac-intent");
+    intentLine.appendChild(textEl("span", "ac-intent-name", str(u.intent) ? humanize(u.intent) : "No intent recognised"));
+    if (typeof u.confidence === "number" && Number.isFinite(u.confidence)) {
+      const confidence = Math.max(0, Math.min(1, u.confidence));
+      const pct = Math.round(confidence * 100) + " %";
+      const meter = el("meter", "ac-meter", { min: "0", max: "1", low: "0.5", high: "0.8", optimum: "1", value: String(confidence) });
+      meter.setAttribute("aria-label", "Confidence " + pct);
+      intentLine.append(meter, textEl("span", "ac-confidence", pct));
+    }
+    body.push(intentLine);
+
+    const slots = u.slots && typeof u.slots === "object" ? u.slots : {};
+    const filled = Object.keys(slots)
+      .map((key) => [humanize(key), formatValue(slots[key])])
+      .filter((entry) => entry[1]);
+    body.push(textEl("h3", "ac-sub-title", "Details"));
+    body.push(filled.length ? definitionList(filled) : textEl("p", "ac-muted", "No details recognised."));
+
+    body.push(textEl("h3", "ac-sub-title", "Order"));
+    if (u.order && typeof u.order === "object") {
+      const entries = Object.keys(u.order)
+        .map((key) => [humanize(key), formatValue(u.order[key])])
+        .filter((entry) => entry[1]);
+      body.push(definitionList(entries));
+    } else {
+      body.push(textEl("p", "ac-muted", slots.order_id ? "No order details for " + formatValue(slots.order_id) + "." : "No order looked up."));
+    }
+    ui.understandingBody.replaceChildren(...body);
+  }
+
+  function renderDraft(draft) {
+    const d = draft && typeof draft === "object" ? draft : null;
+    const text = d ? str(d.text) : "";
+    ui.draftText.textContent = text.trim() ? text : "No draft for the customer's latest message.";
+    ui.draftText.classList.toggle("is-empty", !text.trim());
+    const items = [];
+    for (const source of d && Array.isArray(d.sources) ? d.sources : []) {
+      if (!source || typeof source !== "object") continue;
+      const li = el("li", "ac-source");
+      li.appendChild(textEl("span", "ac-badge ac-source-kind", str(source.kind) || "source"));
+      li.appendChild(textEl("span", "ac-source-title", str(source.title) || str(source.id)));
+      if (typeof source.score === "number") {
+        li.appendChild(textEl("span", "ac-source-score", source.score.toFixed(2), { title: "Relevance score" }));
+      }
+      items.push(li);
+    }
+    ui.draftSources.replaceChildren(...items);
+    ui.draftSources.hidden = items.length === 0;
+  }
+
+  function renderNotes(notes) {
+    const items = [];
+    for (const note of notes) {
+      if (!note || typeof note !== "object") continue;
+      const li = el("li", "ac-note", { "data-testid": "note" });
+      const meta = el("div", "ac-row-meta");
+      meta.append(textEl("span", "ac-who", str(note.agent) || "Agent"), timeEl(note.created_at, "ac-time"));
+      li.append(meta, textEl("p", "ac-note-text", str(note.text)));
+      items.push(li);
+    }
+    ui.notesList.replaceChildren(...items);
+    ui.notesEmpty.hidden = items.length > 0;
+  }
+
+  // ---- Actions -------------------------------------------------------------------------------
+
+  async function act(action, body) {
+    const id = state.openId;
+    if (!id || state.busy) return;
+    state.busy = true;
+    showActionError("");
+    updateControls();
+    const ticket = ++state.ticket;
+    const result = await api("POST", "/conversations/" + id + "/" + action, body);
+    state.busy = false;
+    if (result.ok) {
+      applyView(id, ticket, result.data);
+      if (id === state.openId) afterAction(action);
+    } else if (result.status !== 401 && id === state.openId) {
+      showActionError(errorText(result, result.data));
+      if (result.status === 409 || result.status === 404) scheduleRefetch();
+    }
+    updateControls();
+  }
+
+  // The pressed button has usually just been hidden: put the focus somewhere useful.
+  function afterAction(action) {
+    if (action === "claim" && isMine()) {
+      ui.replyInput.focus();
+      return;
+    }
+    if (action !== "claim") announce("Owner: " + ui.convOwner.textContent);
+    if (!ui.claim.hidden) ui.claim.focus();
+    else ui.conversation.focus();
+  }
+
+  // ----- reply -----
+
+  function saveReplyBox() {
+    if (!state.openId) return;
+    const text = ui.replyInput.value;
+    if (text.trim()) state.replyBoxes.set(state.openId, { text, usedDraft: state.usedDraft });
+    else state.replyBoxes.delete(state.openId);
+  }
+
+  function restoreReplyBox(id) {
+    const saved = state.replyBoxes.get(id);
+    ui.replyInput.value = saved ? saved.text : "";
+    state.usedDraft = saved ? saved.usedDraft : null;
+  }
+
+  async function sendReply() {
+    const id = state.openId;
+    if (!id || !isMine() || state.sending) return;
+    const text = ui.replyInput.value.trim();
+    if (!text) return;
+    let draft = "own";
+    if (state.usedDraft !== null) draft = text === state.usedDraft.trim() ? "sent" : "edited";
+    const same = state.pendingReply && state.pendingReply.convId === id && state.pendingReply.text === text;
+    const clientId = same ? state.pendingReply.client_id : newClientId();
+    state.pendingReply = { convId: id, text, client_id: clientId };
+    state.sending = true;
+    showActionError("");
+    updateControls();
+    const ticket = ++state.ticket;
+    const result = await api("POST", "/conversations/" + id + "/reply", { text, client_id: clientId, draft });
+    state.sending = false;
+    if (result.ok) {
+      if (state.pendingReply && state.pendingReply.client_id === clientId) state.pendingReply = null;
+      if (id === state.openId) {
+        ui.replyInput.value = "";
+        state.usedDraft = null;
+        typingOff();
+        applyView(id, ticket, result.data);
+        ui.replyInput.focus();
+        scrollToBottom();
+      } else {
+        const saved = state.replyBoxes.get(id);
+        if (saved && saved.text.trim() === text) state.replyBoxes.delete(id);
+      }
+    } else if (result.status !== 401 && id === state.openId) {
+      showActionError(errorText(result, result.data) + " Your reply is still in the box.");
+      if (result.status === 409 || result.status === 404) scheduleRefetch();
+    }
+    updateControls();
+  }
+
+  function useDraft() {
+    if (!isMine() || !hasDraft()) return;
+    const text = str(state.view.draft.text);
+    ui.replyInput.value = text;
+    state.usedDraft = text;
+    ui.replyInput.focus();
+    ui.replyInput.setSelectionRange(text.length, text.length);
+    onReplyInput();
+  }
+
+  function onReplyInput() {
+    if (!ui.replyInput.value.trim()) {
+      state.usedDraft = null;
+      typingOff();
+      return;
+    }
+    if (!isMine()) return;
+    const now = Date.now();
+    if (state.typingConv !== state.openId || now - state.typingSentAt >= TYPING_EVERY_MS) {
+      if (state.typingConv !== null && state.typingConv !== state.openId) typingOff();
+      if (wsSend({ type: "typing", conversation_id: state.openId, on: true })) {
+        state.typingConv = state.openId;
+        state.typingSentAt = now;
+      }
+    }
+    clearTimeout(state.typingIdleTimer);
+    state.typingIdleTimer = setTimeout(typingOff, TYPING_IDLE_MS);
+  }
+
+  function typingOff() {
+    clearTimeout(state.typingIdleTimer);
+    state.typingIdleTimer = null;
+    if (state.typingConv === null) return;
+    wsSend({ type: "typing", conversation_id: state.typingConv, on: false });
+    state.typingConv = null;
+    state.typingSentAt = 0;
+  }
+
+  function onReplyKeyDown(event) {
+    // Enter sends, Shift+Enter is a newline; never interrupt an IME composition.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    sendReply();
+  }
+
+  // ----- notes -----
+
+  async function addNote() {
+    const id = state.openId;
+    const text = ui.noteInput.value.trim();
+    if (!id || !text || state.noting) return;
+    state.noting = true;
+    showActionError("");
+    updateControls();
+    const ticket = ++state.ticket;
+    const result = await api("POST", "/conversations/" + id + "/notes", { text });
+    state.noting = false;
+    if (result.ok) {
+      if (id === state.openId && ui.noteInput.value.trim() === text) ui.noteInput.value = "";
+      applyView(id, ticket, result.data);
+    } else if (result.status !== 401 && id === state.openId) {
+      showActionError(errorText(result, result.data));
+    }
+    updateControls();
+  }
+
+  async function logout() {
+    ui.logout.disabled = true;
+    typingOff();
+    const result = await api("POST", "/logout");
+    if (result.ok) {
+      goToLogin();
+      return;
+    }
+    if (result.status !== 401) {
+      ui.logout.disabled = false;
+      showAppError("Logging out failed: " + errorText(result, result.data));
+    }
+  }
+
+  // ---- Websocket: board, messages, changes, announcements, typing; ping and reconnect --------
+
+  function wsSend(frame) {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    if (state.ws || state.leaving) return;
+    const url = (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + BASE + "/ws";
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    state.ws = ws;
+    ws.onopen = () => {
+      if (ws !== state.ws) return;
+      startPing();
+      // Messages may have been missed while we were away: refresh the open conversation.
+      if (state.wsEverOpened && state.openId) scheduleRefetch();
+      state.wsEverOpened = true;
+    };
+    ws.onmessage = (event) => {
+      if (ws === state.ws) onFrame(event.data);
+    };
+    ws.onclose = (event) => {
+      if (ws === state.ws) onSocketClosed(event.code);
+    };
+    ws.onerror = () => {
+      /* a close event always follows */
+    };
+  }
+
+  const FRAME_HANDLERS = {
+    board: onBoard,
+    message: onMessageFrame,
+    changed: (frame) => {
+      if (toId(frame.conversation_id) === state.openId) scheduleRefetch();
+    },
+    announce: onAnnounce,
+    typing: (frame) => {
+      if (toId(frame.conversation_id) === state.openId) setCustomerTyping(frame.on === true);
+    },
+    pong: () => {},
+  };
+
+  function onFrame(raw) {
+    state.awaitingPong = false; // any frame proves the connection is alive
+    state.retryCount = 0; // ... and that the server accepted us: back-off starts over
+    if (state.connTimer || !ui.connStatus.hidden) setConnStatus("");
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch (err) {
+      return;
+    }
+    if (!frame || typeof frame !== "object") return;
+    const handler = Object.prototype.hasOwnProperty.call(FRAME_HANDLERS, frame.type) ? FRAME_HANDLERS[frame.type] : null;
+    if (handler) handler(frame); // unknown types: a newer server; ignore
+  }
+
+  function startPing() {
+    clearInterval(state.pingTimer);
+    state.awaitingPong = false;
+    state.pingTimer = setInterval(() => {
+      if (state.awaitingPong) {
+        // No answer to the last ping: the connection is dead even if the browser hasn't noticed.
+        teardownSocket();
+        scheduleReconnect();
+        return;
+      }
+      state.awaitingPong = wsSend({ type: "ping" });
+    }, PING_INTERVAL_MS);
+  }
+
+  function onSocketClosed(code) {
+    teardownSocket();
+    if (code === 4401) {
+      goToLogin();
+      return;
+    }
+    scheduleReconnect();
+  }
+
+  function teardownSocket() {
+    const ws = state.ws;
+    state.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+        try {
+          ws.close(1000);
+        } catch (err) {
+          /* already closing */
+        }
+      }
+    }
+    clearInterval(state.pingTimer);
+    state.pingTimer = null;
+    state.typingConv = null; // the server forgets our typing with the socket
+    if (ui) setCustomerTyping(false); // its `on: false` may never come
+  }
+
+  // Exponential back-off, 0.5 s doubling up to 15 s, with +-20 % jitter.
+  function scheduleReconnect() {
+    if (state.retryTimer || state.leaving) return;
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, state.retryCount));
+    const delay = Math.min(BACKOFF_MAX_MS, base * (0.8 + Math.random() * 0.4));
+    state.retryCount += 1;
+    // A refused upgrade (e.g. an expired session) may close with a generic code rather than
+    // 4401: every few failures, ask the API whether we are still logged in.
+    if (state.retryCount % 3 === 0) refreshSession();
+    if (!state.connTimer && ui.connStatus.hidden) {
+      state.connTimer = setTimeout(() => setConnStatus("Connection lost. Reconnecting…"), CONN_STATUS_DELAY_MS);
+    }
+    state.retryTimer = setTimeout(connect, delay);
+  }
+
+  // ---- Start-up ------------------------------------------------------------------------------
+
+  function bindUi() {
+    // Every element with an id, by its camelCased id: "reply-input" -> ui.replyInput.
+    ui = { lists: {}, counts: {}, empties: {} };
+    for (const node of document.querySelectorAll("[id]")) {
+      ui[node.id.replace(/-([a-z])/g, (m, c) => c.toUpperCase())] = node;
+    }
+    for (const name of LISTS) {
+      ui.lists[name] = ui[name + "List"];
+      ui.counts[name] = ui["count" + name[0].toUpperCase() + name.slice(1)];
+      ui.empties[name] = ui["empty" + name[0].toUpperCase() + name.slice(1)];
+    }
+
+    ui.logout.addEventListener("click", logout);
+    ui.claim.addEventListener("click", () => act("claim"));
+    ui.handback.addEventListener("click", () => act("handback"));
+    ui.putback.addEventListener("click", () => act("putback"));
+    ui.resolve.addEventListener("click", () => act("resolve", { outcome: ui.resolveOutcome.value }));
+    ui.useDraft.addEventListener("click", useDraft);
+    ui.replyForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendReply();
+    });
+    ui.replyInput.addEventListener("keydown", onReplyKeyDown);
+    ui.replyInput.addEventListener("input", onReplyInput);
+    ui.noteForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      addNote();
+    });
+    ui.noteInput.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      addNote();
+    });
+
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && state.hiddenCount) {
+        state.hiddenCount = 0;
+        updateTitle();
+      }
+    });
+    window.addEventListener("hashchange", () => {
+      const id = toId(window.location.hash.slice(HASH_PREFIX.length));
+      if (window.location.hash.startsWith(HASH_PREFIX) && id && id !== state.openId) openConversation(id, false);
+    });
+    window.addEventListener("pagehide", () => {
+      typingOff();
+      state.leaving = true;
+      clearTimeout(state.retryTimer);
+      state.retryTimer = null;
+      teardownSocket();
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (!event.persisted) return; // back/forward cache: the page comes back without a socket
+      state.leaving = false;
+      connect();
+      refreshSession();
+    });
+    window.addEventListener("online", () => {
+      if (!state.ws && state.me) connect();
+    });
+  }
+
+  async function start() {
+    bindUi();
+    updateControls();
+    let session = await api("GET", "/session");
+    for (let wait = 1000; !session.ok; wait = Math.min(wait * 2, 15000)) {
+      if (session.status === 401) return; // api() is on its way to the login page
+      showAppError("Cannot reach the server. Retrying…");
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      session = await api("GET", "/session");
+    }
+    showAppError("");
+    if (!session.data || !session.data.agent) {
+      goToLogin();
+      return;
+    }
+    state.me = session.data.agent;
+    state.csrf = str(session.data.csrf);
+    ui.agentName.textContent = agentName(state.me);
+    connect();
+    setInterval(tick, 500);
+
+    const hashId = window.location.hash.startsWith(HASH_PREFIX) ? toId(window.location.hash.slice(HASH_PREFIX.length)) : null;
+    if (hashId) openConversation(hashId, false);
+    // The socket pushes the board on connect too; this just makes the first paint quicker.
+    const board = await api("GET", "/queue");
+    if (board.ok && board.data && !state.board) onBoard(board.data);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,332 @@
+"""Human handoff through the real app: a customer in the widget's websocket, agents in the
+console's API and websocket (Starlette's test client), on a copy of the demo database."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+from starlette.testclient import TestClient, WebSocketTestSession
+
+from engine.state import Message
+from handoff.agents import AgentAccounts
+from handoff.models import HandoffRecord
+from kb.database import open_database
+from shopclerk.app import create_app
+from shopclerk.settings import Settings
+
+PASSWORD = "correct horse battery"
+Frame = dict[str, Any]
+
+
+def fresh_settings(built: Settings, tmp_path: Path, **changes: Any) -> Settings:
+    """The built data directory's models and index, with a database of the test's own (a
+    copy made with SQLite's backup API, which includes what is still in the write-ahead log)."""
+    with sqlite3.connect(built.data_dir / "shopclerk.db") as source, \
+            sqlite3.connect(tmp_path / "shop.db") as copy:  # fmt: skip
+        source.backup(copy)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    return built.model_copy(update={"database_url": url, **changes})
+
+
+def add_agent(settings: Settings, name: str) -> str:
+    username = f"{name.lower()}-{uuid.uuid4().hex[:6]}"
+    db = open_database(settings.sqlalchemy_url)
+    AgentAccounts(db).add(username, name, PASSWORD)
+    db.dispose()
+    return username
+
+
+class AgentClient:
+    """One logged-in agent: their own cookie and CSRF token on a shared test client."""
+
+    def __init__(self, client: TestClient, username: str) -> None:
+        self.client = client
+        client.cookies.clear()
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        answer = client.post("/agent/api/login", json={"username": username,
+                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        self.csrf, self.cookie = answer.json()["csrf"], client.cookies["sc_agent"]
+        client.cookies.clear()
+
+    def headers(self) -> dict[str, str]:
+        return {"cookie": f"sc_agent={self.cookie}", "x-csrf-token": self.csrf}
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, headers=self.headers())
+
+    def post(self, path: str, body: Frame | None = None) -> Any:
+        return self.client.post(path, json=body or {}, headers=self.headers())
+
+    def console(self) -> Any:
+        return self.client.websocket_connect(
+            "/agent/ws", headers={"cookie": f"sc_agent={self.cookie}"}
+        )
+
+
+def until(ws: WebSocketTestSession, wanted: Callable[[Frame], bool], limit: int = 50) -> Frame:
+    """The first frame that is `wanted` (frames before it are skipped)."""
+    for _ in range(limit):
+        frame: Frame = ws.receive_json()
+        if wanted(frame):
+            return frame
+    raise AssertionError("the frame never came")
+
+
+def until_all(ws: WebSocketTestSession, *wanted: Callable[[Frame], bool]) -> list[Frame]:
+    """Frames matching each of `wanted`, whatever order they come in."""
+    found: list[Frame | None] = [None] * len(wanted)
+    for _ in range(50):
+        frame: Frame = ws.receive_json()
+        for n, test in enumerate(wanted):
+            if found[n] is None and test(frame):
+                found[n] = frame
+                break
+        if all(f is not None for f in found):
+            return [f for f in found if f is not None]
+    raise AssertionError("not every frame came")
+
+
+def handoff_state(state: str) -> Callable[[Frame], bool]:
+    return lambda f: f["type"] == "handoff" and f["state"] == state
+
+
+def widget(ws: WebSocketTestSession) -> str:
+    ws.send_json({"v": 1, "type": "hello", "session": None, "last_seq": 0})
+    return str(until(ws, lambda f: f["type"] == "welcome")["session"])
+
+
+def say(ws: WebSocketTestSession, text: str) -> None:
+    ws.send_json({"v": 1, "type": "message", "client_id": str(uuid.uuid4()), "text": text})
+
+
+def is_msg(role: str, text: str = "") -> Callable[[Frame], bool]:
+    return lambda f: f["type"] == "message" and f["role"] == role and text in f["text"]
+
+
+def in_queue(board: Frame) -> list[int]:
+    return [item["conversation_id"] for item in board["queue"]]
+
+
+@pytest.fixture
+def settings(built_settings: Settings, tmp_path: Path) -> Settings:
+    return fresh_settings(built_settings, tmp_path)
+
+
+def test_handoff_claim_reply_both_ways_hand_back(settings: Settings) -> None:
+    anna = add_agent(settings, "Anna")
+    with TestClient(create_app(settings)) as client:
+        agent = AgentClient(client, anna)
+        with agent.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            say(customer, "I want to talk to a person")
+            status, _ = until_all(customer, handoff_state("queued"), is_msg("bot"))
+            assert status["position"] == 1
+            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            board = agent.get("/agent/api/queue").json()
+            assert in_queue(board) == [cid]
+            assert board["queue"][0]["reason"] == "customer_asked"
+
+            view = agent.post(f"/agent/api/conversations/{cid}/claim").json()
+            assert view["conversation"]["owner"].startswith("agent:")
+            until_all(customer, handoff_state("agent"), is_msg("system", "Anna joined the chat."))
+
+            say(customer, "where is my order HP-105442?")
+            shown = until(console, lambda f: f["type"] == "message"
+                          and f["message"]["role"] == "customer")  # fmt: skip
+            assert shown["conversation_id"] == cid
+            assert shown["message"]["text"] == "where is my order HP-105442?"
+            view = agent.get(f"/agent/api/conversations/{cid}").json()
+            assert view["understanding"]["slots"]["order_id"] == "HP-105442"
+            assert view["draft"]["text"]  # what the bot would have said, for the agent
+            assert [m["role"] for m in view["messages"]][-1] == "customer"  # the bot kept quiet
+
+            console.send_json({"type": "typing", "conversation_id": cid, "on": True})
+            typing = until(customer, lambda f: f["type"] == "typing")
+            assert (typing["who"], typing["name"], typing["on"]) == ("agent", "Anna", True)
+            agent.post(f"/agent/api/conversations/{cid}/reply",
+                       {"text": "Let me check that for you.", "client_id": "a-1",
+                        "draft": "own"})  # fmt: skip
+            reply = until(customer, is_msg("agent"))
+            assert (reply["agent"], reply["text"]) == ("Anna", "Let me check that for you.")
+
+            agent.post(f"/agent/api/conversations/{cid}/handback")
+            until_all(customer, handoff_state("bot"), is_msg("system", "handed you back"))
+            say(customer, "which payment methods do you accept?")
+            assert "Klarna" in until(customer, is_msg("bot"))["text"]
+
+
+def test_two_agents_claim_at_once_one_wins_the_other_is_told(settings: Settings) -> None:
+    anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
+    with TestClient(create_app(settings)) as client:
+        a, b = AgentClient(client, anna), AgentClient(client, ben)
+        with a.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            say(customer, "can I speak to a human agent please")
+            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            claim = f"/agent/api/conversations/{cid}/claim"
+            with ThreadPoolExecutor(2) as pool:
+                answers = list(pool.map(lambda agent: agent.post(claim), [a, b]))
+            winner = next(n for n, answer in enumerate(answers) if answer.status_code == 200)
+            loser = answers[1 - winner]
+            assert loser.status_code == 409
+            assert loser.json()["error"]["code"] == "taken"
+            name = ["Anna", "Ben"][winner]
+            assert f"{name} already has this conversation" in loser.json()["error"]["message"]
+            status = until(customer, lambda f: f["type"] == "handoff" and f["state"] == "agent")
+            assert status["agent"] == name
+
+
+def test_only_the_owner_may_reply_and_agent_routes_refuse_strangers(settings: Settings) -> None:
+    anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/agent/api/queue").status_code == 401
+        assert client.get("/agent/", follow_redirects=False).headers["location"] == ("/agent/login")
+        a, b = AgentClient(client, anna), AgentClient(client, ben)
+        with a.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            say(customer, "talk to a person")
+            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            a.post(f"/agent/api/conversations/{cid}/claim")
+            refused = b.post(f"/agent/api/conversations/{cid}/reply", {"text": "me too"})
+            assert refused.status_code == 409
+            assert refused.json()["error"]["code"] == "not_yours"
+            no_csrf = client.post(f"/agent/api/conversations/{cid}/handback",
+                                  headers={"cookie": f"sc_agent={a.cookie}"})  # fmt: skip
+            assert no_csrf.status_code == 403
+            assert a.get(f"/agent/api/conversations/{cid}").json()["conversation"]["owner"] \
+                .startswith("agent:")  # fmt: skip
+
+        assert a.post("/agent/api/logout").json() == {"ok": True}
+        assert a.get("/agent/api/queue").status_code == 401  # the copied cookie is dead now
+        client.cookies.clear()
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        wrong = client.post("/agent/api/login", json={"username": anna, "password": "nope"},
+                            headers={"x-csrf-token": csrf})  # fmt: skip
+        assert wrong.status_code == 401
+
+
+def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+        widget(customer)
+        say(customer, "I want to talk to a person")
+        until_all(customer, handoff_state("offline"), is_msg("bot", "Leave your email"))
+        say(customer, "it's maria@example.com")
+        until(customer, is_msg("system", "We will answer you at maria@example.com"))
+    db = open_database(settings.sqlalchemy_url)
+    with Session(db) as session:
+        record = session.exec(select(HandoffRecord)).one()
+        messages = session.exec(select(Message).order_by(col(Message.seq))).all()
+    assert (record.offline, record.contact_email, record.closed_at) == (
+        True, "maria@example.com", None,
+    )  # fmt: skip
+    assert "it's maria@example.com" in [m.text for m in messages]  # kept for the agent
+
+
+def test_outside_business_hours_the_customer_is_told_so(
+    built_settings: Settings, tmp_path: Path
+) -> None:
+    closed = fresh_settings(built_settings, tmp_path, business_hours=_closed_now())
+    anna = add_agent(closed, "Anna")
+    with TestClient(create_app(closed)) as client:
+        agent = AgentClient(client, anna)
+        with agent.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            say(customer, "I want to talk to a person")
+            until_all(customer, handoff_state("offline"),
+                      is_msg("bot", "not available right now (we answer"))  # fmt: skip
+
+
+def test_an_agent_gone_too_long_loses_the_conversation_and_it_is_flagged(
+    built_settings: Settings, tmp_path: Path
+) -> None:
+    quick = fresh_settings(built_settings, tmp_path, agent_away_seconds=1,
+                           queue_flag_seconds=1)  # fmt: skip
+    anna, ben = add_agent(quick, "Anna"), add_agent(quick, "Ben")
+    with TestClient(create_app(quick)) as client:
+        a, b = AgentClient(client, anna), AgentClient(client, ben)
+        with b.console() as watcher, client.websocket_connect("/ws") as customer:
+            widget(customer)
+            with a.console() as console:
+                until(console, lambda f: f["type"] == "board")
+                say(customer, "talk to a person")
+                cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+                a.post(f"/agent/api/conversations/{cid}/claim")
+                until(customer, is_msg("system", "Anna joined"))
+            # Anna's console closed; after a second she counts as gone.
+            until(customer, is_msg("system", "Anna had to leave; you are back in the queue."))
+            requeued = until(watcher, lambda f: f["type"] == "announce" and f["why"] != "new")
+            assert (requeued["conversation_id"], requeued["why"]) == (cid, "requeued")
+            flagged = until(watcher, lambda f: f["type"] == "announce" and f["why"] == "flagged")
+            assert flagged["conversation_id"] == cid
+            assert b.get("/agent/api/queue").json()["queue"][0]["flagged"] is True
+
+
+def test_the_handoff_is_recorded_with_times_outcome_and_paired_replies(
+    settings: Settings,
+) -> None:
+    anna = add_agent(settings, "Anna")
+    with TestClient(create_app(settings)) as client:
+        agent = AgentClient(client, anna)
+        with agent.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            say(customer, "I need a human")
+            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            agent.post(f"/agent/api/conversations/{cid}/claim")
+            for text in ("my parcel is late", "it was order HP-105442"):
+                say(customer, text)
+                until(console, lambda f, t=text: f["type"] == "message"
+                      and f["message"]["text"] == t)  # fmt: skip
+            agent.post(f"/agent/api/conversations/{cid}/notes", {"text": "VIP customer"})
+            agent.post(
+                f"/agent/api/conversations/{cid}/reply",
+                {"text": "It ships tomorrow.", "client_id": "r-1", "draft": "edited"},
+            )
+            agent.post(
+                f"/agent/api/conversations/{cid}/reply",
+                {"text": "It ships tomorrow.", "client_id": "r-1", "draft": "edited"},
+            )
+            view = agent.post(f"/agent/api/conversations/{cid}/resolve", {"outcome": "resolved"})
+            assert view.json()["notes"][0]["text"] == "VIP customer"
+            until(customer, is_msg("system", "marked this conversation as solved"))
+    db = open_database(settings.sqlalchemy_url)
+    with Session(db) as session:
+        record = session.exec(select(HandoffRecord)).one()
+        messages = session.exec(
+            select(Message).where(Message.conversation_id == cid).order_by(col(Message.seq))
+        ).all()
+    assert record.reason == "customer_asked"
+    assert record.outcome == "resolved"
+    assert record.claimed_at
+    assert record.closed_at
+    assert record.first_reply_at
+    assert record.claimed_at >= record.requested_at
+    assert record.closed_at >= record.claimed_at
+    replies = [m for m in messages if m.role == "agent"]
+    assert len(replies) == 1  # the retried reply was stored once
+    answered = {m.id: m.text for m in messages if m.id in replies[0].understanding["answers"]}
+    assert sorted(answered.values()) == ["it was order HP-105442", "my parcel is late"]
+    assert replies[0].understanding["draft"] == "edited"
+
+
+def _closed_now() -> str:
+    """Business hours that are surely closed at this moment (a short slot on another day)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    other = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[
+        (datetime.now(ZoneInfo("Europe/Amsterdam")).weekday() + 3) % 7
+    ]
+    return f"{other} 09:00-10:00"
