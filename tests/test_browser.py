@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -11,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from tests.live_server import run_server
+from tests.test_handoff import PASSWORD, add_agent, fresh_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -64,3 +66,53 @@ def test_markup_from_the_customer_is_shown_as_text(browser: Browser, base_url: s
     expect(page.locator('[data-testid="sc-msg"][data-role="bot"]').last).to_be_visible()
     assert page.title() != "pwned"
     assert page.locator(".sc-panel img").count() == 0
+
+
+def test_a_customer_and_an_agent_talk_through_a_handoff(
+    browser: Browser, built_settings: Settings, tmp_path: Path
+) -> None:
+    settings = fresh_settings(built_settings, tmp_path)
+    anna = add_agent(settings, "Anna")
+    with run_server(create_app(settings)) as url:
+        agent = browser.new_page()
+        agent.goto(url + "/agent")
+        expect(agent).to_have_url(url + "/agent/login")
+        agent.get_by_test_id("login-username").fill(anna)
+        agent.get_by_test_id("login-password").fill(PASSWORD)
+        agent.get_by_test_id("login-submit").click()
+        expect(agent.get_by_test_id("agent-name")).to_have_text("Anna", timeout=20_000)
+
+        customer = browser.new_page()
+        customer.goto(url + "/")
+        customer.get_by_test_id("sc-launcher").click()
+        _ask(customer, "I want to talk to a person")
+        banner = customer.get_by_test_id("sc-handoff-banner")
+        expect(banner).to_have_attribute("data-state", "queued", timeout=20_000)
+        expect(banner).to_contain_text("number 1 in the queue")
+
+        queued = agent.get_by_test_id("queue-list").get_by_test_id("queue-item")
+        expect(queued).to_have_count(1, timeout=20_000)
+        queued.click()
+        agent.get_by_test_id("claim").click()
+        expect(agent.get_by_test_id("conv-owner")).to_have_text("You", timeout=20_000)
+        expect(banner).to_have_attribute("data-state", "agent", timeout=20_000)
+        expect(customer.locator('[data-role="system"]').last).to_contain_text("Anna joined")
+
+        _ask(customer, "where is my order HP-105442?")
+        said = agent.locator('[data-testid="conv-msg"][data-role="customer"]')
+        expect(said.last).to_contain_text("HP-105442", timeout=20_000)
+        expect(agent.get_by_test_id("understanding")).to_contain_text("HP-105442")
+        expect(agent.get_by_test_id("draft-text")).not_to_be_empty()
+
+        agent.get_by_test_id("reply-input").fill("Hi! I'm looking at your order now.")
+        expect(customer.get_by_test_id("sc-typing")).to_be_visible(timeout=20_000)
+        agent.get_by_test_id("reply-send").click()
+        from_agent = customer.locator('[data-testid="sc-msg"][data-role="agent"]')
+        expect(from_agent.last).to_have_text("Hi! I'm looking at your order now.", timeout=20_000)
+
+        agent.get_by_test_id("handback").click()
+        expect(agent.get_by_test_id("conv-owner")).to_have_text("Bot", timeout=20_000)
+        expect(banner).to_be_hidden(timeout=20_000)
+        _ask(customer, "which payment methods do you accept?")
+        bot = customer.locator('[data-testid="sc-msg"][data-role="bot"]')
+        expect(bot.last).to_contain_text("Klarna", timeout=20_000)
