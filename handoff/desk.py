@@ -33,6 +33,8 @@ from handoff.tickets import Event, Tickets
 from handoff.views import Orders, board, conversation_view, for_agent, message_view
 
 log = logging.getLogger(__name__)
+BOARD_EVERY = 0.2  # seconds: changes within this are pushed to the consoles as one board
+REFRESH_EVERY = 10.0  # seconds: the board is pushed anyway (wait times, the bot's list)
 T = TypeVar("T")
 
 
@@ -91,6 +93,7 @@ class Desk:
         self._gone_since: dict[int, float] = {}  # agent id -> when their last console closed
         self._with_people: set[tuple[str, str]] = set()  # (channel, key): the bot keeps quiet
         self._board_pending = False
+        self._refreshed = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -101,7 +104,7 @@ class Desk:
         owners = await asyncio.to_thread(self.tickets.owners)
         self._gone_since.update({a: time.monotonic() for a in owners})
         for cid in await asyncio.to_thread(self.tickets.with_people):
-            address = await asyncio.to_thread(self.tickets.address, cid)
+            address = await self._address(cid)
             if address:
                 self._with_people.add(address)
         self._sweeper = asyncio.create_task(self._sweep())
@@ -172,7 +175,7 @@ class Desk:
         customer = [m for m in messages if m.role == "customer"][-1:]
         for message in customer:
             await self._message_to_consoles(cid, message)
-        self._board_changed()
+        # No board push: consoles update the item from the message; the sweeper refreshes.
 
     def _offline_text(self, turn: Turn) -> str:
         hours = self.config.hours
@@ -220,7 +223,7 @@ class Desk:
             await self._typing_to_customer(cid, agent, on)
 
     async def view(self, cid: int) -> dict[str, Any] | None:
-        address = await asyncio.to_thread(self.tickets.address, cid)
+        address = await self._address(cid)
         online = self._customer_online(address)
         return await asyncio.to_thread(conversation_view, self.tickets, self.orders, cid, online)
 
@@ -254,7 +257,7 @@ class Desk:
 
     async def _told(self, event: Event, announce: str | None = None) -> None:
         cid = event.conversation_id
-        address = await asyncio.to_thread(self.tickets.address, cid)
+        address = await self._address(cid)
         if address is not None and event.change.owner == BOT:
             self._with_people.discard(address)
         elif address is not None:
@@ -273,7 +276,7 @@ class Desk:
         queued = await asyncio.to_thread(self.tickets.queue_order)
         for cid in dict.fromkeys([*queued, *([also] if also else [])]):
             status = await asyncio.to_thread(self._status, cid, queued)
-            address = await asyncio.to_thread(self.tickets.address, cid)
+            address = await self._address(cid)
             if status is not None and address and address[0] in self.channels:
                 await self.channels[address[0]].notify(address[1], "handoff", **status)
 
@@ -303,12 +306,12 @@ class Desk:
         return {"state": "agent", "agent": display, "text": f"You are chatting with {display}."}
 
     async def _deliver(self, cid: int) -> None:
-        address = await asyncio.to_thread(self.tickets.address, cid)
+        address = await self._address(cid)
         if address and address[0] in self.channels:
             await self.channels[address[0]].deliver(address[1])
 
     async def _typing_to_customer(self, cid: int, agent: Agent, on: bool) -> None:
-        address = await asyncio.to_thread(self.tickets.address, cid)
+        address = await self._address(cid)
         if address and address[0] in self.channels:
             await self.channels[address[0]].notify(
                 address[1], "typing", on=on, who="agent", name=agent.display_name
@@ -340,7 +343,7 @@ class Desk:
         task.add_done_callback(self._tasks.discard)
 
     async def _push_board(self) -> None:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(BOARD_EVERY)
         self._board_pending = False
         whole = await asyncio.to_thread(self._board)
         for consoles in list(self._consoles.values()):
@@ -349,11 +352,14 @@ class Desk:
                 await self.send(console, {"type": "board", **mine})
 
     def _board(self) -> dict[str, Any]:
-        online_keys: set[int] = set()
-        for cid in self.tickets.with_people():
-            if self._customer_online(self.tickets.address(cid)):
-                online_keys.add(cid)
-        return board(self.tickets, self.online_agents(), online_keys, not self.available())
+        def customer_online(channel: str, key: str) -> bool:
+            return channel in self.channels and self.channels[channel].online(key)
+
+        return board(self.tickets, self.online_agents(), customer_online, not self.available())
+
+    async def _address(self, cid: int) -> tuple[str, str] | None:
+        known = self.tickets.known_address(cid)
+        return known if known is not None else await asyncio.to_thread(self.tickets.address, cid)
 
     def _customer_online(self, address: tuple[str, str] | None) -> bool:
         if address is None or address[0] not in self.channels:
@@ -372,6 +378,9 @@ class Desk:
 
     async def _sweep_once(self) -> None:
         now = time.monotonic()
+        if now - self._refreshed >= REFRESH_EVERY:
+            self._refreshed = now
+            self._board_changed()
         for agent_id, since in list(self._gone_since.items()):
             if now - since >= self.config.away_after:
                 del self._gone_since[agent_id]

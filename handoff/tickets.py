@@ -56,6 +56,7 @@ class Tickets:
         self._db = db
         self.store = store
         self.ownership = Ownership(db)
+        self._addresses: dict[int, tuple[str, str]] = {}
 
     # -- changes (on the worker thread) ---------------------------------------------------------
 
@@ -207,14 +208,24 @@ class Tickets:
             return list(session.exec(query).all())
 
     def address(self, conversation_id: int) -> tuple[str, str] | None:
-        """(channel, key) of a conversation."""
+        """(channel, key) of a conversation (they never change, so they are kept once read)."""
+        known = self._addresses.get(conversation_id)
+        if known is not None:
+            return known
         with Session(self._db) as session:
             row = session.exec(
                 select(Conversation.channel, Conversation.key).where(
                     Conversation.id == conversation_id
                 )
             ).first()
-            return (row[0], row[1]) if row else None
+        if row is None:
+            return None
+        self._addresses[conversation_id] = (row[0], row[1])
+        return self._addresses[conversation_id]
+
+    def known_address(self, conversation_id: int) -> tuple[str, str] | None:
+        """The address if it has been read before (no database round trip)."""
+        return self._addresses.get(conversation_id)
 
     def conversation_id(self, channel: str, key: str) -> int | None:
         with Session(self._db) as session:

@@ -3,6 +3,7 @@ conversation's view. Plain dicts, exactly as docs/agent-console.md describes the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -21,7 +22,10 @@ class Orders(Protocol):
 
 
 def board(
-    tickets: Tickets, online: dict[int, str], customer_online: set[int], offline: bool
+    tickets: Tickets,
+    online: dict[int, str],
+    customer_online: Callable[[str, str], bool],
+    offline: bool,
 ) -> dict[str, Any]:
     """Everything on the board, for every agent (`for_agent` splits mine from others')."""
     queued = tickets.queue_order()
@@ -36,8 +40,9 @@ def board(
     position = {cid: n + 1 for n, cid in enumerate(queued)}
 
     def item(cid: int) -> dict[str, Any]:
-        return queue_item(conversations[cid], records.get(cid), last.get(cid), names,
-                          position.get(cid), cid in customer_online)  # fmt: skip
+        c = conversations[cid]
+        return queue_item(c, records.get(cid), last.get(cid), names, position.get(cid),
+                          customer_online(c.channel, c.key))  # fmt: skip
 
     return {
         "queue": [item(c) for c in queued if c in conversations],

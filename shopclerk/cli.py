@@ -264,6 +264,9 @@ def chat(
             return
         turn = engine.handle(Inbound(key, text, "cli", email))
         decision = turn.decision
+        if decision.kind == "forwarded":
+            typer.secho("     (a person has this conversation: the bot stays quiet)", fg="yellow")
+            continue
         typer.echo(f"bot> {decision.text}")
         if decision.kind == "reply" and decision.quick_replies:
             typer.echo("     [" + "] [".join(decision.quick_replies) + "]")
