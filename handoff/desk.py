@@ -146,6 +146,9 @@ class Desk:
         return await asyncio.to_thread(self._status, cid, None)
 
     async def customer_typing(self, channel: str, key: str, on: bool) -> None:
+        """Shown in the consoles while a person has the conversation (not for the bot's)."""
+        if self.bot_answers(channel, key):
+            return
         cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
         if cid is not None:
             await self._to_consoles({"type": "typing", "conversation_id": cid, "on": on})
