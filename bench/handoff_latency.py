@@ -123,7 +123,13 @@ class Customer:
                 waits.seen(frame["text"])
 
 
-async def run(base: str, args: argparse.Namespace, usernames: list[str]) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(base: str, args: argparse.Namespace, usernames: list[str], pid: int) -> None:
     waits, announced = Waits(), asyncio.Queue[int]()
     agents = [Agent(base, name) for name in usernames]
     for agent in agents:
@@ -166,13 +172,19 @@ async def run(base: str, args: argparse.Namespace, usernames: list[str]) -> None
         to_widget.append(await asyncio.wait_for(seen, 30) - start)
 
     running: set[asyncio.Task[None]] = set()
-    deadline = time.monotonic() + args.seconds
+    started, server_cpu, own_cpu = time.monotonic(), _cpu_seconds(pid), time.process_time()
+    deadline = started + args.seconds
     while time.monotonic() < deadline:
         task = asyncio.create_task(exchange(random.randrange(len(customers))))
         running.add(task)
         task.add_done_callback(running.discard)
         await asyncio.sleep(random.expovariate(args.rate))
     await asyncio.gather(*running)
+    wall = time.monotonic() - started
+    print(
+        f"CPU used meanwhile (cores): server {(_cpu_seconds(pid) - server_cpu) / wall:.2f}, "
+        f"this load generator {(time.process_time() - own_cpu) / wall:.2f}"
+    )
     for name, values in (("customer -> console", to_console), ("agent -> widget", to_widget)):
         ms = [v * 1000 for v in values]
         p50, p95, p99 = (_percentile(ms, q) for q in (0.5, 0.95, 0.99))
@@ -226,7 +238,7 @@ def main() -> None:
                         raise RuntimeError("the server did not start") from None
                     time.sleep(0.2)
             print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
-            asyncio.run(run(f"http://127.0.0.1:{port}", args, names))
+            asyncio.run(run(f"http://127.0.0.1:{port}", args, names, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -143,7 +143,7 @@ class Desk:
         cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
         if cid is None:
             return None
-        return await asyncio.to_thread(self._status, cid, None)
+        return await asyncio.to_thread(self._status, cid)
 
     async def customer_typing(self, channel: str, key: str, on: bool) -> None:
         """Shown in the consoles while a person has the conversation (not for the bot's)."""
@@ -276,33 +276,39 @@ class Desk:
     async def _everyone_changed(self, also: int | None = None) -> None:
         """The queue or who is online changed: the board, and every waiting customer's place."""
         self._board_changed()
-        queued = await asyncio.to_thread(self.tickets.queue_order)
-        for cid in dict.fromkeys([*queued, *([also] if also else [])]):
-            status = await asyncio.to_thread(self._status, cid, queued)
+        statuses = await asyncio.to_thread(self._statuses, also)
+        for cid, status in statuses.items():
             address = await self._address(cid)
-            if status is not None and address and address[0] in self.channels:
+            if address and address[0] in self.channels:
                 await self.channels[address[0]].notify(address[1], "handoff", **status)
 
-    def _status(self, cid: int, queued: list[int] | None) -> dict[str, Any] | None:
+    def _statuses(self, also: int | None) -> dict[int, dict[str, Any]]:
+        """The handoff status of every queued conversation (and of `also`), in a few queries
+        however long the queue is."""
+        queued = self.tickets.queue_order()
+        available = self.available()
+        records = {} if available else self.tickets.records(queued)
+        statuses = {}
+        for position, cid in enumerate(queued, 1):
+            record = records.get(cid)
+            statuses[cid] = _waiting(position, available, bool(record and record.contact_email))
+        if also is not None and also not in statuses:
+            status = self._status(also)
+            if status is not None:
+                statuses[also] = status
+        return statuses
+
+    def _status(self, cid: int) -> dict[str, Any] | None:
         owner = self.tickets.ownership.owner(cid)
         if owner is None:
             return None
         if owner == BOT:
             return {"state": "bot", "text": ""}
         if owner == QUEUE:
-            queued = queued if queued is not None else self.tickets.queue_order()
-            if not self.available():
-                record = self.tickets.open_record(cid)
-                known = bool(record and record.contact_email)
-                text = "Nobody from our team is available right now. " + (
-                    "We will answer you by email."
-                    if known
-                    else "Leave your email address here and we will answer you by email."
-                )
-                return {"state": "offline", "text": text, "email_known": known}
-            position = queued.index(cid) + 1 if cid in queued else 1
-            text = f"Connecting you to a person. You are number {position} in the queue."
-            return {"state": "queued", "position": position, "text": text}
+            queued = self.tickets.queue_order()
+            position = queued.index(cid) + 1 if cid in queued else len(queued) + 1
+            record = self.tickets.open_record(cid)
+            return _waiting(position, self.available(), bool(record and record.contact_email))
         agent_id = int(owner.split(":", 1)[1])
         name = self.tickets.agents([agent_id]).get(agent_id)
         display = name.display_name if name else "an agent"
@@ -405,3 +411,16 @@ class Desk:
                 log.info("conversation %s changed hands before it was requeued", cid)
                 continue
             await self._told(event, announce="requeued")
+
+
+def _waiting(position: int, available: bool, email_known: bool) -> dict[str, Any]:
+    """What a customer in the queue is told: their place, or that nobody is there."""
+    if not available:
+        text = "Nobody from our team is available right now. " + (
+            "We will answer you by email."
+            if email_known
+            else "Leave your email address here and we will answer you by email."
+        )
+        return {"state": "offline", "text": text, "email_known": email_known}
+    text = f"Connecting you to a person. You are number {position} in the queue."
+    return {"state": "queued", "position": position, "text": text}
