@@ -189,6 +189,9 @@ class AgentConsole:
         now, failures = time.monotonic(), self._failures[key]
         while failures and now - failures[0] > LOGIN_WINDOW:
             failures.popleft()
+        if not failures:  # nothing held against this name and address: keep no entry
+            del self._failures[key]
+            return
         if len(failures) >= LOGIN_TRIES:
             wait = int(LOGIN_WINDOW - (now - failures[0])) + 1
             raise ApiError(429, "too_many_attempts", "Too many failed logins; wait a while.",

@@ -178,7 +178,9 @@ class Desk:
         customer = [m for m in messages if m.role == "customer"][-1:]
         for message in customer:
             await self._message_to_consoles(cid, message)
-        # No board push: consoles update the item from the message; the sweeper refreshes.
+        # The bot's understanding and draft are new: a console showing it fetches them. (No
+        # board push: consoles update the item from the message; the sweeper refreshes.)
+        await self._to_consoles({"type": "changed", "conversation_id": cid})
 
     def _offline_text(self, turn: Turn) -> str:
         hours = self.config.hours

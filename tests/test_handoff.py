@@ -330,3 +330,20 @@ def _closed_now() -> str:
         (datetime.now(ZoneInfo("Europe/Amsterdam")).weekday() + 3) % 7
     ]
     return f"{other} 09:00-10:00"
+
+
+def test_guessing_passwords_is_slowed_down(settings: Settings) -> None:
+    anna = add_agent(settings, "Anna")
+    with TestClient(create_app(settings)) as client:
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        tries = [
+            client.post("/agent/api/login", json={"username": anna, "password": f"guess {n}"},
+                        headers={"x-csrf-token": csrf}).status_code
+            for n in range(6)
+        ]  # fmt: skip
+        assert tries == [401] * 5 + [429]
+        right = client.post("/agent/api/login", json={"username": anna, "password": PASSWORD},
+                            headers={"x-csrf-token": csrf})  # fmt: skip
+        assert right.status_code == 429  # even the right password waits
+        assert int(right.headers["retry-after"]) > 0
+        assert client.get("/agent/api/session").json()["agent"] is None
