@@ -161,19 +161,21 @@ class Desk:
         if not event.change.done:
             return
         if offline:
-            text = self._offline_text(turn)
+            record = await asyncio.to_thread(self.tickets.open_record, cid)
+            text = self._offline_text(record.contact_email if record else None)
             await self._run(lambda: self.tickets.store.append(cid, "bot", text))
         await self._told(event, announce="new")
 
     async def _forwarded(self, turn: Turn, cid: int) -> None:
         email = turn.slots.email
-        if email:
+        if email:  # kept for the agent; thanked for when we asked (nobody is there)
             record = await asyncio.to_thread(self.tickets.open_record, cid)
-            if record is not None and record.offline and record.contact_email is None:
+            if record is not None and record.contact_email is None:
                 await self._run(lambda: self.tickets.contact(cid, email))
-                text = f"Thank you. We will answer you at {email}."
-                await self._run(lambda: self.tickets.store.append(cid, "system", text))
-                await self._deliver(cid)
+                if not self.available():
+                    text = f"Thank you. We will answer you at {email}."
+                    await self._run(lambda: self.tickets.store.append(cid, "system", text))
+                    await self._deliver(cid)
         messages = await asyncio.to_thread(self.tickets.messages, cid, 5)
         customer = [m for m in messages if m.role == "customer"][-1:]
         for message in customer:
@@ -182,15 +184,15 @@ class Desk:
         # board push: consoles update the item from the message; the sweeper refreshes.)
         await self._to_consoles({"type": "changed", "conversation_id": cid})
 
-    def _offline_text(self, turn: Turn) -> str:
+    def _offline_text(self, email: str | None) -> str:
         hours = self.config.hours
         when = "" if hours.always else f" (we answer {hours.describe()})"
         if not hours.open_at(utcnow()):
             first = f"Our team is not available right now{when}."
         else:
             first = f"Nobody from our team is online right now{when}."
-        if turn.slots.email:
-            return f"{first} We will answer you at {turn.slots.email} as soon as we can."
+        if email:
+            return f"{first} We will answer you at {email} as soon as we can."
         return f"{first} Leave your email address here and we will answer you by email."
 
     # -- agents ---------------------------------------------------------------------------------

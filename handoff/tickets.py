@@ -176,9 +176,14 @@ class Tickets:
             return announced
 
     def _open(self, conversation_id: int, reason: str, by: str, offline: bool) -> None:
+        """A new handoff record; the customer's email when the conversation knows it (a
+        logged-in customer, or one who proved an order theirs), so nobody asks again."""
         with Session(self._db) as session:
+            conversation = session.get(Conversation, conversation_id)
+            email = conversation.identified_email() if conversation else None
             session.add(HandoffRecord(conversation_id=conversation_id, reason=reason,
-                                      requested_by=by, offline=offline))  # fmt: skip
+                                      requested_by=by, offline=offline,
+                                      contact_email=email))  # fmt: skip
             session.commit()
 
     # -- reads ----------------------------------------------------------------------------------

@@ -347,3 +347,18 @@ def test_guessing_passwords_is_slowed_down(settings: Settings) -> None:
         assert right.status_code == 429  # even the right password waits
         assert int(right.headers["retry-after"]) > 0
         assert client.get("/agent/api/session").json()["agent"] is None
+
+
+def test_an_offline_ticket_uses_the_email_the_customer_already_proved(
+    settings: Settings,
+) -> None:
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+        widget(customer)
+        say(customer, "where is my order HP-105442?")
+        until(customer, is_msg("bot", "email"))
+        say(customer, "harryhughes@example.org")
+        until(customer, is_msg("bot", "HP-105442"))
+        say(customer, "I want to talk to a person")
+        offline = until(customer, is_msg("bot", "right now"))
+        assert "We will answer you at harryhughes@example.org" in offline["text"]
+        assert "Leave your email" not in offline["text"]
