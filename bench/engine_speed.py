@@ -22,6 +22,8 @@ import time
 import uuid
 from pathlib import Path
 
+from serving import percentile
+
 QUERIES = [
     "where is my order HP-105442?", "which payment methods do you accept", "hello",
     "how much is the Harbor & Pine Mooring 35 Travel Backpack?", "do you ship to switzerland",
@@ -31,11 +33,6 @@ QUERIES = [
     "my parcel is late, it was due on monday", "how do I return a jacket that is too small",
     "is there a fee for cancelling", "can i change the delivery address", "thanks, bye",
 ]  # fmt: skip
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def startup(data_dir: Path, threads: int) -> float:
@@ -88,8 +85,8 @@ def main() -> None:
         started = time.perf_counter()
         engine.handle(Inbound(key, text, "bench"))
         latencies.append((time.perf_counter() - started) * 1000)
-    print(f"single message: p50 {_percentile(latencies, 0.5):.1f} ms, "
-          f"p95 {_percentile(latencies, 0.95):.1f} ms over {len(texts)} messages")  # fmt: skip
+    print(f"single message: p50 {percentile(latencies, 0.5):.1f} ms, "
+          f"p95 {percentile(latencies, 0.95):.1f} ms over {len(texts)} messages")  # fmt: skip
 
     batches = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
     rounds_engine, rounds_model = [], []

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,19 +31,9 @@ from typing import Any
 
 import httpx
 import websockets
+from serving import percentile, shopclerk_serve
 
 PASSWORD = "bench-password-123"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Waits:
@@ -187,7 +176,7 @@ async def run(base: str, args: argparse.Namespace, usernames: list[str], pid: in
     )
     for name, values in (("customer -> console", to_console), ("agent -> widget", to_widget)):
         ms = [v * 1000 for v in values]
-        p50, p95, p99 = (_percentile(ms, q) for q in (0.5, 0.95, 0.99))
+        p50, p95, p99 = (percentile(ms, q) for q in (0.5, 0.95, 0.99))
         print(f"{name:>20}: n={len(ms)} p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
     for task in tasks:
         task.cancel()
@@ -219,29 +208,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url, names = _prepare(args.data_dir, Path(workdir), args.agents)
-        port = _free_port()
         env = {**os.environ, "DATABASE_URL": url,
                "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
                "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
-        shopclerk = str(Path(sys.executable).parent / "shopclerk")
-        command = [shopclerk, "--data-dir", str(args.data_dir), "serve", "--port", str(port)]
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("the server did not start") from None
-                    time.sleep(0.2)
+        with shopclerk_serve(args.data_dir, env) as (port, server):
             print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
             asyncio.run(run(f"http://127.0.0.1:{port}", args, names, server.pid))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

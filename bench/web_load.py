@@ -23,15 +23,13 @@ import json
 import os
 import random
 import resource
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import websockets
+from serving import percentile, shopclerk_serve
 
 QUESTIONS = [
     "which payment methods do you accept?", "hello", "do you ship to switzerland",
@@ -41,22 +39,11 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Client:
@@ -114,9 +101,9 @@ async def paced(clients: list[Client], rate: float, seconds: float) -> None:
     elapsed = time.perf_counter() - started - 3
     print(f"paced: {len(clients)} connections, {total} messages at {rate:g}/s: "
           f"{len(latencies) / elapsed:.1f} answered/s, latency p50 "
-          f"{_percentile(latencies, 0.5) * 1000:.0f} ms, p95 "
-          f"{_percentile(latencies, 0.95) * 1000:.0f} ms, p99 "
-          f"{_percentile(latencies, 0.99) * 1000:.0f} ms, errors "
+          f"{percentile(latencies, 0.5) * 1000:.0f} ms, p95 "
+          f"{percentile(latencies, 0.95) * 1000:.0f} ms, p99 "
+          f"{percentile(latencies, 0.99) * 1000:.0f} ms, errors "
           f"{sum(c.errors for c in clients)}, lost {lost}")  # fmt: skip
     for c in clients:
         c.latencies.clear()
@@ -179,29 +166,11 @@ def main() -> None:
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-    port = _free_port()
     env = {**os.environ, "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
            "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
-    shopclerk = str(Path(sys.executable).parent / "shopclerk")
-    command = [shopclerk, "--data-dir", str(args.data_dir), "serve", "--port", str(port),
-               "--ws", args.ws]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
+    with shopclerk_serve(args.data_dir, env, "--ws", args.ws) as (port, server):
         print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
         asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

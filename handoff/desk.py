@@ -103,10 +103,9 @@ class Desk:
         """Agents who own conversations from before a restart get `away_after` to come back."""
         owners = await asyncio.to_thread(self.tickets.owners)
         self._gone_since.update({a: time.monotonic() for a in owners})
-        for cid in await asyncio.to_thread(self.tickets.with_people):
-            address = await self._address(cid)
-            if address:
-                self._with_people.add(address)
+        people = await asyncio.to_thread(self.tickets.with_people)
+        conversations = await asyncio.to_thread(self.tickets.conversations, people)
+        self._with_people.update((c.channel, c.key) for c in conversations.values())
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def stop(self) -> None:

@@ -98,6 +98,17 @@ def handoff_state(state: str) -> Callable[[Frame], bool]:
     return lambda f: f["type"] == "handoff" and f["state"] == state
 
 
+def asks_for_a_person(
+    console: WebSocketTestSession, customer: WebSocketTestSession, text: str
+) -> int:
+    """A new customer asks for a person in the widget; the conversation the console hears
+    announced."""
+    until(console, lambda f: f["type"] == "board")
+    widget(customer)
+    say(customer, text)
+    return int(until(console, lambda f: f["type"] == "announce")["conversation_id"])
+
+
 def widget(ws: WebSocketTestSession) -> str:
     ws.send_json({"v": 1, "type": "hello", "session": None, "last_seq": 0})
     return str(until(ws, lambda f: f["type"] == "welcome")["session"])
@@ -169,10 +180,7 @@ def test_two_agents_claim_at_once_one_wins_the_other_is_told(settings: Settings)
     with TestClient(create_app(settings)) as client:
         a, b = AgentClient(client, anna), AgentClient(client, ben)
         with a.console() as console, client.websocket_connect("/ws") as customer:
-            until(console, lambda f: f["type"] == "board")
-            widget(customer)
-            say(customer, "can I speak to a human agent please")
-            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            cid = asks_for_a_person(console, customer, "can I speak to a human agent please")
             claim = f"/agent/api/conversations/{cid}/claim"
             with ThreadPoolExecutor(2) as pool:
                 answers = list(pool.map(lambda agent: agent.post(claim), [a, b]))
@@ -193,10 +201,7 @@ def test_only_the_owner_may_reply_and_agent_routes_refuse_strangers(settings: Se
         assert client.get("/agent/", follow_redirects=False).headers["location"] == ("/agent/login")
         a, b = AgentClient(client, anna), AgentClient(client, ben)
         with a.console() as console, client.websocket_connect("/ws") as customer:
-            until(console, lambda f: f["type"] == "board")
-            widget(customer)
-            say(customer, "talk to a person")
-            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            cid = asks_for_a_person(console, customer, "talk to a person")
             a.post(f"/agent/api/conversations/{cid}/claim")
             refused = b.post(f"/agent/api/conversations/{cid}/reply", {"text": "me too"})
             assert refused.status_code == 409
@@ -280,10 +285,7 @@ def test_the_handoff_is_recorded_with_times_outcome_and_paired_replies(
     with TestClient(create_app(settings)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
-            until(console, lambda f: f["type"] == "board")
-            widget(customer)
-            say(customer, "I need a human")
-            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            cid = asks_for_a_person(console, customer, "I need a human")
             agent.post(f"/agent/api/conversations/{cid}/claim")
             for text in ("my parcel is late", "it was order HP-105442"):
                 say(customer, text)
