@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from handoff.models import Agent
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 MIN_PASSWORD = 10
 
 
@@ -58,6 +59,49 @@ class AgentAccounts:
                 session.add(agent)
                 session.commit()
             return agent
+
+    def link_slack(self, username: str, slack_user_id: str) -> Agent:
+        """Make a Slack user this agent: what they do in the agents channel is theirs."""
+        slack_user_id = slack_user_id.strip()
+        if not SLACK_USER.match(slack_user_id):
+            raise AgentError(
+                f"{slack_user_id!r} is not a Slack user ID: in Slack, open the person's profile, "
+                "⋮ → Copy member ID (it starts with U or W)"
+            )
+        with Session(self._db, expire_on_commit=False) as session:
+            agent = self._named(session, username)
+            other = session.exec(select(Agent).where(Agent.slack_user_id == slack_user_id)).first()
+            if other is not None and other.id != agent.id:
+                raise AgentError(f"{slack_user_id} is already linked to {other.username!r}")
+            agent.slack_user_id = slack_user_id
+            session.add(agent)
+            session.commit()
+            return agent
+
+    def unlink_slack(self, username: str) -> Agent:
+        with Session(self._db, expire_on_commit=False) as session:
+            agent = self._named(session, username)
+            agent.slack_user_id = None
+            session.add(agent)
+            session.commit()
+            return agent
+
+    def by_slack_user(self, slack_user_id: str) -> Agent | None:
+        with Session(self._db, expire_on_commit=False) as session:
+            query = select(Agent).where(Agent.slack_user_id == slack_user_id)
+            return session.exec(query).first()
+
+    def linked(self) -> list[Agent]:
+        with Session(self._db, expire_on_commit=False) as session:
+            query = select(Agent).where(Agent.slack_user_id.is_not(None))  # type: ignore[union-attr]
+            return list(session.exec(query).all())
+
+    @staticmethod
+    def _named(session: Session, username: str) -> Agent:
+        agent = session.exec(select(Agent).where(Agent.username == username)).first()
+        if agent is None:
+            raise AgentError(f"there is no agent {username!r} (see `shopclerk agents list`)")
+        return agent
 
     def all(self) -> list[Agent]:
         with Session(self._db) as session:

@@ -47,6 +47,13 @@ class CustomerSide(Protocol):
     def online(self, key: str) -> bool: ...
 
 
+class Watcher(Protocol):
+    """Something besides the consoles that follows the desk's events (the Slack agents
+    channel): it is given every frame the consoles get, and must not block."""
+
+    def desk_event(self, frame: dict[str, Any]) -> None: ...
+
+
 class Runner(Protocol):
     """Runs `fn` where conversations are written (the engine's worker thread)."""
 
@@ -89,6 +96,8 @@ class Desk:
         self.orders = orders
         self.config = config
         self.channels: dict[str, CustomerSide] = {}
+        self.watchers: list[Watcher] = []
+        self._present: dict[str, dict[int, str]] = {}  # agents online elsewhere, by where
         self._consoles: dict[int, set[Console]] = defaultdict(set)
         self._gone_since: dict[int, float] = {}  # agent id -> when their last console closed
         self._with_people: set[tuple[str, str]] = set()  # (channel, key): the bot keeps quiet
@@ -241,7 +250,7 @@ class Desk:
 
     async def console_opened(self, console: Console) -> None:
         agent_id = console.agent.id or 0
-        came_online = not self._consoles[agent_id]
+        came_online = agent_id not in self.online_agents()
         self._consoles[agent_id].add(console)
         self._gone_since.pop(agent_id, None)
         await self.send(console, {"type": "board", **await self.board_for(console.agent)})
@@ -253,11 +262,29 @@ class Desk:
         self._consoles[agent_id].discard(console)
         if not self._consoles[agent_id]:
             del self._consoles[agent_id]
-            self._gone_since[agent_id] = time.monotonic()
+            if agent_id not in self.online_agents():
+                self._gone_since[agent_id] = time.monotonic()
+                await self._everyone_changed()
+
+    async def set_present(self, where: str, agents: dict[int, str]) -> None:
+        """The agents who are there by some other way than a console (Slack's presence)."""
+        before = set(self.online_agents())
+        self._present[where] = dict(agents)
+        after = set(self.online_agents())
+        now = time.monotonic()
+        for agent_id in after:
+            self._gone_since.pop(agent_id, None)
+        for agent_id in before - after:
+            self._gone_since[agent_id] = now
+        if before != after:
             await self._everyone_changed()
 
     def online_agents(self) -> dict[int, str]:
-        return {i: next(iter(c)).agent.display_name for i, c in self._consoles.items() if c}
+        online = {i: next(iter(c)).agent.display_name for i, c in self._consoles.items() if c}
+        for agents in self._present.values():
+            for agent_id, name in agents.items():
+                online.setdefault(agent_id, name)
+        return online
 
     # -- telling everyone -----------------------------------------------------------------------
 
@@ -334,6 +361,8 @@ class Desk:
         await self._to_consoles(frame)
 
     async def _to_consoles(self, frame: dict[str, Any]) -> None:
+        for watcher in self.watchers:
+            watcher.desk_event(frame)
         for consoles in list(self._consoles.values()):
             for console in list(consoles):
                 await self.send(console, frame)

@@ -18,6 +18,7 @@ class Agent(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime | None = None
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
 class OwnershipChange(SQLModel, table=True):

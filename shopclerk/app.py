@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import gc
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from channels.slack.app import SlackApp, SlackConfig
+from channels.slack.store import SlackStore
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.routes import web_routes
 from engine.worker import EngineWorker
@@ -41,8 +44,16 @@ def create_app(settings: Settings) -> Starlette:
         web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
         desk.channels[CHANNEL] = web
         app.state.web, app.state.desk = web, desk
-        console.app = AgentConsole(desk, db, AgentAccounts(db)).app(secret_key(settings))
+        accounts = AgentAccounts(db)
+        console.app = AgentConsole(desk, db, accounts).app(secret_key(settings))
         await desk.start()
+        slack = None
+        if settings.slack_enabled:
+            slack = SlackApp(slack_config(settings), desk, engine.store, SlackStore(db), accounts,
+                             engine.stages.lookup.catalog)  # fmt: skip
+            await slack.start()
+            slack_events.app = slack.endpoint
+        app.state.slack = slack
         # What start-up built lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise stall every socket now and then.
         gc.collect()
@@ -50,12 +61,17 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            if slack is not None:
+                await slack.stop()
             await desk.stop()
             worker.stop()
             db.dispose()
 
     console = _Late()
     routes = [*web_routes(), Route("/agent", _to_console), Mount("/agent", app=console)]
+    slack_events = _LateEndpoint()
+    if settings.slack_enabled:
+        routes.append(Route("/slack/events", slack_events.handle, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -68,6 +84,17 @@ class _Late:
         if self.app is None:
             raise RuntimeError("the agent console is not ready: the app has not started")
         await self.app(scope, receive, send)
+
+
+class _LateEndpoint:
+    """A request handler built in the lifespan (Slack needs the desk), routed before that."""
+
+    app: Callable[[Request], Awaitable[Response]] | None = None
+
+    async def handle(self, request: Request) -> Response:
+        if self.app is None:
+            return Response("not ready", status_code=503)
+        return await self.app(request)
 
 
 async def _to_console(request: Request) -> Response:
@@ -84,6 +111,21 @@ def secret_key(settings: Settings) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def slack_config(settings: Settings) -> SlackConfig:
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return SlackConfig(
+        bot_token=secret(settings.slack_bot_token) or "",
+        signing_secret=secret(settings.slack_signing_secret) or "",
+        app_token=secret(settings.slack_app_token),
+        socket_mode=settings.slack_socket_mode,
+        agents_channel=settings.slack_agents_channel,
+        api_url=settings.slack_api_url,
+        product_url=settings.product_url,
+    )
 
 
 def web_config(settings: Settings) -> WebConfig:

@@ -43,10 +43,23 @@ state = _State()
 
 @app.callback()
 def _main(data_dir: DataDir = None) -> None:
-    state.settings = load_settings(data_dir)
+    from pydantic import ValidationError
+
+    try:
+        state.settings = load_settings(data_dir)
+    except ValidationError as exc:
+        problems = "; ".join(_setting_problem(e) for e in exc.errors())
+        raise fail(f"settings: {problems}") from exc
     from shopclerk.wiring import limit_threads
 
     limit_threads(state.settings.threads)
+
+
+def _setting_problem(error: object) -> str:
+    assert isinstance(error, dict)
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def settings() -> Settings:
@@ -101,7 +114,37 @@ def agents_list() -> None:
     from shopclerk.database import open_db
 
     for agent in AgentAccounts(open_db(settings())).all():
-        typer.echo(f"{agent.username:<24} {agent.display_name}")
+        slack = f"  slack:{agent.slack_user_id}" if agent.slack_user_id else ""
+        typer.echo(f"{agent.username:<24} {agent.display_name}{slack}")
+
+
+@agents_app.command("link")
+def agents_link(
+    username: str,
+    slack_user: Annotated[str, typer.Argument(help="The Slack member ID (U…).")],
+) -> None:
+    """Link an agent to their Slack account: they claim and answer in the agents channel."""
+    from handoff.agents import AgentAccounts, AgentError
+    from shopclerk.database import open_db
+
+    try:
+        agent = AgentAccounts(open_db(settings())).link_slack(username, slack_user)
+    except AgentError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"agent {agent.username} is Slack user {agent.slack_user_id}")
+
+
+@agents_app.command("unlink")
+def agents_unlink(username: str) -> None:
+    """Remove the link between an agent and their Slack account."""
+    from handoff.agents import AgentAccounts, AgentError
+    from shopclerk.database import open_db
+
+    try:
+        agent = AgentAccounts(open_db(settings())).unlink_slack(username)
+    except AgentError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"agent {agent.username} is no longer linked to Slack")
 
 
 # -- kb ----------------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from the defaults below. Every file the product writes lives under `data_dir`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handoff.hours import BusinessHours
@@ -73,6 +74,74 @@ class Settings(BaseSettings):
         description="Signs agent console cookies; default: a "
         "random key kept in the data directory.",
     )
+
+    # Slack: the three credentials under the names slack-bolt itself reads.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_BOT_TOKEN", description="xoxb-…: the bot's token."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="SLACK_SIGNING_SECRET",
+        description="Verifies that requests come from Slack.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="SLACK_APP_TOKEN",
+        description="xapp-…: the app-level token Socket Mode connects with.",
+    )
+    slack_socket_mode: bool = Field(
+        default=False,
+        description="Take Slack's events over a websocket (Socket Mode) instead of HTTP.",
+    )
+    slack_agents_channel: str | None = Field(
+        default=None,
+        description="ID (C…) of the Slack channel where handed-off conversations are posted.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack's Web API (a proxy, or tests)."
+    )
+
+    @field_validator("slack_agents_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"[CG][A-Z0-9]{4,}", value):
+            raise ValueError(
+                f"{value!r} is not a channel ID: use the ID shown at the bottom of the "
+                "channel's details in Slack (it starts with C), not its name"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        """Slack turns on with the bot token and signing secret; name whatever else is missing
+        for what is turned on."""
+        token, secret = self.slack_bot_token, self.slack_signing_secret
+        wanted = [name for name, on in (("SLACK_APP_TOKEN", self.slack_app_token),
+                  ("SHOPCLERK_SLACK_SOCKET_MODE", self.slack_socket_mode),
+                  ("SHOPCLERK_SLACK_AGENTS_CHANNEL", self.slack_agents_channel)) if on]  # fmt: skip
+        missing = [name for name, value in (("SLACK_BOT_TOKEN", token),
+                   ("SLACK_SIGNING_SECRET", secret)) if not value]  # fmt: skip
+        if missing and (wanted or len(missing) == 1):
+            why = f" ({', '.join(wanted)} is set)" if wanted and len(missing) == 2 else ""
+            raise ValueError(f"Slack needs {' and '.join(missing)}{why}")
+        if token and not token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN is the bot token, which starts with xoxb-")
+        if self.slack_socket_mode and not self.slack_app_token:
+            raise ValueError(
+                "Socket Mode (SHOPCLERK_SLACK_SOCKET_MODE) needs SLACK_APP_TOKEN, an app-level "
+                "token with the connections:write scope"
+            )
+        app_token = self.slack_app_token
+        if app_token and not app_token.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN is the app-level token, which starts with xapp-")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @field_validator("business_hours")
     @classmethod

@@ -1,0 +1,333 @@
+"""Customers (and support staff) talking to the bot in Slack: a DM, or a mention in a channel
+answered in its thread.
+
+A Slack message becomes an `Inbound` keyed by where it was written (`Address`), goes through
+the desk like a widget message, and whatever the conversation then holds that Slack has not
+seen (the bot's reply, an agent's reply, "Anna joined the chat.") is posted, in order, once.
+The message's `ts` is its client id, so Slack's retries and the twin `message`/`app_mention`
+events of one message are answered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.slack.blocks import (
+    FEEDBACK,
+    QUICK_REPLY,
+    Block,
+    Posting,
+    agent_message,
+    bot_message,
+    escape,
+    plain_text,
+    replace_block,
+    system_message,
+)
+from channels.slack.store import SlackStore
+from engine.state import ConversationStore, Message
+from engine.types import Inbound, Turn
+from kb.search import Catalog
+
+log = logging.getLogger(__name__)
+CHANNEL = "slack"
+# Slack's answers that retrying will not change: the message is logged and passed over.
+PERMANENT = {"channel_not_found", "is_archived", "not_in_channel", "msg_too_long",
+             "no_text", "restricted_action", "account_inactive", "invalid_auth",
+             "token_revoked", "missing_scope"}  # fmt: skip
+HANDLED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+USER_CACHE_SECONDS = 3600.0
+RETRY_DELAYS = (5.0, 15.0, 60.0, 300.0)  # after Slack failed even with the client's retries
+
+
+class Desk(Protocol):
+    async def handle(self, inbound: Inbound) -> Turn: ...
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a Slack conversation lives: a DM (answered in it), or a thread in a channel."""
+
+    team: str
+    channel: str
+    thread: str | None = None
+
+    @property
+    def key(self) -> str:
+        parts = [self.team, self.channel] + ([self.thread] if self.thread else [])
+        return ":".join(parts)
+
+    @classmethod
+    def parse(cls, key: str) -> Address:
+        team, channel, *thread = key.split(":", 2)
+        return cls(team, channel, thread[0] if thread else None)
+
+    @classmethod
+    def of(cls, team: str, channel: str, ts: str, thread_ts: str | None) -> Address:
+        """A DM is one conversation; in a channel, the thread (a mention starts one)."""
+        if is_dm(channel):
+            return cls(team, channel)
+        return cls(team, channel, thread_ts or ts)
+
+
+def is_dm(channel: str) -> bool:
+    return channel.startswith("D")
+
+
+@dataclass
+class _Person:
+    name: str | None
+    email: str | None
+    at: float
+
+
+class SlackChannel:
+    def __init__(
+        self,
+        desk: Desk,
+        store: ConversationStore,
+        slack: SlackStore,
+        client: AsyncWebClient,
+        catalog: Catalog,
+        product_url: str,
+        conversation_id: Callable[[str, str], int | None],
+        address: Callable[[int], tuple[str, str] | None],
+    ) -> None:
+        self._desk = desk
+        self._store = store
+        self._slack = slack
+        self._client = client
+        self._catalog = catalog
+        self._product_url = product_url
+        self._conversation_id = conversation_id
+        self._address = address
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._people: dict[str, _Person] = {}
+        self._states: dict[str, str] = {}  # key -> the handoff state last told in Slack
+        self._retrying: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.bot_user_id: str | None = None
+
+    # -- from Slack -----------------------------------------------------------------------------
+
+    async def message(self, team: str, event: dict[str, Any], mentioned: bool) -> None:
+        """A `message` or `app_mention` event: answered if it is for the bot."""
+        if event.get("bot_id") or event.get("subtype") not in HANDLED_SUBTYPES:
+            return  # other bots, edits, joins...: not a customer writing
+        user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+        if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+            return
+        if user == self.bot_user_id:
+            return
+        raw = str(event.get("text") or "")
+        address = Address.of(team, channel, ts, event.get("thread_ts"))
+        if not mentioned and not is_dm(channel):
+            # In channels the bot answers mentions, then the threads it is in; a mention in a
+            # thread comes as an app_mention too, answered there.
+            if not event.get("thread_ts") or (self.bot_user_id and f"<@{self.bot_user_id}>" in raw):
+                return
+            if not await asyncio.to_thread(self._store.exists, CHANNEL, address.key):
+                return
+        text = plain_text(raw, self.bot_user_id)
+        if not text and event.get("files"):
+            text = "(sent a file)"
+        await self.customer_says(address, user, text, ts)
+
+    async def customer_says(self, address: Address, user: str, text: str, client_id: str) -> None:
+        person = await self._person(user)
+        await self._desk.handle(Inbound(address.key, text, CHANNEL, customer_email=person.email,
+                                        customer_name=person.name,
+                                        client_message_id=client_id))  # fmt: skip
+        await self.deliver(address.key)
+
+    async def action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A customer's button: a quick reply (sent as their message) or feedback."""
+        address = _action_address(body)
+        if address is None:
+            return
+        action_id, value = action.get("action_id"), str(action.get("value") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        message = body.get("message") or {}
+        if action_id in (f"{FEEDBACK}_up", f"{FEEDBACK}_down"):
+            message_id, _, rating = value.partition(":")
+            if rating not in ("up", "down") or not message_id.isdigit():
+                return
+            saved = await asyncio.to_thread(
+                self._store.save_feedback, CHANNEL, address.key, int(message_id), rating
+            )
+            if saved:
+                thanks = (
+                    "Thanks for your feedback 👍"
+                    if rating == "up"
+                    else "Thanks for telling us. Ask again, or say “person” to reach our team."
+                )
+                await self._replace(address, message, FEEDBACK, thanks)
+        elif str(action_id).startswith(QUICK_REPLY) and value:
+            await self._replace(address, message, QUICK_REPLY, f"<@{user}> chose *{escape(value)}*")
+            await self.customer_says(address, user, value, f"action:{action.get('action_ts')}")
+
+    async def _replace(
+        self, address: Address, message: dict[str, Any], block_id: str, text: str
+    ) -> None:
+        blocks: list[Block] = message.get("blocks") or []
+        if not blocks:
+            return
+        try:
+            await self._client.chat_update(
+                channel=address.channel, ts=str(message.get("ts")),
+                text=str(message.get("text") or ""), blocks=replace_block(blocks, block_id, text),
+            )  # fmt: skip
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not update a Slack message: %s", exc)
+
+    # -- to Slack (what the handoff desk asks of a channel) ------------------------------------
+
+    async def deliver(self, key: str) -> None:
+        """Post what the conversation holds that Slack has not shown yet, in order, once."""
+        address = Address.parse(key)
+        async with self._locks[key]:
+            await self._deliver(address)
+
+    async def _deliver(self, address: Address) -> bool:
+        key = address.key
+        cid = await asyncio.to_thread(self._conversation_id, CHANNEL, key)
+        if cid is None:
+            return True
+        posted = await asyncio.to_thread(
+            self._slack.posted_seq, cid, address.team, address.channel, address.thread
+        )
+        messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, key, posted)
+        for message in messages:
+            if message.role != "customer" and not await self._post(address, message):
+                self._retry_later(key)
+                return False
+            await asyncio.to_thread(self._slack.set_posted, cid, message.seq)
+        return True
+
+    async def notify(self, key: str, event: str, **fields: Any) -> None:
+        """The handoff status, posted when it changes to waiting in the queue (joining and
+        leaving are stored messages, posted by `deliver`); typing has no Slack equivalent."""
+        if event != "handoff":
+            return
+        state, before = str(fields.get("state")), self._states.get(key)
+        self._states[key] = state
+        if state != "queued" or before == "queued":
+            return
+        address = Address.parse(key)
+        async with self._locks[key]:
+            if await self._deliver(address):  # the bot's "connecting you" first
+                await self._send(address, system_message(str(fields.get("text", ""))))
+
+    def online(self, key: str) -> bool:
+        """Slack keeps what is posted for the customer: they are always reachable."""
+        return True
+
+    async def catch_up(self) -> None:
+        """After a restart: post what Slack missed (Slack was down, or the process stopped)."""
+        for cid in await asyncio.to_thread(self._slack.behind):
+            address = await asyncio.to_thread(self._address, cid)
+            if address is not None and address[0] == CHANNEL:
+                await self.deliver(address[1])
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- posting --------------------------------------------------------------------------------
+
+    async def _post(self, address: Address, message: Message) -> bool:
+        """True once Slack has it (or refuses it for good); False to try again later."""
+        posting: Posting
+        extra: dict[str, Any] = {}
+        if message.role == "bot":
+            posting = bot_message(message, self._catalog, self._product_url)
+        elif message.role == "agent":
+            posting = agent_message(message)
+            extra["username"] = str(message.understanding.get("agent_name") or "Support")[:80]
+        else:
+            posting = system_message(message.text)
+        return await self._send(address, posting, **extra)
+
+    async def _send(self, address: Address, posting: Posting, **extra: Any) -> bool:
+        text, blocks = posting
+        where: dict[str, Any] = {"channel": address.channel, "unfurl_links": False,
+                                 "unfurl_media": False, **extra}  # fmt: skip
+        if address.thread:
+            where["thread_ts"] = address.thread
+        try:
+            try:
+                await self._client.chat_postMessage(text=text, blocks=blocks, **where)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "invalid_blocks":
+                    raise
+                log.warning("Slack refused the blocks; sending the text alone: %s", exc)
+                await self._client.chat_postMessage(text=text, **where)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in PERMANENT:
+                log.error("Slack refused a message for %s for good: %s", address.key, error)
+                return True
+            log.warning("Slack did not take a message for %s (%s); will retry", address.key, error)
+            return False
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("Slack unreachable for %s (%s); will retry", address.key, exc)
+            return False
+        return True
+
+    def _retry_later(self, key: str) -> None:
+        if key in self._retrying:
+            return
+        self._retrying.add(key)
+        task = asyncio.get_running_loop().create_task(self._retry(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _retry(self, key: str) -> None:
+        try:
+            for delay in RETRY_DELAYS:
+                await asyncio.sleep(delay)
+                async with self._locks[key]:  # (a failure inside starts no second loop)
+                    if await self._deliver(Address.parse(key)):
+                        return
+            log.error("gave up posting to Slack for %s for now; a restart tries again", key)
+        finally:
+            self._retrying.discard(key)
+
+    async def _person(self, user: str) -> _Person:
+        """The Slack user's name and email (users.info, kept for an hour)."""
+        known = self._people.get(user)
+        if known is not None and time.monotonic() - known.at < USER_CACHE_SECONDS:
+            return known
+        try:
+            response = await self._client.users_info(user=user)
+            info: dict[str, Any] = response.get("user") or {}
+            profile = info.get("profile") or {}
+            name = profile.get("real_name") or profile.get("display_name") or info.get("name")
+            person = _Person(name or None, profile.get("email") or None, time.monotonic())
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("no profile for Slack user %s: %s", user, exc)
+            person = _Person(None, None, time.monotonic() - USER_CACHE_SECONDS + 60)
+        self._people[user] = person
+        return person
+
+
+def _action_address(body: dict[str, Any]) -> Address | None:
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or message.get("ts")
+    if not (team and channel and ts):
+        return None
+    thread = container.get("thread_ts") or message.get("thread_ts")
+    return Address.of(str(team), str(channel), str(ts), thread)
