@@ -229,6 +229,26 @@ def test_a_rate_limited_reply_waits_and_is_posted_once(
     assert "deliver" in reply.params["text"].lower()
 
 
+def test_socket_mode_takes_events_and_clicks_over_the_websocket(
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    settings = slack_settings(built_settings, tmp_path, slack, slack_socket_mode=True,
+                              slack_app_token=_secret(slack.app_token))  # fmt: skip
+    with TestClient(create_app(settings)):
+        slack.wait_connected()
+        event = message_event("UCUST11", "do you have running shoes?", "DCUST11")
+        envelope = slack.socket_send("events_api", event_callback(event))
+        slack.wait_ack(envelope)
+        [reply] = slack.wait_posts(1, channel="DCUST11")
+        up = buttons(reply)[f"{FEEDBACK}_up"]
+        payload = block_actions("UCUST11", f"{FEEDBACK}_up", up["value"], "DCUST11",
+                                reply.response["ts"])  # fmt: skip
+        payload["message"] |= {"text": reply.params["text"], "blocks": reply.params["blocks"]}
+        slack.wait_ack(slack.socket_send("interactive", payload))
+        slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls))
+    assert "EUR" in json.dumps(reply.params["blocks"])
+
+
 def test_retry_after_is_read_whole() -> None:
     assert retry_after({"Retry-After": "30"}) == 30.0
     assert retry_after({"retry-after": ["12"]}) == 12.0
