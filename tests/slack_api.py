@@ -100,6 +100,9 @@ class SlackStandIn:
         self.users: dict[str, JSON] = {}  # user id -> users.info "user" (else generated)
         self.presence: dict[str, str] = {}  # user id -> "active" | "away" (default "active")
         self.calls: list[Call] = []
+        # Called with every Call as it is answered, on the stand-in's thread (for benchmarks
+        # that wait for posts without polling).
+        self.listeners: list[Callable[[Call], None]] = []
         self.acks: dict[str, float] = {}  # envelope_id -> time.monotonic() of the client's ack
         self.ack_payloads: dict[str, JSON] = {}  # envelope_id -> the ack's "payload", if any
         self.socket_connected = threading.Event()  # set while a Socket Mode client is connected
@@ -396,7 +399,10 @@ class SlackStandIn:
                 answer = {"ok": True, **handler(params)}
             except _SlackError as refusal:
                 answer = {"ok": False, "error": refusal.error}
-            self.calls.append(Call(method, params, status, time.monotonic(), token, answer))
+            call = Call(method, params, status, time.monotonic(), token, answer)
+            self.calls.append(call)
+        for listener in self.listeners:
+            listener(call)
         return status, answer, headers
 
     def _authorize(self, method: str, token: str | None) -> None:
