@@ -55,3 +55,41 @@ def test_agents_add_from_the_command_line(tmp_path: Path) -> None:
                           env={"SHOPCLERK_AGENT_PASSWORD": "a long password"})  # fmt: skip
     assert again.exit_code == 1
     assert "already an agent 'lee'" in again.output
+
+
+def test_linking_agents_to_slack_users(db: Database) -> None:
+    accounts = AgentAccounts(db, FAST)
+    accounts.add("ann", "Ann", "a good long password")
+    accounts.add("bo", "Bo", "a good long password")
+    assert accounts.link_slack("ann", "U0ANN1").slack_user_id == "U0ANN1"
+    found = accounts.by_slack_user("U0ANN1")
+    assert found is not None
+    assert found.username == "ann"
+    with pytest.raises(AgentError, match="already linked to 'ann'"):
+        accounts.link_slack("bo", "U0ANN1")
+    with pytest.raises(AgentError, match="not a Slack user ID"):
+        accounts.link_slack("bo", "@bo")
+    with pytest.raises(AgentError, match="no agent 'cy'"):
+        accounts.link_slack("cy", "U0CY1")
+    accounts.unlink_slack("ann")
+    assert accounts.by_slack_user("U0ANN1") is None
+
+
+def test_agents_link_from_the_command_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path), "agents"]
+    runner.invoke(app, [*base, "add", "lee"], env={"SHOPCLERK_AGENT_PASSWORD": "a long password"})
+    result = runner.invoke(app, [*base, "link", "lee", "U0LEE1"])
+    assert result.exit_code == 0, result.output
+    assert "agent lee is Slack user U0LEE1" in result.output
+    assert "slack:U0LEE1" in runner.invoke(app, [*base, "list"]).stdout
+    wrong = runner.invoke(app, [*base, "link", "lee", "lee@example.com"])
+    assert wrong.exit_code == 1
+    assert "not a Slack user ID" in wrong.output
+
+
+def test_a_missing_slack_setting_is_named_at_start(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "agents", "list"],
+                                env={"SLACK_BOT_TOKEN": "xoxb-1"})  # fmt: skip
+    assert result.exit_code == 1
+    assert "Slack needs SLACK_SIGNING_SECRET" in result.output

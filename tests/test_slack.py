@@ -423,6 +423,22 @@ def test_missing_slack_settings_are_named(
         Settings()
 
 
+def test_the_manifest_asks_for_what_the_app_uses() -> None:
+    manifest = json.loads((Path(__file__).parents[1] / "docs/slack/manifest.json").read_text())
+    settings = manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention", "message.im", "message.channels", "message.groups"}  # fmt: skip
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes >= {"app_mentions:read", "im:history", "channels:history", "groups:history",
+                      "chat:write", "chat:write.customize", "users:read",
+                      "users:read.email"}  # fmt: skip
+    assert settings["interactivity"]["is_enabled"]
+    for url in (settings["event_subscriptions"]["request_url"],
+                settings["interactivity"]["request_url"]):  # fmt: skip
+        assert url.startswith("https://")
+        assert url.endswith("/slack/events")
+
+
 def test_slack_is_off_without_its_tokens_and_on_with_them(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not Settings().slack_enabled
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
