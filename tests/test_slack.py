@@ -11,11 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from channels.slack.app import retry_after
-from channels.slack.blocks import CLAIM, FEEDBACK, QUICK_REPLY, RESOLVE, plain_text
+from channels.slack.blocks import (
+    CLAIM,
+    FEEDBACK,
+    QUICK_REPLY,
+    RESOLVE,
+    SEND_DRAFT,
+    mirrored,
+    plain_text,
+)
 from engine.state import Conversation, Feedback, Message
 from handoff.agents import AgentAccounts
 from kb.database import open_database
@@ -120,6 +128,21 @@ def conversation_keys(settings: Settings) -> set[str]:
     return keys
 
 
+def slack_messages(settings: Settings, role: str) -> list[str]:
+    """What was stored of Slack conversations, in order."""
+    db = open_database(settings.sqlalchemy_url)
+    with Session(db) as session:
+        query = (
+            select(Message.text)
+            .join(Conversation)
+            .where(Conversation.channel == "slack", Message.role == role)
+            .order_by(col(Message.id))
+        )
+        texts = list(session.exec(query).all())
+    db.dispose()
+    return texts
+
+
 # -- the bot in Slack ----------------------------------------------------------------------------
 
 
@@ -206,11 +229,7 @@ def test_the_bot_ignores_its_own_and_other_bots_messages(
         [_reply] = slack.wait_posts(1, channel="DCUST7")
         time.sleep(0.5)
         assert len(slack.posts(channel="DCUST7")) == 1
-    db = open_database(settings.sqlalchemy_url)
-    with Session(db) as session:
-        customer = session.exec(select(Message.text).where(Message.role == "customer")).all()
-    db.dispose()
-    assert customer == ["do you sell gift cards?"]
+    assert slack_messages(settings, "customer") == ["do you sell gift cards?"]
 
 
 def test_a_rate_limited_reply_waits_and_is_posted_once(
@@ -275,10 +294,33 @@ def test_product_cards_quick_replies_and_feedback(settings: Settings, slack: Sla
         slack.wait_posts(2, channel="DCUST9")
     db = open_database(settings.sqlalchemy_url)
     with Session(db) as session:
-        assert [f.rating for f in session.exec(select(Feedback)).all()] == ["up"]
-        said = session.exec(select(Message.text).where(Message.role == "customer")).all()
+        rated = session.exec(select(Feedback.rating, Message.text).join(Message)).all()
     db.dispose()
-    assert said[-1] == quick["value"]
+    assert [(rating, text) for rating, text in rated if text == reply.params["text"]] == [
+        ("up", reply.params["text"])
+    ]
+    assert slack_messages(settings, "customer") == ["do you have running shoes?", quick["value"]]
+
+
+def test_refused_blocks_fall_back_to_text(settings: Settings, slack: SlackStandIn) -> None:
+    slack.fail("chat.postMessage", "invalid_blocks")
+    with TestClient(create_app(settings)) as client:
+        post_event(client, message_event("UCUST12", "do you have running shoes?", "DCUST12"))
+        [reply] = slack.wait_posts(1, channel="DCUST12")
+    assert "blocks" not in reply.params
+    assert "EUR" in reply.params["text"]
+
+
+def test_what_people_wrote_is_never_markup_in_slack() -> None:
+    text = "<!channel> <script>alert(1)</script> & <https://evil.example|bank>"
+    message = Message(conversation_id=1, seq=3, role="customer", text=text)
+    text, blocks = mirrored(message, "Jo <admin>")
+    shown = json.dumps(blocks)
+    for raw in ("<!channel>", "<script>", "<https://", "<admin>"):
+        assert raw not in shown
+    assert "&lt;!channel&gt; &lt;script&gt;" in shown
+    assert "&amp;" in shown
+    assert text.startswith("Jo <admin>:")  # the notification text is plain, not markup
 
 
 def test_slack_markup_is_read_as_text() -> None:
@@ -316,9 +358,14 @@ def test_a_widget_handoff_worked_to_the_end_from_a_slack_thread(
         taken = AgentClient(client, ben).post(f"/agent/api/conversations/{cid}/claim")
         assert taken.status_code == 409
 
-        say(customer, "my order never arrived")
-        slack.wait_for(lambda s: any("my order never arrived" in t
+        say(customer, "how long does delivery take?")
+        slack.wait_for(lambda s: any("how long does delivery take" in t
                                      for t in texts(s.posts(AGENTS, card_ts))))  # fmt: skip
+        mirror = next(c for c in slack.posts(AGENTS, card_ts) if "how long" in c.params["text"])
+        assert "Bot's draft" in json.dumps(mirror.params["blocks"])
+        press(client, "UANNA", mirror, SEND_DRAFT, buttons(mirror)[SEND_DRAFT]["value"])
+        sent = until(customer, lambda f: f["type"] == "message" and f["role"] == "agent")
+        assert "deliver" in sent["text"].lower()
         post_event(client, message_event("UANNA", "Sorry! I am sending a new one today.",
                                          AGENTS, thread_ts=card_ts))  # fmt: skip
         until(customer, is_msg("agent", "sending a new one today"))

@@ -53,6 +53,11 @@ FROM_SLACK = "slack:"  # client ids of agent replies written in an agents thread
 RELEASES = {HAND_BACK: (BOT, "handed_back"), RESOLVE: (BOT, "resolved"),
             "unresolved": (BOT, "unresolved"), "abandoned": (BOT, "abandoned"),
             "put_back": (QUEUE, "put_back")}  # fmt: skip
+HINTS = {
+    "not_in_channel": " (invite the bot to the agents channel: /invite @shopclerk)",
+    "channel_not_found": " (SHOPCLERK_SLACK_AGENTS_CHANNEL is not a channel the bot can see)",
+    "missing_scope": " (reinstall the app with the scopes in docs/slack/manifest.json)",
+}
 NOT_LINKED = ("Your Slack account is not linked to an agent yet. Ask an admin to run "
               "`shopclerk agents link <username> {user}`.")  # fmt: skip
 
@@ -104,7 +109,12 @@ class SlackAgents:
                     await self._flagged(cid)
                 else:
                     await self._sync(cid)
-            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                hint = HINTS.get(str(error), "")
+                log.error("agents channel %s not updated for conversation %s: %s%s",
+                          self.channel, cid, error, hint)  # fmt: skip
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("agents channel not updated for conversation %s: %s", cid, exc)
 
     async def _open_thread(self, cid: int) -> None:
