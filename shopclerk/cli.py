@@ -342,6 +342,11 @@ def serve(
     from shopclerk.app import create_app
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
+    typer.echo(f"agent console: http://{host}:{port}/agent/")
+    if settings().slack_enabled:
+        how = "Socket Mode" if settings().slack_socket_mode else "events at /slack/events"
+        channel = settings().slack_agents_channel or "no agents channel"
+        typer.echo(f"Slack: {how}; {channel}")
     # No permessage-deflate: chat frames are small, and each connection's zlib state costs
     # tens of KiB (bench/web_load.py measures memory per idle connection).
     uvicorn.run(create_app(settings()), host=host, port=port, ws=ws,

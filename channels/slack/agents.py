@@ -79,6 +79,7 @@ class SlackAgents:
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence: asyncio.Task[None] | None = None
+        self.bot_user_id: str | None = None
 
     async def start(self) -> None:
         self._presence = asyncio.create_task(self._watch_presence())
@@ -209,6 +210,12 @@ class SlackAgents:
             who = await self._owner_name(exc.owner)
             await self._tell(user, f"{who} has this conversation, not you.", body)
 
+    async def is_handoff_thread(self, event: dict[str, Any]) -> bool:
+        channel, thread_ts = event.get("channel"), event.get("thread_ts")
+        if channel != self.channel or not isinstance(thread_ts, str):
+            return False
+        return await asyncio.to_thread(self._slack.thread_at, channel, thread_ts) is not None
+
     async def thread_message(self, event: dict[str, Any]) -> bool:
         """A message in a handoff's thread (False: not one). The owner's goes to the customer;
         another agent's is kept as an internal note."""
@@ -219,7 +226,7 @@ class SlackAgents:
         if thread is None:
             return False
         user, ts = str(event.get("user") or ""), str(event.get("ts"))
-        text = plain_text(str(event.get("text") or ""))
+        text = plain_text(str(event.get("text") or ""), self.bot_user_id)
         if not text or event.get("bot_id"):
             return True
         agent = await self._agent(user)

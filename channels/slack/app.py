@@ -151,6 +151,8 @@ class SlackApp:
         try:  # who the bot is (its own messages are not a customer's); bolt also asks lazily
             me = await self.client.auth_test()
             self.customers.bot_user_id = me.get("user_id")
+            if self.agents is not None:
+                self.agents.bot_user_id = me.get("user_id")
         except SlackApiError as exc:
             log.error("Slack refused the bot token: %s", exc.response.get("error"))
         except Exception as exc:  # Slack unreachable now: bolt asks again with the first event
@@ -185,6 +187,8 @@ class SlackApp:
 
     async def _on_mention(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         self._learn(context)
+        if self.agents is not None and await self.agents.is_handoff_thread(event):
+            return  # an agent writing in a handoff's thread: the message event carries it
         await self.customers.message(_team(event, context), event, mentioned=True)
 
     async def _on_customer_action(self, ack: Any, body: dict[str, Any], action: Any) -> None:
@@ -201,8 +205,11 @@ class SlackApp:
         await ack()
 
     def _learn(self, context: AsyncBoltContext) -> None:
+        """Who the bot is, from bolt's auth.test, if start-up could not ask."""
         if self.customers.bot_user_id is None and context.bot_user_id:
             self.customers.bot_user_id = context.bot_user_id
+            if self.agents is not None:
+                self.agents.bot_user_id = context.bot_user_id
 
 
 def _team(event: dict[str, Any], context: AsyncBoltContext) -> str:
