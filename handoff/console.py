@@ -231,7 +231,7 @@ class AgentConsole:
         cid = await self._known(request)
         change = await self.desk.claim(agent, cid)
         if not change.done:
-            taken_by = await self._owner_name(change.owner)
+            taken_by = await self.desk.owner_name(change.owner)
             raise ApiError(409, "taken", f"{taken_by} already has this conversation.",
                            owner=change.owner)  # fmt: skip
         return Response(status_code=204)
@@ -285,16 +285,9 @@ class AgentConsole:
         try:
             await action
         except NotYoursError as exc:
-            who = await self._owner_name(exc.owner)
+            who = await self.desk.owner_name(exc.owner)
             raise ApiError(409, "not_yours", f"{who} has this conversation, not you.",
                            owner=exc.owner) from exc  # fmt: skip
-
-    async def _owner_name(self, owner: str | None) -> str:
-        if owner is None or not owner.startswith("agent:"):
-            return {"queue": "The queue", "bot": "The bot"}.get(owner or "", "Nobody")
-        agent_id = int(owner.split(":", 1)[1])
-        agents = await asyncio.to_thread(self.desk.tickets.agents, [agent_id])
-        return agents[agent_id].display_name if agent_id in agents else "Another agent"
 
     # -- the websocket --------------------------------------------------------------------------
 

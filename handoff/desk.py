@@ -237,6 +237,14 @@ class Desk:
         if owner == f"agent:{agent.id}":
             await self._typing_to_customer(cid, agent, on)
 
+    async def owner_name(self, owner: str | None) -> str:
+        """Who `owner` is, as agents are told ("Anna already has this conversation")."""
+        if owner is None or not owner.startswith("agent:"):
+            return {QUEUE: "The queue", BOT: "The bot"}.get(owner or "", "Nobody")
+        agent_id = int(owner.split(":", 1)[1])
+        agents = await asyncio.to_thread(self.tickets.agents, [agent_id])
+        return agents[agent_id].display_name if agent_id in agents else "Another agent"
+
     async def view(self, cid: int) -> dict[str, Any] | None:
         address = await self._address(cid)
         online = self._customer_online(address)

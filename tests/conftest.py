@@ -19,6 +19,7 @@ from kb.database import Database, open_database
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
 from shopclerk.wiring import build, import_demo_store, limit_threads, load_engine
+from tests.slack_api import SlackStandIn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _real_connect = socket.socket.connect
@@ -93,3 +94,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield from _sqlite(tmp_path)
     else:
         yield from _postgres()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A stand-in for Slack's Web API and Socket Mode on loopback (tests/slack_api.py)."""
+    with SlackStandIn() as stand_in:
+        yield stand_in

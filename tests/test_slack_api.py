@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -28,12 +27,6 @@ from tests.slack_api import (
 )
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Order* shipped"}}]
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
 
 
 def web(slack: SlackStandIn, token: str = "xoxb-test", **kwargs: object) -> AsyncWebClient:

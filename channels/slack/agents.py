@@ -201,13 +201,13 @@ class SlackAgents:
             if action_id == CLAIM:
                 change = await self._desk.claim(agent, cid)
                 if not change.done:
-                    who = await self._owner_name(change.owner)
+                    who = await self._desk.owner_name(change.owner)
                     await self._tell(user, f"{who} already has this conversation.", body)
             elif action_id in RELEASES:
                 to, outcome = RELEASES[action_id]
                 await self._desk.release(agent, cid, to, outcome)
         except NotYoursError as exc:
-            who = await self._owner_name(exc.owner)
+            who = await self._desk.owner_name(exc.owner)
             await self._tell(user, f"{who} has this conversation, not you.", body)
 
     async def is_handoff_thread(self, event: dict[str, Any]) -> bool:
@@ -256,7 +256,7 @@ class SlackAgents:
             await self._desk.reply(agent, message.conversation_id, str(draft["text"]),
                                    f"draft:{message.id}", "sent")  # fmt: skip
         except NotYoursError as exc:
-            who = await self._owner_name(exc.owner)
+            who = await self._desk.owner_name(exc.owner)
             await self._tell(user, f"{who} has this conversation: claim it first.", body)
 
     async def _draft_use(self, cid: int, text: str) -> str:
@@ -276,13 +276,6 @@ class SlackAgents:
         if not user:
             return None
         return await asyncio.to_thread(self._accounts.by_slack_user, user)
-
-    async def _owner_name(self, owner: str | None) -> str:
-        if owner is None or not owner.startswith("agent:"):
-            return {"queue": "The queue", "bot": "The bot"}.get(owner or "", "Nobody")
-        agent_id = int(owner.split(":", 1)[1])
-        agents = await asyncio.to_thread(self._desk.tickets.agents, [agent_id])
-        return agents[agent_id].display_name if agent_id in agents else "Another agent"
 
     async def _tell(
         self, user: str, text: str, body: dict[str, Any] | None, thread_ts: str | None = None
