@@ -36,7 +36,28 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; default: a SQLite file in the data directory.",
     )
-    generator: Literal["grounded"] = "grounded"
+    generator: Literal["grounded", "openai"] = Field(
+        default="grounded",
+        description="grounded: replies composed from the records (offline); openai: written "
+        "by a model over any OpenAI-compatible API, checked against the records.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias="OPENAI_API_KEY", description="Key for the model's API."
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_BASE_URL",
+        description="An OpenAI-compatible API (vLLM, Ollama, llama.cpp, Azure...); "
+        "default: OpenAI's.",
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini",
+        description="The model that answers (a fine-tuned one from `shopclerk finetune` is "
+        "used instead once it exists), and the base model `shopclerk finetune` trains.",
+    )
+    openai_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="Longest wait for the model's answer."
+    )
     store_timezone: str = Field(default="Europe/Amsterdam", description="For dates in replies.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads for the models.")
     max_message_chars: int = Field(default=2000, ge=50, le=100_000)
@@ -134,6 +155,11 @@ class Settings(BaseSettings):
                 "Socket Mode (SHOPCLERK_SLACK_SOCKET_MODE) needs SLACK_APP_TOKEN, an app-level "
                 "token with the connections:write scope"
             )
+        if self.generator == "openai" and not (self.openai_api_key or self.openai_base_url):
+            raise ValueError(
+                "the openai generator needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
+                "server that takes no key)"
+            )
         app_token = self.slack_app_token
         if app_token and not app_token.get_secret_value().startswith("xapp-"):
             raise ValueError("SLACK_APP_TOKEN is the app-level token, which starts with xapp-")
@@ -186,6 +212,11 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def finetuned_model_file(self) -> Path:
+        """Written by `shopclerk finetune`: the fine-tuned model's id, used once it exists."""
+        return self.data_dir / "finetuned-model.json"
 
 
 def load_settings(data_dir: Path | None = None) -> Settings:

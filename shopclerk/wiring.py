@@ -107,7 +107,9 @@ def load_engine(settings: Settings, db: Database, encoder: Embedder | None = Non
         intents=IntentClassifier.load(intent_model),
         slots=SlotExtractor(search.catalog),
         lookup=Lookup(OrderBook(db), search),
-        generator=GENERATORS[settings.generator](timezone=ZoneInfo(settings.store_timezone)),
+        # The engine composes the grounded answer in every case; the `openai` generator
+        # rewrites it afterwards, off the engine's thread (engine/generators/openai.py).
+        generator=GENERATORS["grounded"](timezone=ZoneInfo(settings.store_timezone)),
         policy=DecisionPolicy(
             round(settings.refund_policy_limit_eur * 100), settings.repeated_failure_limit
         ),
