@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from engine.generators.base import Context, Generator
+from engine.generators.prompt import documents
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
 from engine.intent_data import model_text
 from engine.intents import IntentClassifier
@@ -56,6 +58,7 @@ class Stages:
     lookup: Lookup
     generator: Generator
     policy: DecisionPolicy
+    timezone: tzinfo = UTC  # the store's: dates in the sources a model is given
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,9 @@ class Engine:
                           bool(memory.get("asked_to_clarify")))  # fmt: skip
         decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
         _remember(conversation, intent, slots, findings, answer)
-        return Turn(inbound, correction, intent, slots, decision)
+        sources = documents(findings, answer.text if answer.grounded else None, s.timezone)
+        return Turn(inbound, correction, intent, slots, decision,
+                    documents=tuple(d.as_dict() for d in sources))  # fmt: skip
 
 
 BOT = "bot"
@@ -281,6 +286,8 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
     conversation_id, seq = conversation.id or 0, conversation.last_seq
     understanding: dict[str, Any] = {"candidates": data["candidates"], "slots": data["slots"],
                                      "rejected": turn.rejected}  # fmt: skip
+    if turn.documents:  # what a model is given to answer this message (and trained on)
+        understanding["documents"] = list(turn.documents)
     if turn.draft is not None:
         understanding["draft"] = {"text": turn.draft.text,
                                   "sources": [s.as_dict() for s in turn.draft.sources]}  # fmt: skip

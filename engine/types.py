@@ -147,6 +147,7 @@ class Turn:
     decision: Decision
     rejected: str | None = None  # why the text itself was refused (empty, too long...)
     conversation_id: int | None = None
+    documents: tuple[dict[str, str], ...] = ()  # the records found, as a model is given them
 
     @property
     def draft(self) -> Answer | None:

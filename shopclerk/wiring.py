@@ -113,6 +113,7 @@ def load_engine(settings: Settings, db: Database, encoder: Embedder | None = Non
         policy=DecisionPolicy(
             round(settings.refund_policy_limit_eur * 100), settings.repeated_failure_limit
         ),
+        timezone=ZoneInfo(settings.store_timezone),
     )
     return Engine(stages, ConversationStore(db))
 
