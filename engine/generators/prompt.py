@@ -156,8 +156,7 @@ def messages(
         else:
             chat.append({"role": "assistant", "content": said.text})
     block = "\n".join(
-        f'<source id="{escape(d.id)}">\n{escape(d.text[:SOURCE_CHARS])}\n</source>'
-        for d in sources
+        f'<source id="{escape(d.id)}">\n{escape(d.text[:SOURCE_CHARS])}\n</source>' for d in sources
     )
     listed = block or "(no sources were found for this message)"
     content = f"<sources>\n{listed}\n</sources>\n\n{_customer(text)}"
