@@ -238,6 +238,43 @@ class ConversationStore:
             session.commit()
             return True
 
+    def answered(
+        self, conversation_id: int, client_message_id: str | None
+    ) -> tuple[Message, Message, list[Message]] | None:
+        """A customer's message, the bot's reply to it (the next seq) and the 30 messages
+        before it; the latest such pair when there is no client id."""
+        with Session(self._db) as session:
+            mine = select(Message).where(Message.conversation_id == conversation_id,
+                                         Message.role == "customer")  # fmt: skip
+            if client_message_id is not None:
+                mine = mine.where(Message.client_message_id == client_message_id)
+            customer = session.exec(mine.order_by(col(Message.seq).desc())).first()
+            if customer is None:
+                return None
+            bot = session.exec(select(Message).where(
+                Message.conversation_id == conversation_id, Message.seq == customer.seq + 1,
+                Message.role == "bot")).first()  # fmt: skip
+            if bot is None:
+                return None
+            earlier = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.seq < customer.seq)
+                .order_by(col(Message.seq).desc())
+                .limit(30)
+            ).all()
+            return customer, bot, list(reversed(earlier))
+
+    def revise(self, message_id: int, text: str, understanding: dict[str, Any]) -> None:
+        """A bot message rewritten before any channel showed it (the `openai` generator)."""
+        with Session(self._db) as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                return
+            message.text = text
+            message.understanding = {**message.understanding, **understanding}
+            session.add(message)
+            session.commit()
+
     def history(self, conversation_id: int, limit: int = 50) -> list[Message]:
         with Session(self._db) as session:
             query = (

@@ -18,14 +18,17 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from engine.generators import prompt
+from engine.generators.openai import Written
+from engine.generators.prompt import Document, Said
 from engine.state import Message, utcnow
-from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Turn
+from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
 from handoff.hours import BusinessHours
 from handoff.models import Agent
 from handoff.ownership import BOT, QUEUE, Change
@@ -60,6 +63,18 @@ class Runner(Protocol):
     def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]: ...
 
 
+class Writer(Protocol):
+    """Writes the bot's answer with a model (engine/generators/openai.py)."""
+
+    async def write(
+        self,
+        chat: list[dict[str, str]],
+        sources: Sequence[str],
+        grounded: str,
+        on_delta: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Written: ...
+
+
 class Socket(Protocol):
     async def send_json(self, data: Any) -> None: ...
 
@@ -89,8 +104,10 @@ class Desk:
         tickets: Tickets,
         orders: Orders,
         config: DeskConfig,
+        writer: Writer | None = None,
     ) -> None:
         self._handle = handle
+        self.writer = writer
         self._run = run
         self.tickets = tickets
         self.orders = orders
@@ -130,12 +147,35 @@ class Desk:
         turn = await self._handle(inbound)
         if turn.conversation_id is None or turn.rejected == "duplicate":
             return turn
+        if self.writer is not None and isinstance(turn.decision, Reply) and _from_records(turn):
+            await self._write(inbound, turn.conversation_id, self.writer)
         if isinstance(turn.decision, Handoff):
             await self._hand_off(turn, turn.conversation_id, turn.decision)
         elif isinstance(turn.decision, Forwarded):
             self._with_people.add((inbound.channel, inbound.conversation_key))
             await self._forwarded(turn, turn.conversation_id)
         return turn
+
+    async def _write(self, inbound: Inbound, cid: int, writer: Writer) -> None:
+        """The model writes the answer, streamed to the customer as it comes; the stored reply
+        is rewritten before any channel shows it (the grounded one when the model cannot)."""
+        store = self.tickets.store
+        found = await asyncio.to_thread(store.answered, cid, inbound.client_message_id)
+        if found is None:
+            return
+        customer, bot, earlier = found
+        docs = [Document.from_dict(d) for d in customer.understanding.get("documents", [])]
+        chat = prompt.messages(docs, [Said(m.role, m.text) for m in earlier], customer.text)
+        side, stream = self.channels.get(inbound.channel), f"m{bot.id}"
+
+        async def on_delta(delta: str) -> None:
+            if side is not None:
+                await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
+
+        written = await writer.write(chat, [d.text for d in docs], bot.text, on_delta)
+        revised = {"generation": written.as_dict(), "stream": stream}
+        bot_id = bot.id or 0
+        await self._run(lambda: store.revise(bot_id, written.text, revised))
 
     def bot_answers(self, channel: str, key: str) -> bool:
         """Whether the bot answers this conversation, as far as this process knows (for the
@@ -451,6 +491,11 @@ class Desk:
                 log.info("conversation %s changed hands before it was requeued", cid)
                 continue
             await self._told(event, announce="requeued")
+
+
+def _from_records(turn: Turn) -> bool:
+    """The turn found records to answer from (not only the bot's own wording)."""
+    return any(d.get("id") != "draft" for d in turn.documents)
 
 
 def _waiting(position: int, available: bool, email_known: bool) -> dict[str, Any]:

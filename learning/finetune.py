@@ -14,7 +14,7 @@ Errors (API failures stay `openai.APIError`; `api_problem` turns one into a line
 
     FinetuneError       what the store owner is told, in one line
     ├── DatasetError    a dataset file is missing or malformed (names the file and line)
-    └── JobFailed       the job ended failed or cancelled (carries the server's reason)
+    └── JobFailedError  the job ended failed or cancelled (carries the server's reason)
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class DatasetError(FinetuneError):
         self.problem = problem
 
 
-class JobFailed(FinetuneError):
+class JobFailedError(FinetuneError):
     """The job ended without a model."""
 
     def __init__(self, job: FineTuningJob) -> None:
@@ -161,9 +161,12 @@ class JobRecord:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+            record = cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
         except (ValueError, TypeError, AttributeError) as exc:
             raise FinetuneError(f"{path}: unreadable ({exc}); remove it") from exc
+        if not isinstance(record.job_id, str):
+            raise FinetuneError(f"{path}: names no job; remove it")
+        return record
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -258,7 +261,7 @@ class FineTuning:
     def finish(self, job: FineTuningJob) -> Path:
         """Write the new model's file (the generator answers with it from now on)."""
         if job.status != "succeeded":
-            raise JobFailed(job)
+            raise JobFailedError(job)
         if not job.fine_tuned_model:
             raise FinetuneError(f"job {job.id} succeeded but the server named no model")
         finished = datetime.fromtimestamp(job.finished_at, UTC) if job.finished_at else None

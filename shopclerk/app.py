@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import openai
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,10 +27,12 @@ from handoff.desk import Desk, DeskConfig
 from handoff.tickets import Tickets
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import limit_threads, load_engine
+from shopclerk.wiring import limit_threads, load_engine, load_writer
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = None) -> Starlette:
+    """The app; `openai_client` replaces the one the settings describe (another transport)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
@@ -40,7 +43,9 @@ def create_app(settings: Settings) -> Starlette:
         tickets = Tickets(db, engine.store)
         config = DeskConfig(settings.hours, settings.agent_away_seconds,
                             settings.queue_flag_seconds)  # fmt: skip
-        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config)
+        writer = load_writer(settings, openai_client)
+        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config,
+                    writer)  # fmt: skip
         web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
         desk.channels[CHANNEL] = web
         app.state.web, app.state.desk = web, desk

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from engine.engine import Engine, Stages
@@ -28,6 +29,11 @@ from kb.orders import OrderBook
 from kb.search import Catalog
 from kb.vector_index import SyncReport
 from shopclerk.settings import Settings
+
+if TYPE_CHECKING:  # the openai client takes half a second to import: only when it is used
+    import openai
+
+    from engine.generators.openai import OpenAIWriter
 
 INTENT_MODEL = "intent-classifier.npz"
 
@@ -118,4 +124,27 @@ def load_engine(settings: Settings, db: Database, encoder: Embedder | None = Non
     return Engine(stages, ConversationStore(db))
 
 
-__all__ = ["BuildReport", "build", "import_demo_store", "load_engine", "stats"]
+def load_writer(
+    settings: Settings, client: openai.AsyncOpenAI | None = None
+) -> OpenAIWriter | None:
+    """The `openai` generator when the settings ask for it (`client`: one made elsewhere, e.g.
+    over another HTTP transport)."""
+    if settings.generator != "openai":
+        return None
+    import openai
+
+    from engine.generators.openai import OpenAIWriter, model_in_use
+
+    if client is None:
+        key = settings.openai_api_key
+        client = openai.AsyncOpenAI(
+            api_key=key.get_secret_value() if key else "not-needed",  # local servers take none
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout_seconds,
+            max_retries=2,
+        )
+    model = model_in_use(settings.openai_model, settings.finetuned_model_file)
+    return OpenAIWriter(client, model, deadline=settings.openai_timeout_seconds)
+
+
+__all__ = ["BuildReport", "build", "import_demo_store", "load_engine", "load_writer", "stats"]

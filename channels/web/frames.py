@@ -109,8 +109,9 @@ def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[
                              "in_stock": product.stock > 0,
                              "url": product_url.format(sku=product.sku)})  # fmt: skip
     handoff = {"reason": message.handoff_reason} if message.handoff_reason else None
+    stream = message.understanding.get("stream")  # the streamed bubble this message completes
     return server_frame(
         "message", seq=message.seq, id=message.id, role="bot", text=message.text,
         quick_replies=list(message.understanding.get("quick_replies", [])),
-        products=products, handoff=handoff,
+        products=products, handoff=handoff, **({"stream": stream} if stream else {}),
     )  # fmt: skip

@@ -39,6 +39,13 @@ STATUSES = {
     "refunded": "refunded", "returned": "returned", "in transit": "shipped",
     "pending": "pending", "on its way": "shipped",
 }  # fmt: skip
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Promises only a person may make: an answer may mention them only where a source does.
+PROMISES = {"refund": "refund", "reimburs": "refund", "money back": "refund",
+            "compensat": "compensation", "discount": "discount", "voucher": "voucher",
+            "coupon": "voucher", "store credit": "credit", "free of charge": "free",
+            "for free": "free", "waive": "free", "guarantee": "guarantee"}  # fmt: skip
+_PROMISE = re.compile(r"\b(" + "|".join(map(re.escape, PROMISES)) + r")", re.I)
 _STATUS = re.compile(r"\b(" + "|".join(sorted(STATUSES, key=len, reverse=True)) + r")\b", re.I)
 
 
@@ -50,7 +57,8 @@ class Check:
 
 def facts(text: str) -> set[str]:
     """The checkable facts in `text`, normalised ("order HP-105442", "price 89.95", "date 3-12",
-    "date 2026-3-12", "status shipped", "code 3SABC12345678")."""
+    "date 2026-3-12", "status shipped", "code 3SABC12345678", "email jo@example.com",
+    "promise refund")."""
     found: set[str] = set()
     found |= {f"order HP-{m.group(1)}" for m in _ORDER.finditer(text)}
     for m in _MONEY.finditer(text):
@@ -61,6 +69,8 @@ def facts(text: str) -> set[str]:
         if year:
             found.add(f"date {year}-{month}-{day}")
     found |= {f"status {STATUSES[m.group(1).lower()]}" for m in _STATUS.finditer(text)}
+    found |= {f"email {m.group(0).lower()}" for m in _EMAIL.finditer(text)}
+    found |= {f"promise {PROMISES[m.group(1).lower()]}" for m in _PROMISE.finditer(text)}
     orders = {m.group(0).upper().replace(" ", "") for m in _ORDER.finditer(text)}
     for m in _CODE.finditer(text.upper()):
         if m.group(0) not in orders and not m.group(0).isdigit():
@@ -90,6 +100,14 @@ def check(answer: str, sources: Iterable[str]) -> Check:
         known |= facts(source)
     missing = sorted(facts(answer) - known)
     return Check(not missing, tuple(missing))
+
+
+def leaks(answer: str, secret: str, words: int = 8) -> bool:
+    """Whether `answer` repeats `words` words in a row of `secret` (the system prompt)."""
+    said = re.findall(r"\w+", answer.lower())
+    hidden = re.findall(r"\w+", secret.lower())
+    runs = {tuple(hidden[i : i + words]) for i in range(len(hidden) - words + 1)}
+    return any(tuple(said[i : i + words]) in runs for i in range(len(said) - words + 1))
 
 
 def could_be_fact(word: str) -> bool:

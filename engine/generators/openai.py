@@ -29,7 +29,8 @@ from typing import Any, cast
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from engine.generators.facts import check, could_be_fact, facts
+from engine.generators.facts import check, could_be_fact, facts, leaks
+from engine.generators.prompt import SYSTEM_PROMPT
 
 log = logging.getLogger(__name__)
 Delta = Callable[[str], Awaitable[None]]
@@ -109,6 +110,8 @@ class _Stream:
     def releasable(self, final: bool = False) -> int:
         """How far the text can be shown: complete sentences whose facts check out, then the
         unfinished sentence's complete words unless one of them could be a fact."""
+        if leaks(self.text, SYSTEM_PROMPT):  # stopped within a few words of the instructions
+            raise UnsupportedFactsError(("the instructions",))
         start = self.shown
         pending = self.text[start:]
         for end in _SENTENCE_END.finditer(pending):
@@ -126,8 +129,11 @@ class _Stream:
         return start + cut + 1 if cut >= 0 else start
 
     def check_whole(self) -> None:
-        """The whole answer at the end too (a fact split over two sentences)."""
+        """The whole answer at the end too (a fact split over two sentences), and that it does
+        not repeat the instructions."""
         self._check(self.text)
+        if leaks(self.text, SYSTEM_PROMPT):
+            raise UnsupportedFactsError(("the instructions",))
 
     def _check(self, sentence: str) -> None:
         if facts(sentence):

@@ -1,0 +1,190 @@
+"""`shopclerk finetune`: train the store's own model from the exported dataset.
+
+    shopclerk finetune [--train PATH] [--validation PATH] [--model BASE] [--no-wait]
+    shopclerk finetune status [JOB_ID] [--follow]
+
+The commands are built by `make_finetune_app`, which is handed how to get the settings and how to
+build the API client; `shopclerk.cli` registers `finetune_app`, and tests build their own with a
+client over a fake server. The settings come from `shopclerk.cli` only when a command runs, as
+that module imports this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import openai
+import typer
+from openai import AsyncOpenAI
+
+from learning.finetune import (
+    DEFAULT_SEED,
+    FINISHED,
+    JOB_FILE_NAME,
+    STATUS_BACKLOG,
+    FinetuneError,
+    FineTuning,
+    TrainingRequest,
+    api_problem,
+    default_dataset,
+)
+
+if TYPE_CHECKING:
+    from shopclerk.settings import Settings
+
+ClientFactory = Callable[["Settings"], AsyncOpenAI]
+Work = Callable[[FineTuning], Awaitable[None]]
+
+PollSeconds = Annotated[
+    float, typer.Option("--poll-seconds", min=0, help="How often to ask how the job is doing.")
+]
+
+
+def openai_client(settings: Settings) -> AsyncOpenAI:
+    """The API client from the settings; a local server (a base URL) may take no key."""
+    key = settings.openai_api_key
+    if key is None and not settings.openai_base_url:
+        raise FinetuneError(
+            "fine-tuning needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server that takes no key)"
+        )
+    return AsyncOpenAI(
+        api_key=key.get_secret_value() if key else "not-needed",
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=3,
+    )
+
+
+def _cli_settings() -> Settings:
+    from shopclerk.cli import settings
+
+    return settings()
+
+
+def make_finetune_app(
+    settings: Callable[[], Settings] = _cli_settings, client_factory: ClientFactory = openai_client
+) -> typer.Typer:
+    """The `finetune` command group, reading settings and building clients as it is told."""
+    app = typer.Typer(
+        help="Train the store's own model on OpenAI's fine-tuning API.",
+        invoke_without_command=True,
+    )
+
+    @app.callback()
+    def train(
+        ctx: typer.Context,
+        train: Annotated[Path | None, typer.Option(
+            "--train", help="Training examples [default: DATA_DIR/datasets/train.jsonl].")] = None,
+        validation: Annotated[Path | None, typer.Option(
+            "--validation", help="Held-out examples [default: DATA_DIR/datasets/validation.jsonl "
+            "when it exists].")] = None,
+        model: Annotated[str | None, typer.Option(
+            "--model", help="The base model [default: SHOPCLERK_OPENAI_MODEL].")] = None,
+        seed: Annotated[int, typer.Option(help="The same data and seed train the same model.")]
+        = DEFAULT_SEED,
+        no_wait: Annotated[bool, typer.Option(
+            "--no-wait", help="Start the job and return; `finetune status` finishes it.")] = False,
+        poll_seconds: PollSeconds = 10.0,
+    ) -> None:  # fmt: skip
+        """Fine-tune the base model on the exported dataset and follow the job to its end."""
+        if ctx.invoked_subcommand is not None:
+            return
+        current = settings()
+        request = TrainingRequest(
+            base_model=model or current.openai_model,
+            train=train or default_dataset(current.data_dir, "train"),
+            validation=validation or _existing(default_dataset(current.data_dir, "validation")),
+            seed=seed,
+        )
+        started: list[str] = []  # the job's id once it exists, for Ctrl-C
+
+        async def work(tuning: FineTuning) -> None:
+            job = await tuning.start(request)
+            started.append(job.id)
+            if no_wait:
+                typer.echo(f"job {job.id} goes on on the server; see how it is doing with "
+                           "`shopclerk finetune status` (--follow to wait for it)")  # fmt: skip
+                return
+            await tuning.follow(job.id)
+
+        _run(current, client_factory, poll_seconds, work, lambda: started[0] if started else None)
+
+    @app.command("status")
+    def status(
+        job_id: Annotated[str | None, typer.Argument(
+            help="The job [default: the last one started here].")] = None,
+        follow: Annotated[bool, typer.Option(help="Keep following until the job ends.")] = False,
+        poll_seconds: PollSeconds = 10.0,
+    ) -> None:  # fmt: skip
+        """Show a job's status and latest events; write the model file once it has succeeded."""
+        current = settings()
+
+        async def work(tuning: FineTuning) -> None:
+            wanted = job_id or _recorded_job_id(tuning)
+            if follow:
+                job = await tuning.follow(wanted, backlog=STATUS_BACKLOG)
+            else:
+                job = await tuning.look(wanted)
+            if job.status not in FINISHED:
+                typer.echo(f"job {job.id} is still {job.status}; "
+                           "`shopclerk finetune status --follow` waits for it")  # fmt: skip
+
+        _run(current, client_factory, poll_seconds, work, lambda: job_id)
+
+    return app
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def _recorded_job_id(tuning: FineTuning) -> str:
+    record = tuning.recorded_job()
+    if record is None:
+        raise FinetuneError("no job started here yet: give its id, or start one with "
+                            "`shopclerk finetune`")  # fmt: skip
+    return record.job_id
+
+
+def _run(
+    settings: Settings,
+    client_factory: ClientFactory,
+    poll_seconds: float,
+    work: Work,
+    job_id: Callable[[], str | None],
+) -> None:
+    """Run `work` with a client; every failure ends as one `error:` line and exit 1."""
+    from shopclerk.cli import fail
+
+    try:
+        asyncio.run(_with_client(settings, client_factory, poll_seconds, work))
+    except FinetuneError as exc:
+        raise fail(str(exc)) from exc
+    except openai.APIError as exc:
+        known = job_id()
+        hint = f"; job {known} goes on: `shopclerk finetune status {known}`" if known else ""
+        raise fail(api_problem(exc) + hint) from exc
+    except KeyboardInterrupt:
+        known = job_id()
+        if known:
+            typer.echo(f"\nstopped following; job {known} goes on on the server: "
+                       f"`shopclerk finetune status {known} --follow`")  # fmt: skip
+        else:
+            typer.echo("\nstopped before a job was started")
+        raise typer.Exit(130) from None
+
+
+async def _with_client(
+    settings: Settings, client_factory: ClientFactory, poll_seconds: float, work: Work
+) -> None:
+    async with client_factory(settings) as client:
+        tuning = FineTuning(client, model_file=settings.finetuned_model_file,
+                            job_file=settings.data_dir / JOB_FILE_NAME, say=typer.echo,
+                            poll_seconds=poll_seconds)  # fmt: skip
+        await work(tuning)
+
+
+finetune_app = make_finetune_app()
