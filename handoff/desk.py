@@ -72,6 +72,7 @@ class Writer(Protocol):
         sources: Sequence[str],
         grounded: str,
         on_delta: Callable[[str], Awaitable[None]] | None = None,
+        policies: Sequence[str] = (),
     ) -> Written: ...
 
 
@@ -172,7 +173,10 @@ class Desk:
             if side is not None:
                 await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
 
-        written = await writer.write(chat, [d.text for d in docs], bot.text, on_delta)
+        # Promises (refunds, discounts, "free") only where the store's policies or order records
+        # say so; never on the word of a product description, which may come from a supplier.
+        policies = [d.text for d in docs if d.id.startswith(("faq:", "order:"))]
+        written = await writer.write(chat, [d.text for d in docs], bot.text, on_delta, policies)
         revised = {"generation": written.as_dict(), "stream": stream}
         bot_id = bot.id or 0
         await self._run(lambda: store.revise(bot_id, written.text, revised))

@@ -6,7 +6,8 @@
 The commands are built by `make_finetune_app`, which is handed how to get the settings and how to
 build the API client; `shopclerk.cli` registers `finetune_app`, and tests build their own with a
 client over a fake server. The settings come from `shopclerk.cli` only when a command runs, as
-that module imports this one.
+that module imports this one; `openai` too is imported only then, to keep every other command's
+start-up quick.
 """
 
 from __future__ import annotations
@@ -16,27 +17,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import openai
 import typer
-from openai import AsyncOpenAI
-
-from learning.finetune import (
-    DEFAULT_SEED,
-    FINISHED,
-    JOB_FILE_NAME,
-    STATUS_BACKLOG,
-    FinetuneError,
-    FineTuning,
-    TrainingRequest,
-    api_problem,
-    default_dataset,
-)
 
 if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from learning.finetune import FineTuning
     from shopclerk.settings import Settings
 
-ClientFactory = Callable[["Settings"], AsyncOpenAI]
-Work = Callable[[FineTuning], Awaitable[None]]
+ClientFactory = Callable[["Settings"], "AsyncOpenAI"]
+Work = Callable[["FineTuning"], Awaitable[None]]
+
+DEFAULT_SEED = 42  # the same data and seed train the same model
 
 PollSeconds = Annotated[
     float, typer.Option("--poll-seconds", min=0, help="How often to ask how the job is doing.")
@@ -45,13 +37,17 @@ PollSeconds = Annotated[
 
 def openai_client(settings: Settings) -> AsyncOpenAI:
     """The API client from the settings; a local server (a base URL) may take no key."""
-    key = settings.openai_api_key
-    if key is None and not settings.openai_base_url:
+    from openai import AsyncOpenAI
+
+    from learning.finetune import FinetuneError
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    if not key and not settings.openai_base_url:
         raise FinetuneError(
             "fine-tuning needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server that takes no key)"
         )
     return AsyncOpenAI(
-        api_key=key.get_secret_value() if key else "not-needed",
+        api_key=key or "not-needed",
         base_url=settings.openai_base_url,
         timeout=settings.openai_timeout_seconds,
         max_retries=3,
@@ -68,30 +64,35 @@ def make_finetune_app(
     settings: Callable[[], Settings] = _cli_settings, client_factory: ClientFactory = openai_client
 ) -> typer.Typer:
     """The `finetune` command group, reading settings and building clients as it is told."""
-    app = typer.Typer(
-        help="Train the store's own model on OpenAI's fine-tuning API.",
-        invoke_without_command=True,
-    )
+    app = typer.Typer(invoke_without_command=True)
 
     @app.callback()
     def train(
         ctx: typer.Context,
         train: Annotated[Path | None, typer.Option(
-            "--train", help="Training examples [default: DATA_DIR/datasets/train.jsonl].")] = None,
+            "--train", help="The training examples.",
+            show_default="DATA_DIR/datasets/train.jsonl")] = None,
         validation: Annotated[Path | None, typer.Option(
-            "--validation", help="Held-out examples [default: DATA_DIR/datasets/validation.jsonl "
-            "when it exists].")] = None,
+            "--validation", help="Held-out examples the job measures the model on.",
+            show_default="DATA_DIR/datasets/validation.jsonl, if there")] = None,
         model: Annotated[str | None, typer.Option(
-            "--model", help="The base model [default: SHOPCLERK_OPENAI_MODEL].")] = None,
+            "--model", help="The base model to train.",
+            show_default="SHOPCLERK_OPENAI_MODEL")] = None,
         seed: Annotated[int, typer.Option(help="The same data and seed train the same model.")]
         = DEFAULT_SEED,
         no_wait: Annotated[bool, typer.Option(
             "--no-wait", help="Start the job and return; `finetune status` finishes it.")] = False,
         poll_seconds: PollSeconds = 10.0,
     ) -> None:  # fmt: skip
-        """Fine-tune the base model on the exported dataset and follow the job to its end."""
+        """Fine-tune the base model on the exported dataset and follow the job to its end.
+
+        The new model's id goes to DATA_DIR/finetuned-model.json, and the openai generator
+        answers with it from then on. `shopclerk finetune status` looks at a job later.
+        """
         if ctx.invoked_subcommand is not None:
             return
+        from learning.finetune import TrainingRequest, default_dataset
+
         current = settings()
         request = TrainingRequest(
             base_model=model or current.openai_model,
@@ -105,8 +106,8 @@ def make_finetune_app(
             job = await tuning.start(request)
             started.append(job.id)
             if no_wait:
-                typer.echo(f"job {job.id} goes on on the server; see how it is doing with "
-                           "`shopclerk finetune status` (--follow to wait for it)")  # fmt: skip
+                typer.echo(f"job {job.id} runs on the server; `shopclerk finetune status` shows "
+                           "how it is doing (--follow waits for it to end)")  # fmt: skip
                 return
             await tuning.follow(job.id)
 
@@ -115,11 +116,13 @@ def make_finetune_app(
     @app.command("status")
     def status(
         job_id: Annotated[str | None, typer.Argument(
-            help="The job [default: the last one started here].")] = None,
+            help="The job's id.", show_default="the last one started here")] = None,
         follow: Annotated[bool, typer.Option(help="Keep following until the job ends.")] = False,
         poll_seconds: PollSeconds = 10.0,
     ) -> None:  # fmt: skip
         """Show a job's status and latest events; write the model file once it has succeeded."""
+        from learning.finetune import FINISHED, STATUS_BACKLOG
+
         current = settings()
 
         async def work(tuning: FineTuning) -> None:
@@ -129,8 +132,7 @@ def make_finetune_app(
             else:
                 job = await tuning.look(wanted)
             if job.status not in FINISHED:
-                typer.echo(f"job {job.id} is still {job.status}; "
-                           "`shopclerk finetune status --follow` waits for it")  # fmt: skip
+                typer.echo("`shopclerk finetune status --follow` waits for it to end")
 
         _run(current, client_factory, poll_seconds, work, lambda: job_id)
 
@@ -142,6 +144,8 @@ def _existing(path: Path) -> Path | None:
 
 
 def _recorded_job_id(tuning: FineTuning) -> str:
+    from learning.finetune import FinetuneError
+
     record = tuning.recorded_job()
     if record is None:
         raise FinetuneError("no job started here yet: give its id, or start one with "
@@ -157,6 +161,9 @@ def _run(
     job_id: Callable[[], str | None],
 ) -> None:
     """Run `work` with a client; every failure ends as one `error:` line and exit 1."""
+    import openai
+
+    from learning.finetune import FinetuneError, api_problem
     from shopclerk.cli import fail
 
     try:
@@ -165,13 +172,13 @@ def _run(
         raise fail(str(exc)) from exc
     except openai.APIError as exc:
         known = job_id()
-        hint = f"; job {known} goes on: `shopclerk finetune status {known}`" if known else ""
+        hint = f"; job {known} continues: `shopclerk finetune status {known}`" if known else ""
         raise fail(api_problem(exc) + hint) from exc
     except KeyboardInterrupt:
         known = job_id()
         if known:
-            typer.echo(f"\nstopped following; job {known} goes on on the server: "
-                       f"`shopclerk finetune status {known} --follow`")  # fmt: skip
+            typer.echo(f"\nstopped following; job {known} continues on the server "
+                       f"(`shopclerk finetune status {known} --follow` follows it)")  # fmt: skip
         else:
             typer.echo("\nstopped before a job was started")
         raise typer.Exit(130) from None
@@ -180,6 +187,8 @@ def _run(
 async def _with_client(
     settings: Settings, client_factory: ClientFactory, poll_seconds: float, work: Work
 ) -> None:
+    from learning.finetune import JOB_FILE_NAME, FineTuning
+
     async with client_factory(settings) as client:
         tuning = FineTuning(client, model_file=settings.finetuned_model_file,
                             job_file=settings.data_dir / JOB_FILE_NAME, say=typer.echo,

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,6 @@ MIN_TRAINING_EXAMPLES = 10  # OpenAI refuses a job with fewer
 ROLES = frozenset({"system", "user", "assistant"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 SUFFIX = "shopclerk"  # shows in the model's name: ft:gpt-4o-mini:org:shopclerk:abc123
-DEFAULT_SEED = 42  # the same data and seed train the same model
 UPLOAD_TIMEOUT_SECONDS = 600.0  # a dataset takes longer than one answer
 STATUS_BACKLOG = 10  # events `status` shows of a job already under way
 JOB_FILE_NAME = "finetune-job.json"
@@ -161,7 +160,7 @@ class JobRecord:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            record = cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+            record = cls(**{field.name: data.get(field.name) for field in fields(cls)})
         except (ValueError, TypeError, AttributeError) as exc:
             raise FinetuneError(f"{path}: unreadable ({exc}); remove it") from exc
         if not isinstance(record.job_id, str):
@@ -196,7 +195,7 @@ class TrainingRequest:
     base_model: str
     train: Path
     validation: Path | None = None
-    seed: int | None = DEFAULT_SEED
+    seed: int | None = None  # None: the server picks one
 
 
 class FineTuning:
@@ -271,8 +270,8 @@ class FineTuning:
             "finished_at": (finished or datetime.now(UTC)).isoformat(),
             "training_file": self._training_file(job),
         })  # fmt: skip
-        self._say(f"model {job.fine_tuned_model} written to {self._model_file}; "
-                  "the openai generator answers with it from now on")  # fmt: skip
+        self._say(f"model {job.fine_tuned_model} written to {self._model_file}")
+        self._say("the openai generator (SHOPCLERK_GENERATOR=openai) answers with it from now on")
         return self._model_file
 
     def recorded_job(self) -> JobRecord | None:
@@ -288,12 +287,12 @@ class FineTuning:
 
     async def _poll(self, job_id: str, limit: int | None) -> FineTuningJob:
         job = await self._client.fine_tuning.jobs.retrieve(job_id)
+        for event in await self._new_events(job_id, limit):
+            self._say(describe_event(event))
         if self._statuses.get(job.id) != job.status:
             self._statuses[job.id] = job.status
             self._say(f"status: {job.status}")
             self._record_status(job)
-        for event in await self._new_events(job_id, limit):
-            self._say(describe_event(event))
         return job
 
     async def _new_events(self, job_id: str, limit: int | None) -> list[FineTuningJobEvent]:

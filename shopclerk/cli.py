@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kb.errors import KbError
+from learning.commands import finetune_app
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -26,6 +27,7 @@ agents_app = typer.Typer(help="Accounts of the people who take handed-off conver
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(agents_app, name="agents")
+app.add_typer(finetune_app, name="finetune")
 
 DataDir = Annotated[
     Path | None,

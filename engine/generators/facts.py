@@ -94,10 +94,16 @@ def _month(name: str) -> int:
     return next(n for full, n in MONTHS.items() if full.startswith(name[:3]))
 
 
-def check(answer: str, sources: Iterable[str]) -> Check:
+def check(answer: str, sources: Iterable[str], policies: Iterable[str] | None = None) -> Check:
+    """Every fact of `answer` must be in a source; a promise (refund, discount, free...) in a
+    policy (the FAQ, the grounded answer), not just anywhere: a product description imported
+    from a supplier is no authority on refunds."""
+    sources = list(sources)
     known: set[str] = set()
     for source in sources:
-        known |= facts(source)
+        known |= {f for f in facts(source) if not f.startswith("promise ")}
+    for policy in sources if policies is None else policies:
+        known |= {f for f in facts(policy) if f.startswith("promise ")}
     missing = sorted(facts(answer) - known)
     return Check(not missing, tuple(missing))
 

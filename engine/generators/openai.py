@@ -103,6 +103,7 @@ class _Stream:
     """The model's text so far, and how much of it the customer has been shown."""
 
     sources: Sequence[str]
+    policies: Sequence[str]
     text: str = ""
     shown: int = 0
     checked: list[str] = field(default_factory=list)
@@ -137,7 +138,7 @@ class _Stream:
 
     def _check(self, sentence: str) -> None:
         if facts(sentence):
-            result = check(sentence, self.sources)
+            result = check(sentence, self.sources, self.policies)
             if not result.passed:
                 raise UnsupportedFactsError(result.unsupported)
 
@@ -165,8 +166,10 @@ class OpenAIWriter:
         sources: Sequence[str],
         grounded: str,
         on_delta: Delta | None = None,
+        policies: Sequence[str] = (),
     ) -> Written:
-        """The model's answer if every fact in it is in `sources`, else `grounded`."""
+        """The model's answer if every fact in it is in `sources` or `grounded` (and every
+        promise in `policies`), else `grounded`."""
         started, model = time.perf_counter(), self._model()
 
         def fallback(check: str, problem: str, **more: Any) -> Written:
@@ -176,7 +179,7 @@ class OpenAIWriter:
 
         if not self.breaker.allow():
             return fallback("skipped", "the model's API is failing; circuit open")
-        stream = _Stream([*sources, grounded])
+        stream = _Stream([*sources, grounded], policies)
         try:
             async with asyncio.timeout(self._deadline):
                 usage = await self._stream(chat, model, stream, on_delta)

@@ -505,6 +505,7 @@
       }
     }, true);
     botMessages.clear();
+    streams.clear();
     feedbackInFlight.length = 0;
     feedbackUnsent.clear();
     quickReplies = null;
@@ -575,6 +576,9 @@
   // ---------------------------------------------------------------------------------------------
 
   function onStoredMessage(frame) {
+    // The stored answer replaces the bubble it was streamed into (it may differ: when a fact did
+    // not check out, the server sends the answer composed from the records instead).
+    if (typeof frame.stream === "string") dropStream(frame.stream);
     const seq = positiveInt(frame.seq);
     // Never show a seq twice: replays and live frames can overlap after a reconnect.
     if (!seq || seq <= state.lastSeq) return;
@@ -582,6 +586,40 @@
     else renderIncomingMessage(frame, incomingRole(frame.role), seq);
     setLastSeq(seq);
     if (seq >= state.replayUntil) setReplaying(false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Streaming: the bot's answer as a model writes it, piece by piece (`stream` frames)
+  // ---------------------------------------------------------------------------------------------
+
+  const streams = new Map(); // stream id -> { row, bubble, text }
+
+  function onStreamFrame(frame) {
+    const id = typeof frame.stream === "string" ? frame.stream : "";
+    const delta = typeof frame.delta === "string" ? frame.delta : "";
+    if (!id || !delta || !ui) return;
+    if (state.typingWho !== "agent") setTyping(false); // the answer itself shows now
+    let entry = streams.get(id);
+    if (!entry) {
+      const { row, bubble } = buildRow("bot", "");
+      bubble.setAttribute("data-stream", id);
+      bubble.setAttribute("aria-busy", "true"); // read out once complete, as the stored message
+      entry = { row, bubble, text: "" };
+      streams.set(id, entry);
+      withAutoScroll(() => placeRow(row, Infinity));
+    }
+    entry.text += delta;
+    const { bubble } = entry;
+    withAutoScroll(() => {
+      bubble.textContent = entry.text; // plain text, never markup
+    });
+  }
+
+  function dropStream(id) {
+    const entry = streams.get(id);
+    if (!entry) return;
+    streams.delete(id);
+    withAutoScroll(() => entry.row.remove());
   }
 
   // While the history replays, aria-busy keeps screen readers from reading out every old
@@ -1211,6 +1249,7 @@
     ack: onAck,
     typing: onTypingFrame,
     handoff: onHandoffFrame,
+    stream: onStreamFrame,
     feedback_saved: onFeedbackSaved,
     error: onErrorFrame,
     pong: () => {},
