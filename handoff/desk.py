@@ -25,19 +25,22 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from engine.generators import prompt
+from engine.generators.grounded import is_goodbye
 from engine.generators.openai import Written
 from engine.generators.prompt import Document, Said
+from engine.outcomes import FROM_AGENT, QUESTION, SCALE, Outcomes
 from engine.state import Message, utcnow
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
 from handoff.hours import BusinessHours
 from handoff.models import Agent
-from handoff.ownership import BOT, QUEUE, Change
+from handoff.ownership import BOT, QUEUE, Change, agent_owner
 from handoff.tickets import Event, Tickets
 from handoff.views import Orders, board, conversation_view, for_agent, message_view
 
 log = logging.getLogger(__name__)
 BOARD_EVERY = 0.2  # seconds: changes within this are pushed to the consoles as one board
 REFRESH_EVERY = 10.0  # seconds: the board is pushed anyway (wait times, the bot's list)
+IDLE_EVERY = 60.0  # seconds between looks for conversations the customer has left
 T = TypeVar("T")
 
 
@@ -109,6 +112,7 @@ class Desk:
     ) -> None:
         self._handle = handle
         self.writer = writer
+        self.outcomes = Outcomes(tickets.db)
         self._run = run
         self.tickets = tickets
         self.orders = orders
@@ -121,6 +125,7 @@ class Desk:
         self._with_people: set[tuple[str, str]] = set()  # (channel, key): the bot keeps quiet
         self._board_pending = False
         self._refreshed = time.monotonic()
+        self._idle_checked = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -150,12 +155,62 @@ class Desk:
             return turn
         if self.writer is not None and isinstance(turn.decision, Reply) and _from_records(turn):
             await self._write(inbound, turn.conversation_id, self.writer)
+        if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
+            await self._end(turn.conversation_id, "customer")
         if isinstance(turn.decision, Handoff):
             await self._hand_off(turn, turn.conversation_id, turn.decision)
         elif isinstance(turn.decision, Forwarded):
             self._with_people.add((inbound.channel, inbound.conversation_key))
             await self._forwarded(turn, turn.conversation_id)
         return turn
+
+    # -- how conversations end -------------------------------------------------------------------
+
+    async def end_chat(self, channel: str, key: str) -> None:
+        """The customer ends the chat: waiting in the queue, they leave it (abandoned); with the
+        bot, the episode ends and they are asked to rate it; with an agent, the agent is told
+        (and resolves it)."""
+        cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
+        if cid is None:
+            return
+        owner = await asyncio.to_thread(self.tickets.ownership.owner, cid)
+        if owner == QUEUE:
+            event = await self._run(lambda: self.tickets.withdraw(cid))
+            if event.change.done:
+                await self._told(event)
+                await self._end(cid, "customer", "abandoned")
+        elif owner == BOT:
+            await self._end(cid, "customer")
+        else:
+            text = "The customer ended the chat."
+            message = await self._run(lambda: self.tickets.store.append(cid, "system", text))
+            await self._deliver(cid)
+            await self._message_to_consoles(cid, message)
+
+    async def rate(self, channel: str, key: str, episode: int, score: int) -> bool:
+        cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
+        if cid is None:
+            return False
+        rated = await self._run(lambda: self.outcomes.rate(cid, episode, score))
+        return rated is not None
+
+    async def survey_due(self, channel: str, key: str) -> dict[str, Any] | None:
+        """The rating question again, for a customer back within the hour who has not answered."""
+        cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
+        if cid is None:
+            return None
+        episode = await asyncio.to_thread(self.outcomes.unrated, cid, timedelta(hours=1))
+        return _survey(episode.id) if episode is not None and episode.id else None
+
+    async def _end(self, cid: int, by: str, outcome: str | None = None, ask: bool = True) -> None:
+        """End the current episode; ask the customer to rate it (after what they were told)."""
+        episode = await self._run(lambda: self.outcomes.end(cid, by, outcome))
+        if episode is None or episode.id is None or not ask:
+            return
+        address = await self._address(cid)
+        if address and address[0] in self.channels:
+            await self.channels[address[0]].deliver(address[1])
+            await self.channels[address[0]].notify(address[1], "survey", **_survey(episode.id))
 
     async def _write(self, inbound: Inbound, cid: int, writer: Writer) -> None:
         """The model writes the answer, streamed to the customer as it comes; the stored reply
@@ -259,6 +314,8 @@ class Desk:
         """Hand back (to the bot), resolve (to the bot, with an outcome) or put back (queue)."""
         event = await self._run(lambda: self.tickets.release(cid, agent, to, outcome))
         await self._told(event, announce="requeued" if to == QUEUE else None)
+        if outcome in FROM_AGENT:
+            await self._end(cid, agent_owner(agent.id or 0), FROM_AGENT[outcome])
         return event.change
 
     async def reply(
@@ -478,6 +535,10 @@ class Desk:
             if now - since >= self.config.away_after:
                 del self._gone_since[agent_id]
                 await self._requeue_agent(agent_id)
+        if now - self._idle_checked >= IDLE_EVERY:
+            self._idle_checked = now
+            for cid in await asyncio.to_thread(self.outcomes.idle):
+                await self._end(cid, "idle", ask=False)  # gone: nobody to ask
         every = timedelta(seconds=self.config.flag_after)
         for cid in await self._run(lambda: self.tickets.announce_due(every)):
             await self._to_consoles({"type": "announce", "conversation_id": cid, "why": "flagged"})
@@ -495,6 +556,10 @@ class Desk:
                 log.info("conversation %s changed hands before it was requeued", cid)
                 continue
             await self._told(event, announce="requeued")
+
+
+def _survey(episode: int) -> dict[str, Any]:
+    return {"episode": episode, "question": QUESTION, "scale": list(SCALE)}
 
 
 def _from_records(turn: Turn) -> bool:

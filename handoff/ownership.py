@@ -59,6 +59,10 @@ class Ownership:
         owner = agent_owner(agent_id)
         return self._move(conversation_id, (owner,), to, actor or owner, reason)
 
+    def leave_queue(self, conversation_id: int) -> Change:
+        """The customer gives up waiting: the bot has the conversation again."""
+        return self._move(conversation_id, (QUEUE,), BOT, "customer", "customer_left")
+
     def owner(self, conversation_id: int) -> str | None:
         with Session(self._db) as session:
             query = select(Conversation.owner).where(Conversation.id == conversation_id)

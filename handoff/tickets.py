@@ -58,6 +58,10 @@ class Tickets:
         self.ownership = Ownership(db)
         self._addresses: dict[int, tuple[str, str]] = {}
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     # -- changes (on the worker thread) ---------------------------------------------------------
 
     def hand_off(self, conversation_id: int, reason: str, by: str, offline: bool) -> Event:
@@ -133,6 +137,19 @@ class Tickets:
             "draft": draft_use, "draft_text": draft,
         }  # fmt: skip
         return self.store.append(conversation_id, "agent", text, understanding, client_id)
+
+    def withdraw(self, conversation_id: int) -> Event:
+        """The customer leaves the queue (ends the chat before anyone took it): back to the
+        bot, the handoff closed as abandoned."""
+        change = self.ownership.leave_queue(conversation_id)
+        if change.done:
+            with Session(self._db) as session:
+                record = _open_record(session, conversation_id)
+                if record is not None:
+                    record.closed_at, record.outcome = utcnow(), "abandoned"
+                    session.add(record)
+                    session.commit()
+        return Event(conversation_id, change)
 
     def note(self, conversation_id: int, agent: Agent, text: str) -> Note:
         with Session(self._db, expire_on_commit=False) as session:

@@ -12,6 +12,7 @@ import typer
 
 from kb.errors import KbError
 from learning.commands import finetune_app
+from learning.dataset_commands import dataset_app
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -28,6 +29,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(agents_app, name="agents")
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(dataset_app, name="dataset")
 
 DataDir = Annotated[
     Path | None,

@@ -41,6 +41,7 @@ from channels.slack.blocks import (
     MORE,
     QUICK_REPLY,
     RESOLVE,
+    SATISFACTION,
     SEND_DRAFT,
 )
 from channels.slack.channel import CHANNEL, SlackChannel
@@ -134,7 +135,7 @@ class SlackApp:
         bolt = self.bolt
         bolt.event("message")(self._on_message)
         bolt.event("app_mention")(self._on_mention)
-        for prefix in (QUICK_REPLY, FEEDBACK):
+        for prefix in (QUICK_REPLY, FEEDBACK, SATISFACTION):
             bolt.action(re.compile(f"^{prefix}_"))(self._on_customer_action)
         for action_id in (CLAIM, HAND_BACK, RESOLVE, MORE, SEND_DRAFT):
             bolt.action(action_id)(self._on_agent_action)

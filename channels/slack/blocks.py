@@ -13,6 +13,7 @@ import html
 import re
 from typing import Any
 
+from engine.outcomes import QUESTION, SCALE
 from engine.state import Message
 from kb.search import Catalog
 
@@ -54,6 +55,7 @@ HAND_BACK = "handoff_hand_back"
 RESOLVE = "handoff_resolve"
 MORE = "handoff_more"
 SEND_DRAFT = "handoff_send_draft"
+SATISFACTION = "satisfaction"
 
 
 def escape(text: str) -> str:
@@ -182,6 +184,13 @@ def feedback_block(message_id: int) -> Block:
             _button("👎 Not helpful", f"{FEEDBACK}_down", f"{message_id}:down"),
         ],
     }
+
+
+def survey(episode: int) -> Posting:
+    """How did we do? 1 to 5, as buttons (`satisfaction_<score>`, the episode as value)."""
+    buttons = [_button(f"{score}", f"{SATISFACTION}_{score}", str(episode)) for score in SCALE]
+    return QUESTION, [_section(QUESTION), {"type": "actions", "block_id": SATISFACTION,
+                                           "elements": buttons}]  # fmt: skip
 
 
 def agent_message(message: Message) -> Posting:

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.slack.blocks import (
     FEEDBACK,
     QUICK_REPLY,
+    SATISFACTION,
     Block,
     Posting,
     agent_message,
@@ -32,6 +33,7 @@ from channels.slack.blocks import (
     escape,
     plain_text,
     replace_block,
+    survey,
     system_message,
 )
 from channels.slack.store import SlackStore
@@ -48,10 +50,12 @@ PERMANENT = {"channel_not_found", "is_archived", "not_in_channel", "msg_too_long
 HANDLED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 USER_CACHE_SECONDS = 3600.0
 RETRY_DELAYS = (5.0, 15.0, 60.0, 300.0)  # after Slack failed even with the client's retries
+STREAM_UPDATE_EVERY = 1.0  # seconds between updates of a message being written
 
 
 class Desk(Protocol):
     async def handle(self, inbound: Inbound) -> Turn: ...
+    async def rate(self, channel: str, key: str, episode: int, score: int) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,15 @@ def is_dm(channel: str) -> bool:
 
 
 @dataclass
+class _Streamed:
+    """A model's answer being shown in Slack as it is written."""
+
+    text: str = ""
+    ts: str | None = None
+    updated: float = 0.0
+
+
+@dataclass
 class _Person:
     name: str | None
     email: str | None
@@ -115,6 +128,7 @@ class SlackChannel:
         self._people: dict[str, _Person] = {}
         self._states: dict[str, str] = {}  # key -> the handoff state last told in Slack
         self._retrying: set[str] = set()
+        self._streams: dict[str, _Streamed] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.bot_user_id: str | None = None
 
@@ -172,6 +186,11 @@ class SlackChannel:
                     else "Thanks for telling us. Ask again, or say “person” to reach our team."
                 )
                 await self._replace(address, message, FEEDBACK, thanks)
+        elif str(action_id).startswith(SATISFACTION) and value.isdigit():
+            score = int(str(action_id).rsplit("_", 1)[1])
+            if await self._desk.rate(CHANNEL, address.key, int(value), score):
+                thanks = f"Thank you: you rated this chat {score} out of 5."
+                await self._replace(address, message, SATISFACTION, thanks)
         elif str(action_id).startswith(QUICK_REPLY) and value:
             await self._replace(address, message, QUICK_REPLY, f"<@{user}> chose *{escape(value)}*")
             await self.customer_says(address, user, value, f"action:{action.get('action_ts')}")
@@ -216,7 +235,16 @@ class SlackChannel:
 
     async def notify(self, key: str, event: str, **fields: Any) -> None:
         """The handoff status, posted when it changes to waiting in the queue (joining and
-        leaving are stored messages, posted by `deliver`); typing has no Slack equivalent."""
+        leaving are stored messages, posted by `deliver`); a model's answer as it is written,
+        as one message updated at most once a second; the rating question at the end. Typing
+        has no Slack equivalent."""
+        if event == "stream":
+            await self._stream(Address.parse(key), str(fields["stream"]), str(fields["delta"]))
+            return
+        if event == "survey":
+            async with self._locks[key]:
+                await self._send(Address.parse(key), survey(int(fields["episode"])))
+            return
         if event != "handoff":
             return
         state, before = str(fields.get("state")), self._states.get(key)
@@ -243,12 +271,44 @@ class SlackChannel:
         for task in list(self._tasks):
             task.cancel()
 
+    async def _stream(self, address: Address, stream: str, delta: str) -> None:
+        """Slack has no streaming: the first piece is posted, later ones update that message
+        (throttled to Slack's pace); `deliver` puts the final answer in its place."""
+        async with self._locks[address.key]:
+            shown = self._streams.setdefault(stream, _Streamed())
+            shown.text += delta
+            now = time.monotonic()
+            if shown.ts is not None and now - shown.updated < STREAM_UPDATE_EVERY:
+                return
+            shown.updated = now
+            text = escape(shown.text) + " …"
+            try:
+                if shown.ts is None:
+                    posted = await self._client.chat_postMessage(
+                        channel=address.channel, text=text, unfurl_links=False,
+                        thread_ts=address.thread,
+                    )  # fmt: skip
+                    shown.ts = str(posted["ts"])
+                else:
+                    await self._client.chat_update(channel=address.channel, ts=shown.ts, text=text)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("streaming to Slack paused: %s", exc)  # the final answer still comes
+
     # -- posting --------------------------------------------------------------------------------
 
     async def _post(self, address: Address, message: Message) -> bool:
         """True once Slack has it (or refuses it for good); False to try again later."""
         posting: Posting
         extra: dict[str, Any] = {}
+        streamed = self._streams.pop(str(message.understanding.get("stream")), None)
+        if message.role == "bot" and streamed is not None and streamed.ts is not None:
+            text, blocks = bot_message(message, self._catalog, self._product_url)
+            try:  # the streamed message becomes the answer
+                await self._client.chat_update(channel=address.channel, ts=streamed.ts,
+                                               text=text, blocks=blocks)  # fmt: skip
+                return True
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("could not complete a streamed message (%s); posting it", exc)
         if message.role == "bot":
             posting = bot_message(message, self._catalog, self._product_url)
         elif message.role == "agent":

@@ -15,9 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels.web.frames import (
+    EndChat,
     FrameError,
     Hello,
     Ping,
+    Satisfaction,
     SendFeedback,
     SendMessage,
     Typing,
@@ -42,6 +44,9 @@ class Desk(Protocol):
     async def status(self, channel: str, key: str) -> dict[str, Any] | None: ...
     async def customer_typing(self, channel: str, key: str, on: bool) -> None: ...
     def bot_answers(self, channel: str, key: str) -> bool: ...
+    async def end_chat(self, channel: str, key: str) -> None: ...
+    async def rate(self, channel: str, key: str, episode: int, score: int) -> bool: ...
+    async def survey_due(self, channel: str, key: str) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,14 @@ class WebChannel:
             await self._send(socket, server_frame("pong"))
         elif isinstance(frame, Typing):
             await self._desk.customer_typing(CHANNEL, socket.session, frame.on)
+        elif isinstance(frame, EndChat):
+            await self._desk.end_chat(CHANNEL, socket.session)
+        elif isinstance(frame, Satisfaction):
+            if not await self._desk.rate(CHANNEL, socket.session, frame.episode, frame.score):
+                raise FrameError("unknown_episode", "There is no such chat to rate.",
+                                 episode=frame.episode)  # fmt: skip
+            saved = server_frame("satisfaction_saved", episode=frame.episode, score=frame.score)
+            await self._publish(socket.session, saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
         known = False
@@ -138,6 +151,9 @@ class WebChannel:
             if status is not None:
                 await self._send(socket, server_frame("handoff", **status))
         await self._flush(socket)
+        survey = await self._desk.survey_due(CHANNEL, socket.session)
+        if survey is not None:  # asked when the chat ended; not answered yet
+            await self._send(socket, server_frame("survey", **survey))
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
         self._check_message(socket.session, frame.client_id, frame.text)

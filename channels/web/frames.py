@@ -47,8 +47,24 @@ class Typing(_Frame):
     on: bool
 
 
+class EndChat(_Frame):
+    """The customer closes the chat (the widget's "End chat"): the episode ends, and they are
+    asked how it went."""
+
+    type: Literal["end"]
+
+
+class Satisfaction(_Frame):
+    """The customer's answer to a `survey`: 1 (poor) to 5 (great)."""
+
+    type: Literal["satisfaction"]
+    episode: int
+    score: int = Field(ge=1, le=5)
+
+
 ClientFrame = Annotated[
-    Hello | SendMessage | SendFeedback | Ping | Typing, Field(discriminator="type")
+    Hello | SendMessage | SendFeedback | Ping | Typing | EndChat | Satisfaction,
+    Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 

@@ -69,6 +69,11 @@ def _clarify(context: Context) -> Answer:
     return Answer(phrases.UNSURE, quick_replies=(*prompts, "Talk to a person"), failed=True)
 
 
+def is_goodbye(text: str) -> bool:
+    """The customer is leaving ("bye", "that's all"): the chat's episode ends here."""
+    return _BYE.search(text) is not None
+
+
 def _smalltalk(text: str) -> Answer:
     if _BYE.search(text):
         return Answer(phrases.GOODBYE)
