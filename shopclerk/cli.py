@@ -360,11 +360,25 @@ def serve(
 @app.command("eval")
 def evaluate(
     report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
-) -> None:
-    """Measure the bot: intents, out-of-scope, FAQ retrieval, spelling, dialogs."""
+    generator: Annotated[
+        str | None,
+        typer.Option(help="grounded or openai (any configured OpenAI-compatible endpoint); "
+                     "default: SHOPCLERK_GENERATOR."),
+    ] = None,
+) -> None:  # fmt: skip
+    """Measure the bot: intents, out-of-scope, FAQ retrieval, spelling, dialogs, answers."""
+    from pydantic import ValidationError
+
     from shopclerk.evaluation import print_table, run_evaluation
 
-    results = run_evaluation(settings())
+    chosen = settings()
+    if generator is not None:
+        try:
+            chosen = type(chosen).model_validate({**chosen.model_dump(), "generator": generator})
+        except ValidationError as exc:
+            problems = "; ".join(_setting_problem(e) for e in exc.errors())
+            raise fail(f"settings: {problems}") from exc
+    results = run_evaluation(chosen)
     print_table(results)
     path = report or settings().reports_dir / "eval.json"
     path.parent.mkdir(parents=True, exist_ok=True)

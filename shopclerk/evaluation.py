@@ -9,21 +9,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from engine.engine import Engine
+from engine.generators.facts import check
+from engine.generators.prompt import Document, messages
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
-from engine.types import Handoff, Inbound
+from engine.types import Handoff, Inbound, Reply, Turn
 from kb.embeddings import Vectors
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import load_engine
+from shopclerk.wiring import load_engine, load_writer
+
+if TYPE_CHECKING:
+    from engine.generators.openai import OpenAIWriter, Written
 
 IN_SCOPE_REJECTED = ("out_of_scope", "unsure")
 
@@ -40,6 +46,7 @@ def run_evaluation(settings: Settings) -> dict[str, Any]:
         "faq": faq_figures(engine),
         "spelling": spelling_figures(engine),
         "dialogs": dialog_figures(engine),
+        "answers": answer_figures(engine, load_writer(settings)),
     }
 
 
@@ -142,6 +149,54 @@ def dialog_figures(engine: Engine) -> dict[str, Any]:
     passed = turns - len({f.rsplit(":", 1)[0] for f in failures})
     return {"dialogs": len(dialogs), "turns": turns, "turns_passed": passed,
             "turn_accuracy": round(passed / turns, 4), "failures": failures}  # fmt: skip
+
+
+def answer_figures(engine: Engine, writer: OpenAIWriter | None) -> dict[str, Any]:
+    """Faithfulness: the share of answers from records whose every price, date, status,
+    tracking number and order id is in their sources, on the FAQ paraphrases (questions the
+    models never saw). With the `openai` generator, the model's own answers are checked (and
+    how often the grounded answer had to be sent instead, and what it cost)."""
+    rows = _eval_rows("faq_paraphrases.jsonl")
+    turns = [engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", r["query"], "eval")) for r in rows]
+    answered = [t for t in turns if isinstance(t.decision, Reply) and _from_records(t)]
+    figures: dict[str, Any] = {
+        "generator": "openai" if writer else "grounded",
+        "questions": len(rows),
+        "answered_from_records": len(answered),
+    }
+    if writer is None:
+        faithful = [check(t.decision.text, [d["text"] for d in t.documents]).passed
+                    for t in answered]  # fmt: skip
+        return {**figures, "faithfulness": _share(faithful)}
+    written = asyncio.run(_write_all(writer, answered))
+    model = [w for w in written if w.check != "skipped"]
+    latencies = sorted(w.latency_ms for w in model)
+    return {
+        **figures,
+        "model": written[0].model if written else None,
+        "model_answers": len(model),
+        "api_failures": len(written) - len(model),
+        "faithfulness": _share(w.check == "passed" for w in model),
+        "grounded_instead": _share(w.generator == "grounded" for w in written),
+        "latency_ms_p50": latencies[len(latencies) // 2] if latencies else None,
+        "tokens_in_mean": round(sum(w.tokens_in or 0 for w in model) / max(1, len(model))),
+        "tokens_out_mean": round(sum(w.tokens_out or 0 for w in model) / max(1, len(model))),
+    }
+
+
+async def _write_all(writer: OpenAIWriter, turns: Sequence[Turn]) -> list[Written]:
+    written = []
+    for turn in turns:
+        docs = [Document.from_dict(d) for d in turn.documents]
+        chat = messages(docs, [], turn.inbound.text)
+        policies = [d.text for d in docs if d.id.startswith(("faq:", "order:"))]
+        text = turn.decision.text
+        written.append(await writer.write(chat, [d.text for d in docs], text, None, policies))
+    return written
+
+
+def _from_records(turn: Turn) -> bool:
+    return any(d.get("id") != "draft" for d in turn.documents)
 
 
 def _check_turn(step: dict[str, Any], turn: dict[str, Any]) -> list[str]:

@@ -5,11 +5,13 @@ Tests never reach outside this machine: any connection to a non-loopback address
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -25,10 +27,25 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _real_connect = socket.socket.connect
 
 
+def _endpoint_addresses() -> set[str]:
+    """The one outside host a test may reach: the model endpoint a developer configured for
+    the opt-in integration test (SHOPCLERK_TEST_OPENAI_BASE_URL); none by default."""
+    url = os.environ.get("SHOPCLERK_TEST_OPENAI_BASE_URL")
+    host = urlsplit(url).hostname if url else None
+    if not host:
+        return set()
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return set()
+
+
+_ALLOWED = {"127.0.0.1", "::1", "localhost"} | _endpoint_addresses()
+
+
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not \
-            host.startswith("/"):  # fmt: skip
+    if isinstance(host, str) and host not in _ALLOWED and not host.startswith("/"):
         raise OSError(f"tests may not reach {host}: only loopback is allowed")
     return _real_connect(self, address)
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
+import pytest
 
+from engine.engine import Engine
 from engine.generators.facts import check
 from engine.generators.openai import Breaker, OpenAIWriter, model_in_use
 from engine.generators.prompt import SYSTEM_PROMPT, Document, Said, messages
+from shopclerk.evaluation import answer_figures
 from tests.fake_openai import FakeChat
 
 ORDER = Document("order:HP-105442", "order id: HP-105442\nstatus: shipped\nshipped: 3 March 2026"
@@ -160,3 +165,44 @@ def test_the_fine_tuned_model_is_used_once_written(tmp_path: Path) -> None:
     assert model() == "gpt-4o-mini"
     file.write_text(json.dumps({"model": "ft:gpt-4o-mini:shop::abc"}))
     assert model() == "ft:gpt-4o-mini:shop::abc"
+
+
+def test_eval_reports_the_models_faithfulness(engine: Engine) -> None:
+    """`shopclerk eval --generator openai` through a scripted model: every third answer adds
+    a price no source has."""
+    asked = {"n": 0}
+
+    def answer(chat: list[dict[str, Any]]) -> str:
+        asked["n"] += 1
+        content = chat[-1]["content"]
+        draft = content.split('<source id="draft">\n', 1)[-1].split("\n</source>", 1)[0]
+        sentence = draft.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return sentence if asked["n"] % 3 else "It costs EUR 1.23, today only."
+
+    fake = FakeChat(default=answer)
+    writer = OpenAIWriter(fake.client(max_retries=0), lambda: "gpt-test")
+    figures = answer_figures(engine, writer)
+    assert figures["generator"] == "openai"
+    assert figures["model_answers"] == figures["answered_from_records"] > 100
+    assert figures["api_failures"] == 0
+    assert 0.6 < figures["faithfulness"] < 0.72
+    assert figures["grounded_instead"] == pytest.approx(1 - figures["faithfulness"], abs=0.01)
+    assert figures["tokens_in_mean"] == 120
+
+
+ENDPOINT = os.environ.get("SHOPCLERK_TEST_OPENAI_BASE_URL")
+
+
+@pytest.mark.skipif(not ENDPOINT, reason="no OpenAI-compatible endpoint configured for tests "
+                    "(SHOPCLERK_TEST_OPENAI_BASE_URL, _API_KEY, _MODEL)")  # fmt: skip
+def test_a_real_endpoint_answers_from_the_sources() -> None:
+    """Runs only against a real OpenAI-compatible server (OpenAI, vLLM, Ollama...)."""
+    key = os.environ.get("SHOPCLERK_TEST_OPENAI_API_KEY", "none")
+    client = openai.AsyncOpenAI(base_url=ENDPOINT, api_key=key, max_retries=1, timeout=60)
+    model = os.environ.get("SHOPCLERK_TEST_OPENAI_MODEL", "gpt-4o-mini")
+    writer = OpenAIWriter(client, lambda: model, deadline=60)
+    chat = messages([ORDER], [], "Where is my order HP-105442?")
+    written = asyncio.run(writer.write(chat, [ORDER.text], GROUNDED))
+    assert written.check in ("passed", "failed"), written.problem  # the API answered
+    assert written.tokens_in
+    assert "HP-105442" in written.text or written.text == GROUNDED
