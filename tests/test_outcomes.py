@@ -154,22 +154,23 @@ def agent_id(settings: Settings, username: str) -> int:
 
 def test_conversations_left_idle_end_without_a_question(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
-        widget(ws)
+        session = widget(ws)
         say(ws, "How long does delivery take?")
         until(ws, is_msg("bot"))
     db = open_database(settings.sqlalchemy_url)
-    with Session(db) as session:
-        session.execute(update(Conversation).values(updated_at=utcnow() - timedelta(hours=2)))
-        session.commit()
+    with Session(db) as session_:
+        cid = session_.exec(select(Conversation.id).where(Conversation.key == session)).one()
+        session_.execute(update(Conversation).where(col(Conversation.id) == cid)
+                         .values(updated_at=utcnow() - timedelta(hours=2)))  # fmt: skip
+        session_.commit()
     outcomes = Outcomes(db)
-    idle = outcomes.idle()
-    assert idle
-    for cid in idle:
-        outcomes.end(cid, "idle")
-    assert outcomes.idle() == []
+    assert cid in outcomes.idle()
+    assert outcomes.end(cid, "idle") is not None
+    assert cid not in outcomes.idle()
+    assert outcomes.end(cid, "idle") is None  # nothing new since
+    [episode] = outcomes.episodes(cid)
     db.dispose()
-    assert episodes(settings)[-1].outcome == "bot_resolved"
-    assert episodes(settings)[-1].ended_by == "idle"
+    assert (episode.outcome, episode.ended_by, episode.first_seq) == ("bot_resolved", "idle", 1)
 
 
 # -- Slack ---------------------------------------------------------------------------------------
