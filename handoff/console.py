@@ -15,7 +15,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine as Database
@@ -35,6 +35,9 @@ from handoff.desk import Console, Desk
 from handoff.models import Agent, AgentLogin
 from handoff.ownership import BOT, QUEUE
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
+
+if TYPE_CHECKING:
+    from learning.suggestion_server import SuggestionEndpoints
 
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 12
@@ -63,8 +66,15 @@ class ApiError(Exception):
 
 
 class AgentConsole:
-    def __init__(self, desk: Desk, db: Database, accounts: AgentAccounts) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        db: Database,
+        accounts: AgentAccounts,
+        suggestions: SuggestionEndpoints | None = None,
+    ) -> None:
         self.desk = desk
+        self._suggestions = suggestions
         self._db = db
         self._accounts = accounts
         self._failures: dict[str, deque[float]] = defaultdict(deque)
@@ -96,9 +106,21 @@ class AgentConsole:
             Route("/api/conversations/{cid:int}/resolve", action(self._resolve),
                   methods=["POST"]),
             Route("/api/conversations/{cid:int}/notes", action(self._note), methods=["POST"]),
+            *self._suggestion_routes(),
             WebSocketRoute("/ws", self._websocket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]  # fmt: skip
+
+    def _suggestion_routes(self) -> list[Route]:
+        """FAQ entries learned from agents' answers (learning/suggestion_server.py)."""
+        s = self._suggestions
+        if s is None:
+            return []
+        return [
+            Route("/api/suggestions", self._agent(s.pending)),
+            Route("/api/suggestions/{sid:int}/accept", self._agent(s.accept), methods=["POST"]),
+            Route("/api/suggestions/{sid:int}/reject", self._agent(s.reject), methods=["POST"]),
+        ]
 
     # -- who is asking --------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ import channels.slack.models  # noqa: F401  (registers the Slack tables)
 import engine.outcomes  # (registers the outcome table)
 import engine.state  # noqa: F401  (registers the conversation tables)
 import handoff.models  # noqa: F401  (registers the agent tables)
-import kb.models  # noqa: F401  (registers the knowledge tables)
+import kb.models  # (registers the knowledge tables)
+import kb.suggestion_models  # noqa: F401  (registers the FAQ suggestions table)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -3,6 +3,8 @@ lifespan, never at import time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,9 +27,10 @@ from handoff.agents import AgentAccounts
 from handoff.console import AgentConsole
 from handoff.desk import Desk, DeskConfig
 from handoff.tickets import Tickets
+from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import limit_threads, load_engine, load_writer
+from shopclerk.wiring import embedder, limit_threads, load_engine, load_writer
 
 
 def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = None) -> Starlette:
@@ -37,7 +40,8 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
         db = open_db(settings)
-        engine = load_engine(settings, db)
+        encoder = embedder(settings)
+        engine = load_engine(settings, db, encoder)
         worker = EngineWorker(engine)
         worker.start()
         tickets = Tickets(db, engine.store)
@@ -50,7 +54,12 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         desk.channels[CHANNEL] = web
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
-        console.app = AgentConsole(desk, db, accounts).app(secret_key(settings))
+        # FAQ entries accepted from agents' answers are indexed and used at once; so are index
+        # changes made by another process (`shopclerk kb ...`), within seconds.
+        reloader = KnowledgeReloader(engine, db, settings.index_dir, worker.run)
+        suggestions = SuggestionEndpoints(db, settings.index_dir, encoder, reloader.reload)
+        console.app = AgentConsole(desk, db, accounts, suggestions).app(secret_key(settings))
+        following = asyncio.create_task(reloader.follow())
         await desk.start()
         slack = None
         if settings.slack_enabled:
@@ -66,6 +75,9 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         try:
             yield
         finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
             if slack is not None:
                 await slack.stop()
             await desk.stop()

@@ -13,6 +13,7 @@ import typer
 from kb.errors import KbError
 from learning.commands import finetune_app
 from learning.dataset_commands import dataset_app
+from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 agents_app = typer.Typer(help="Accounts of the people who take handed-off conversations.",
                          no_args_is_help=True)  # fmt: skip
 app.add_typer(kb_app, name="kb")
+kb_app.add_typer(suggestions_app, name="suggestions")
 app.add_typer(db_app, name="db")
 app.add_typer(agents_app, name="agents")
 app.add_typer(finetune_app, name="finetune")
