@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import Session, select
 
+from engine.outcomes import Episode
+from engine.state import Conversation
+from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from tests.live_server import run_server
@@ -116,3 +120,41 @@ def test_a_customer_and_an_agent_talk_through_a_handoff(
         _ask(customer, "which payment methods do you accept?")
         bot = customer.locator('[data-testid="sc-msg"][data-role="bot"]')
         expect(bot.last).to_contain_text("Klarna", timeout=20_000)
+
+
+def test_the_customer_ends_the_chat_and_rates_it(
+    browser: Browser, built_settings: Settings, tmp_path: Path
+) -> None:
+    settings = fresh_settings(built_settings, tmp_path)
+    with run_server(create_app(settings)) as url:
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.get_by_test_id("sc-launcher").click()
+        end_chat = page.get_by_test_id("sc-end-chat")
+        expect(end_chat).to_be_hidden()
+        _ask(page, "which payment methods do you accept?")
+        bot = page.locator('[data-testid="sc-msg"][data-role="bot"]')
+        expect(bot.last).to_contain_text("Klarna", timeout=20_000)
+
+        end_chat.click()
+        expect(page.get_by_test_id("sc-end-confirm")).to_contain_text("End this chat?")
+        page.get_by_test_id("sc-end-chat-yes").click()
+        survey = page.get_by_test_id("sc-survey")
+        expect(survey).to_contain_text("How did we do?", timeout=20_000)
+        expect(survey.get_by_test_id("sc-survey-score")).to_have_count(5)
+        expect(page.get_by_test_id("sc-end-chat")).to_be_hidden()  # until the customer writes again
+        survey.get_by_role("radio", name="Rate 4 out of 5").click()
+        thanks = page.get_by_test_id("sc-survey-thanks")
+        expect(thanks).to_have_text("Thank you for your rating (4/5).", timeout=20_000)
+        expect(bot).to_have_count(1)  # the conversation stays on screen
+        key = page.evaluate("window.ShopclerkWidget._state().session")
+
+    db = open_database(settings.sqlalchemy_url)
+    with Session(db) as session:
+        episodes = session.exec(
+            select(Episode)
+            .join(Conversation)
+            .where(Conversation.channel == "web", Conversation.key == key)
+        ).all()
+    db.dispose()
+    assert [(e.ended_by, e.satisfaction) for e in episodes] == [("customer", 4)]

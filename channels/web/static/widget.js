@@ -38,6 +38,8 @@
   const AGENT_FALLBACK_NAME = "Support agent"; // an agent message or typing frame without a name
   const DEFAULT_TITLE = "Customer service";
   const DEFAULT_GREETING = "Hi! Ask us about your order, delivery, returns or our products.";
+  const DEFAULT_SURVEY_QUESTION = "How did we do? Rate this chat from 1 (poor) to 5 (great).";
+  const DEFAULT_SURVEY_SCALE = [1, 2, 3, 4, 5];
 
   const KEY_SESSION = "shopclerk.session";
   const KEY_OUTBOX = "shopclerk.outbox";
@@ -48,6 +50,7 @@
     too_large: "That message is too long to send.",
     rate_limited: "You're sending messages a little too quickly.",
     unknown_message: "Sorry, your rating couldn't be saved.",
+    unknown_episode: "Sorry, your rating couldn't be saved.",
     bad_frame: "Sorry, something went wrong sending that.",
   };
 
@@ -133,6 +136,11 @@
     const node = el(tag, className, attrs);
     node.textContent = text;
     return node;
+  }
+
+  function uniqueId(name) {
+    idCounter += 1;
+    return "sc-" + name + "-" + idCounter + "-" + Math.random().toString(36).slice(2, 6);
   }
 
   function icon(name) {
@@ -248,6 +256,8 @@
     unread: 0,
     unreadAfterSeq: 0, // bot messages above this seq count as unread while the panel is closed
     overLimit: false,
+    endedAfterSeq: 0, // the customer ended the chat when this page showed up to this seq
+    endUnsent: false, // "End chat" was confirmed while offline: send `end` after the next `welcome`
   };
 
   const pendingRows = new Map(); // client_id -> {row, bubble, meta} for customer bubbles not yet stored
@@ -260,6 +270,10 @@
   let ready = false; // the widget is built and its stylesheet is in: it can be shown
   let quickReplies = null; // the one quick-reply group on screen (under the latest bot message)
   let wantOpenOnReady = false; // open() was called before the widget was ready
+  let survey = null; // the one rating card on screen: {episode, max, row, card, ...}
+  let dismissedEpisode = 0; // the customer closed the card of this episode (and older ones)
+  let ratingToSend = null; // {episode, score, inFlight}: chosen, not yet confirmed by the server
+  let idCounter = 0;
 
   // ---------------------------------------------------------------------------------------------
   // DOM construction
@@ -306,6 +320,8 @@
 
     const header = el("div", "sc-header");
     header.appendChild(textEl("h2", "sc-title", CONFIG.title));
+    const endChat = buildEndChat();
+    header.appendChild(endChat.node);
     const closeButton = iconButton("sc-close", "close", "Close chat", { "data-testid": "sc-close" });
     header.appendChild(closeButton);
 
@@ -344,10 +360,38 @@
 
     ui = Object.assign(
       { root, launcher, badge, panel, closeButton, status, banner, scroller, empty, list, typing, typingCaption },
+      endChat.refs,
       footer.refs
     );
     document.body.appendChild(root);
     bindUiEvents();
+  }
+
+  // "End chat" in the header. It asks first, inline: the button gives way to "End this chat? Yes / No".
+  function buildEndChat() {
+    const node = el("div", "sc-end");
+    node.hidden = true; // until the conversation has a message
+    const button = textEl("button", "sc-end-chat", "End chat", { type: "button", "data-testid": "sc-end-chat" });
+    const questionId = uniqueId("end");
+    const confirm = el("div", "sc-end-confirm", {
+      role: "group",
+      "aria-labelledby": questionId,
+      "data-testid": "sc-end-confirm",
+    });
+    confirm.hidden = true;
+    const yes = textEl("button", "sc-end-yes", "Yes", {
+      type: "button",
+      "data-testid": "sc-end-chat-yes",
+      "aria-label": "Yes, end the chat",
+    });
+    const no = textEl("button", "sc-end-no", "No", {
+      type: "button",
+      "data-testid": "sc-end-chat-no",
+      "aria-label": "No, keep chatting",
+    });
+    confirm.append(textEl("span", "sc-end-question", "End this chat?", { id: questionId }), yes, no);
+    node.append(button, confirm);
+    return { node, refs: { endChat: node, endButton: button, endConfirm: confirm, endYes: yes, endNo: no } };
   }
 
   function buildFooter() {
@@ -394,6 +438,16 @@
       reportTyping(); // only here: text put back into the box by the widget is not typing
     });
     ui.human.addEventListener("click", () => submitText(HUMAN_REQUEST_TEXT));
+    ui.endButton.addEventListener("click", () => setEndConfirm(true));
+    ui.endYes.addEventListener("click", endChat);
+    ui.endNo.addEventListener("click", () => setEndConfirm(false));
+    ui.endConfirm.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      // Escape takes back the question here; it only closes the panel everywhere else.
+      event.preventDefault();
+      event.stopPropagation();
+      setEndConfirm(false);
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -422,6 +476,7 @@
     wantOpenOnReady = false;
     if (!ready || !state.isOpen) return;
     state.isOpen = false;
+    setEndConfirm(false);
     ui.panel.hidden = true;
     ui.root.classList.remove("sc-is-open");
     ui.launcher.setAttribute("aria-expanded", "false");
@@ -467,6 +522,7 @@
     const stick = force || isNearBottom();
     change();
     ui.empty.hidden = ui.list.childElementCount > 0;
+    updateEndChat();
     if (stick) scrollToBottom();
   }
 
@@ -509,6 +565,11 @@
     feedbackInFlight.length = 0;
     feedbackUnsent.clear();
     quickReplies = null;
+    survey = null; // its row went with the list
+    ratingToSend = null; // an episode of the old conversation: the server would refuse it
+    state.endUnsent = false;
+    state.endedAfterSeq = 0;
+    updateEndChat();
     setTyping(false);
     setHandoff("bot", "");
   }
@@ -837,6 +898,200 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Ending the chat (`end`) and rating it (`survey` -> `satisfaction` -> `satisfaction_saved`)
+  // ---------------------------------------------------------------------------------------------
+
+  // "End chat" is there once the conversation has a message, and goes away once the customer has
+  // ended it, until someone writes again. System lines ("The customer ended the chat.") don't count.
+  function updateEndChat() {
+    if (!ui) return;
+    const show = hasMessageSinceEnd();
+    if (ui.endChat.hidden === !show) return;
+    if (!show) {
+      const hadFocus = ui.endChat.contains(document.activeElement);
+      setEndConfirm(false);
+      if (hadFocus && state.isOpen) ui.input.focus();
+    }
+    ui.endChat.hidden = !show;
+  }
+
+  function hasMessageSinceEnd() {
+    const messages = ui.list.querySelectorAll('[data-testid="sc-msg"]:not([data-role="system"])');
+    if (!messages.length) return false;
+    // Rows are in seq order; bubbles not stored yet (being sent, streaming) have no seq and are new.
+    const seq = positiveInt(messages[messages.length - 1].getAttribute("data-seq"));
+    return !seq || seq > state.endedAfterSeq;
+  }
+
+  function setEndConfirm(on) {
+    if (!ui || ui.endConfirm.hidden === !on) return;
+    const hadFocus = ui.endConfirm.contains(document.activeElement);
+    ui.endButton.hidden = on;
+    ui.endConfirm.hidden = !on;
+    if (on) ui.endYes.focus();
+    else if (hadFocus) ui.endButton.focus();
+  }
+
+  // The conversation stays on screen: the survey comes below it, and whatever the customer writes
+  // next starts a new episode on the server.
+  function endChat() {
+    state.endedAfterSeq = state.lastSeq;
+    state.endUnsent = true;
+    setEndConfirm(false);
+    updateEndChat(); // hides the button (focus goes to the message box)
+    if (state.connected) flushEnd();
+    else ensureConnection(true);
+  }
+
+  function flushEnd() {
+    if (state.endUnsent && send({ v: PROTOCOL_VERSION, type: "end" })) state.endUnsent = false;
+  }
+
+  // One card at a time: a newer episode's survey replaces the older card; the same episode asked
+  // again (the server repeats it after a reconnect) or one the customer closed leaves things be.
+  function onSurveyFrame(frame) {
+    const episode = positiveInt(frame.episode);
+    if (!episode || !ui || episode <= dismissedEpisode) return;
+    if (survey && survey.episode >= episode) return;
+    const entry = buildSurvey(episode, nonEmpty(frame.question) || DEFAULT_SURVEY_QUESTION, surveyScale(frame.scale));
+    removeSurvey();
+    survey = entry;
+    // The episode is over (a goodbye, "End chat", an agent's verdict): nothing left to end until
+    // someone writes again. (Asked again after a reload, this may hide the button over messages
+    // written since; the next message brings it back.)
+    state.endedAfterSeq = Math.max(state.endedAfterSeq, state.lastSeq);
+    // At the end of the list, as the quick replies; later messages come below it.
+    withAutoScroll(() => ui.list.appendChild(entry.row));
+  }
+
+  function surveyScale(scale) {
+    const valid =
+      Array.isArray(scale) && scale.length >= 2 && scale.length <= 10 && scale.every((n) => positiveInt(n) === n);
+    return valid ? scale : DEFAULT_SURVEY_SCALE;
+  }
+
+  function buildSurvey(episode, question, scale) {
+    const max = Math.max.apply(null, scale);
+    const row = el("div", "sc-row sc-row-survey");
+    const card = el("div", "sc-survey", { "data-testid": "sc-survey", "data-episode": String(episode) });
+    const top = el("div", "sc-survey-top");
+    const questionId = uniqueId("survey");
+    const questionText = textEl("p", "sc-survey-question", question, { id: questionId });
+    const dismiss = iconButton("sc-survey-dismiss", "close", "Close the rating", { "data-testid": "sc-survey-dismiss" });
+    top.append(questionText, dismiss);
+
+    // A radio group with one tab stop: arrows move between the scores, Enter/Space/click rates.
+    // (Arrows don't rate by themselves: a rating is sent the moment it is chosen.)
+    const group = el("div", "sc-survey-scale", { role: "radiogroup", "aria-labelledby": questionId });
+    const entry = { episode, max, row, card, questionText, group, dismiss, radios: [], thanks: null };
+    scale.forEach((score, index) => {
+      const radio = textEl("button", "sc-survey-score", String(score), {
+        type: "button",
+        role: "radio",
+        "aria-checked": "false",
+        "aria-label": "Rate " + score + " out of " + max,
+        "data-testid": "sc-survey-score",
+        "data-score": String(score),
+        tabindex: index === 0 ? "0" : "-1",
+      });
+      radio.addEventListener("click", () => chooseScore(entry, score));
+      entry.radios.push(radio);
+      group.appendChild(radio);
+    });
+    group.addEventListener("keydown", (event) => onSurveyKeyDown(entry, event));
+    dismiss.addEventListener("click", () => {
+      dismissedEpisode = Math.max(dismissedEpisode, episode);
+      if (entry === survey) removeSurvey(); // a score already chosen is still sent
+    });
+    card.append(top, group);
+    row.appendChild(card);
+    return entry;
+  }
+
+  function onSurveyKeyDown(entry, event) {
+    const radios = entry.radios;
+    const index = radios.indexOf(document.activeElement);
+    if (index === -1) return;
+    const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1 };
+    let next;
+    if (event.key === "Home") next = 0;
+    else if (event.key === "End") next = radios.length - 1;
+    else if (Object.prototype.hasOwnProperty.call(moves, event.key)) next = (moves[event.key] + radios.length) % radios.length;
+    else return;
+    event.preventDefault();
+    setTabStop(entry, radios[next]);
+    radios[next].focus();
+  }
+
+  function setTabStop(entry, radio) {
+    for (const other of entry.radios) other.setAttribute("tabindex", other === radio ? "0" : "-1");
+  }
+
+  // The choice shows at once and is kept until the server confirms it; while offline it is sent
+  // after the reconnect (like feedback and messages), so the buttons stay usable.
+  function chooseScore(entry, score) {
+    if (entry !== survey || entry.thanks) return;
+    for (const radio of entry.radios) {
+      const chosen = radio.getAttribute("data-score") === String(score);
+      radio.setAttribute("aria-checked", String(chosen));
+      if (chosen) setTabStop(entry, radio);
+    }
+    entry.card.setAttribute("data-state", "saving");
+    ratingToSend = { episode: entry.episode, score, inFlight: false };
+    if (state.connected) sendRating();
+    else ensureConnection(true);
+  }
+
+  function sendRating() {
+    const rating = ratingToSend;
+    if (!rating || rating.inFlight) return;
+    rating.inFlight = send({ v: PROTOCOL_VERSION, type: "satisfaction", episode: rating.episode, score: rating.score });
+  }
+
+  // Comes to every tab of the session: a rating given in another tab thanks the customer here too.
+  function onSatisfactionSaved(frame) {
+    const episode = positiveInt(frame.episode);
+    const score = positiveInt(frame.score);
+    if (!episode || !score) return;
+    if (ratingToSend && ratingToSend.episode === episode && ratingToSend.score === score) ratingToSend = null;
+    // A newer choice still on its way settles the card when its own confirmation comes.
+    if (ratingToSend && ratingToSend.episode === episode) return;
+    if (survey && survey.episode === episode) showThanks(survey, score);
+  }
+
+  function showThanks(entry, score) {
+    const text = "Thank you for your rating (" + score + "/" + entry.max + ").";
+    if (entry.thanks) {
+      if (entry.thanks.textContent !== text) entry.thanks.textContent = text;
+      return;
+    }
+    const hadFocus = entry.group.contains(document.activeElement);
+    entry.thanks = textEl("p", "sc-survey-thanks", text, { "data-testid": "sc-survey-thanks" });
+    withAutoScroll(() => {
+      entry.card.setAttribute("data-state", "saved");
+      entry.questionText.replaceWith(entry.thanks);
+      entry.group.remove();
+    });
+    if (hadFocus && state.isOpen) ui.input.focus(); // the scores it was on are gone
+  }
+
+  // `unknown_episode`: this conversation has no such episode (any more). Asking again won't help.
+  function onRatingRejected(frame) {
+    const episode = positiveInt(frame.episode);
+    if (ratingToSend && (!episode || ratingToSend.episode === episode)) ratingToSend = null;
+    if (survey && (!episode || survey.episode === episode)) removeSurvey();
+  }
+
+  function removeSurvey() {
+    if (!survey) return;
+    const row = survey.row;
+    const hadFocus = row.contains(document.activeElement);
+    survey = null;
+    withAutoScroll(() => row.remove());
+    if (hadFocus && state.isOpen) ui.input.focus();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Typing indicator
   // ---------------------------------------------------------------------------------------------
 
@@ -1104,6 +1359,11 @@
       addSystemLine(serverText || ERROR_TEXT.unknown_message);
       return;
     }
+    if (code === "unknown_episode") {
+      onRatingRejected(frame);
+      addSystemLine(serverText || ERROR_TEXT.unknown_episode);
+      return;
+    }
     if (item) {
       rejectOutboxItem(item, serverText || ERROR_TEXT[code] || ERROR_TEXT.bad_frame);
       return;
@@ -1230,6 +1490,8 @@
     startPing();
     flushFeedback();
     flushOutbox();
+    flushEnd(); // after the outbox: what the customer wrote before ending belongs to the chat
+    sendRating();
   }
 
   // The server does not know the session we named (or we named none): a fresh conversation.
@@ -1251,6 +1513,8 @@
     handoff: onHandoffFrame,
     stream: onStreamFrame,
     feedback_saved: onFeedbackSaved,
+    survey: onSurveyFrame,
+    satisfaction_saved: onSatisfactionSaved,
     error: onErrorFrame,
     pong: () => {},
   };
@@ -1326,6 +1590,7 @@
     state.typingSentAt = 0; // the server forgets a closed socket's typing
     // Whatever was in flight may or may not have arrived: send it again on the next socket.
     for (const item of state.outbox) item.inFlight = false;
+    if (ratingToSend) ratingToSend.inFlight = false;
     for (const messageId of feedbackInFlight.splice(0)) {
       const record = botMessages.get(messageId);
       if (record && record.shown && !feedbackUnsent.has(messageId)) feedbackUnsent.set(messageId, record.shown);
