@@ -16,6 +16,7 @@ OrderAccess = Literal["shown", "needs_email", "not_found", "none_given", "malfor
 
 STATUS_INTENTS = frozenset({"track_order", "track_refund", "delivery_period"})
 FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the question
+FAQ_STRONG_SCORE = 0.6  # ... and for a product question no product answers
 PRODUCT_MIN_SCORE = 0.35
 
 
@@ -58,6 +59,11 @@ class Lookup:
             findings.products = self._products(text, vector, slots)
         if self._faq_helps(intent.intent, slots, findings):
             findings.faq = self._faq(text, vector, intent.intent)
+        elif intent.intent == "product_info" and not findings.products:
+            # A question about the shop that reads like a product question ("do you offer gift
+            # wrapping?"): a close FAQ entry answers it (entries learned from agents, too).
+            findings.faq = [s for s in self._faq(text, vector, intent.intent)
+                            if s.score >= FAQ_STRONG_SCORE]  # fmt: skip
         return findings
 
     @staticmethod

@@ -264,3 +264,16 @@ def test_proving_an_order_makes_the_conversation_that_customers(
     conversation = ConversationStore(built_db).load("test", chat.key)
     assert conversation.customer_id is not None
     assert conversation.customer_name == "Harry Hughes"
+
+
+def test_a_shop_question_that_reads_like_a_product_question_is_answered_from_the_faq(
+    engine: Engine,
+) -> None:
+    turn = Chat(engine).say("do you sell gift cards?")
+    assert turn.intent.intent == "product_info"
+    assert isinstance(turn.decision, Reply)
+    assert "EUR 10 to EUR 250" in turn.decision.text
+    assert [s.id for s in turn.decision.sources] == ["gift-card-buy"]
+    nothing = Chat(engine).say("do you have purple unicorn saddles?")
+    assert isinstance(nothing.decision, Reply)
+    assert "couldn't find a product" in nothing.decision.text

@@ -52,6 +52,8 @@ class GroundedGenerator:
         if intent == "smalltalk":
             return _smalltalk(context.text)
         if intent == "product_info":
+            if context.findings.faq and not context.findings.products:
+                return _from_records(intent, context.findings, self.timezone)
             return _products(context.findings.products)
         if intent in ORDER_INTENTS and context.findings.order_access != "shown":
             needs_order = _order_needed(context)
