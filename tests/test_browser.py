@@ -158,3 +158,60 @@ def test_the_customer_ends_the_chat_and_rates_it(
         ).all()
     db.dispose()
     assert [(e.ended_by, e.satisfaction) for e in episodes] == [("customer", 4)]
+
+
+def test_an_agent_edits_and_accepts_a_suggested_faq_entry(
+    browser: Browser, built_settings: Settings, tmp_path: Path
+) -> None:
+    from kb.models import FaqEntry
+    from kb.suggestion_models import FaqSuggestion
+
+    # A data directory of its own: accepting rebuilds the search index, which others share.
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_settings.index_dir, data_dir / "index")
+    (data_dir / "models").symlink_to(built_settings.models_dir, target_is_directory=True)
+    settings = fresh_settings(built_settings, tmp_path, data_dir=data_dir)
+    anna = add_agent(settings, "Anna")
+    db = open_database(settings.sqlalchemy_url)
+    with Session(db) as session:
+        session.add(FaqSuggestion(question="Can I collect my order at your warehouse?",
+                                  alternates=["pick up at the warehouse"], cluster_size=3,
+                                  answer="Yes, you can pick it up."))  # fmt: skip
+        session.commit()
+    answer = "Yes: collect it at our Utrecht warehouse, Monday to Friday from 9:00 to 17:00."
+
+    with run_server(create_app(settings)) as url:
+        page = browser.new_page()
+        page.goto(url + "/agent")
+        page.get_by_test_id("login-username").fill(anna)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        tab = page.get_by_test_id("ac-suggestions-tab")
+        expect(tab.get_by_test_id("ac-suggestions-count")).to_have_text("1", timeout=20_000)
+        tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
+        card = page.get_by_test_id("ac-suggestion")
+        expect(card).to_have_count(1, timeout=20_000)
+        expect(card).to_contain_text("3 customers asked this")
+        expect(card.get_by_test_id("ac-suggestion-question")).to_have_value(
+            "Can I collect my order at your warehouse?"
+        )
+        expect(card.get_by_test_id("ac-suggestion-alternates")).to_have_value(
+            "pick up at the warehouse"
+        )
+        card.get_by_test_id("ac-suggestion-answer").fill(answer)
+        card.get_by_test_id("ac-suggestion-accept").click()
+        notice = page.get_by_test_id("ac-suggestions-notice")
+        expect(notice).to_contain_text("Added to the FAQ", timeout=60_000)
+        expect(card).to_have_count(0, timeout=20_000)
+        expect(tab.get_by_test_id("ac-suggestions-count")).to_be_hidden()
+        expect(page.get_by_test_id("ac-suggestion-error")).to_have_count(0)
+
+    with Session(db) as session:
+        entries = session.exec(select(FaqEntry).where(FaqEntry.answer == answer)).all()
+        suggestion = session.exec(select(FaqSuggestion)).one()
+    db.dispose()
+    assert [(e.question, e.alternates) for e in entries] == [
+        ("Can I collect my order at your warehouse?", ["pick up at the warehouse"])
+    ]
+    assert (suggestion.status, suggestion.faq_key) == ("accepted", entries[0].key)
