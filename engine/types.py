@@ -150,6 +150,11 @@ class Turn:
     documents: tuple[dict[str, str], ...] = ()  # the records found, as a model is given them
 
     @property
+    def from_records(self) -> bool:
+        """The turn found records to answer from (not only the bot's own wording)."""
+        return any(d.get("id") != "draft" for d in self.documents)
+
+    @property
     def draft(self) -> Answer | None:
         """The bot's own answer when it is not what the customer gets (handoff, forwarded)."""
         return None if isinstance(self.decision, Reply) else self.decision.draft

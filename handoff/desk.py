@@ -153,7 +153,7 @@ class Desk:
         turn = await self._handle(inbound)
         if turn.conversation_id is None or turn.rejected == "duplicate":
             return turn
-        if self.writer is not None and isinstance(turn.decision, Reply) and _from_records(turn):
+        if self.writer is not None and isinstance(turn.decision, Reply) and turn.from_records:
             await self._write(inbound, turn.conversation_id, self.writer)
         if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
             await self._end(turn.conversation_id, "customer")
@@ -228,10 +228,8 @@ class Desk:
             if side is not None:
                 await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
 
-        # Promises (refunds, discounts, "free") only where the store's policies or order records
-        # say so; never on the word of a product description, which may come from a supplier.
-        policies = [d.text for d in docs if d.id.startswith(("faq:", "order:"))]
-        written = await writer.write(chat, [d.text for d in docs], bot.text, on_delta, policies)
+        sources, backing = [d.text for d in docs], prompt.policies(docs)
+        written = await writer.write(chat, sources, bot.text, on_delta, backing)
         revised = {"generation": written.as_dict(), "stream": stream}
         bot_id = bot.id or 0
         await self._run(lambda: store.revise(bot_id, written.text, revised))
@@ -560,11 +558,6 @@ class Desk:
 
 def _survey(episode: int) -> dict[str, Any]:
     return {"episode": episode, "question": QUESTION, "scale": list(SCALE)}
-
-
-def _from_records(turn: Turn) -> bool:
-    """The turn found records to answer from (not only the bot's own wording)."""
-    return any(d.get("id") != "draft" for d in turn.documents)
 
 
 def _waiting(position: int, available: bool, email_known: bool) -> dict[str, Any]:

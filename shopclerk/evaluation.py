@@ -20,7 +20,7 @@ import typer
 
 from engine.engine import Engine
 from engine.generators.facts import check
-from engine.generators.prompt import Document, messages
+from engine.generators.prompt import Document, messages, policies
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
 from kb.embeddings import Vectors
@@ -158,7 +158,7 @@ def answer_figures(engine: Engine, writer: OpenAIWriter | None) -> dict[str, Any
     how often the grounded answer had to be sent instead, and what it cost)."""
     rows = _eval_rows("faq_paraphrases.jsonl")
     turns = [engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", r["query"], "eval")) for r in rows]
-    answered = [t for t in turns if isinstance(t.decision, Reply) and _from_records(t)]
+    answered = [t for t in turns if isinstance(t.decision, Reply) and t.from_records]
     figures: dict[str, Any] = {
         "generator": "openai" if writer else "grounded",
         "questions": len(rows),
@@ -189,14 +189,9 @@ async def _write_all(writer: OpenAIWriter, turns: Sequence[Turn]) -> list[Writte
     for turn in turns:
         docs = [Document.from_dict(d) for d in turn.documents]
         chat = messages(docs, [], turn.inbound.text)
-        policies = [d.text for d in docs if d.id.startswith(("faq:", "order:"))]
-        text = turn.decision.text
-        written.append(await writer.write(chat, [d.text for d in docs], text, None, policies))
+        text, sources = turn.decision.text, [d.text for d in docs]
+        written.append(await writer.write(chat, sources, text, None, policies(docs)))
     return written
-
-
-def _from_records(turn: Turn) -> bool:
-    return any(d.get("id") != "draft" for d in turn.documents)
 
 
 def _check_turn(step: dict[str, Any], turn: dict[str, Any]) -> list[str]:

@@ -76,6 +76,12 @@ def documents(
     return docs[:MAX_DOCUMENTS]
 
 
+def policies(docs: Sequence[Document]) -> list[str]:
+    """The sources that may back a promise (a refund, a discount, "free"): the store's FAQ and
+    its order records; never a product description, which may come from a supplier."""
+    return [d.text for d in docs if d.id.startswith(("faq:", "order:"))]
+
+
 def _order(order: Order, timezone: tzinfo) -> Document:
     items = ", ".join(f"{i.get('quantity')} x {i.get('name')}" for i in order.items)
     facts = [
