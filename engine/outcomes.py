@@ -19,13 +19,13 @@ Outcomes, as trainers select them:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from engine.state import Conversation, Feedback, Message, utcnow
+from engine.state import Conversation, Feedback, Message, aware, utcnow
 
 OUTCOMES = ("bot_resolved", "agent_resolved", "abandoned", "handed_off_unresolved")
 IDLE_MINUTES = 30
@@ -167,7 +167,3 @@ class Outcomes:
             select(func.max(Episode.last_seq)).where(Episode.conversation_id == conversation_id)
         ).one()
         return (last or 0) + 1
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,8 +14,8 @@ from engine.types import Slots
 from kb.records import normalize_order_id
 from kb.search import Catalog
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_ORDER_ID = re.compile(r"\bhp[\s-]?(\d{6})\b", re.IGNORECASE)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ORDER_ID = re.compile(r"\bhp[\s-]?(\d{6})\b", re.IGNORECASE)
 # "order 100123", "order number is #100123", "#100123"; digits of the wrong length are malformed.
 _ORDER_REF = re.compile(
     r"(?:\b(?:order|purchase|package|parcel)(?:\s+(?:number|no\.?|id|nr))?(?:\s+is)?\s*[:#]?\s*"
@@ -42,9 +42,9 @@ class SlotExtractor:
 
     def extract(self, text: str) -> Slots:
         slots = Slots()
-        emails = _EMAIL.findall(text)
+        emails = EMAIL.findall(text)
         slots.email = emails[0].lower() if emails else None
-        without_emails = _EMAIL.sub(" ", text)
+        without_emails = EMAIL.sub(" ", text)
         slots.order_id, slots.malformed_order_id = _order_id(without_emails)
         slots.product_skus = self._products(without_emails)
         return slots
@@ -68,7 +68,7 @@ class SlotExtractor:
 
 
 def _order_id(text: str) -> tuple[str | None, str | None]:
-    strict = _ORDER_ID.search(text)
+    strict = ORDER_ID.search(text)
     if strict:
         return normalize_order_id(strict.group(1)), None
     for match in _ORDER_REF.finditer(text):

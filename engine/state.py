@@ -22,6 +22,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+HISTORY = 30  # earlier messages a model is given with a customer's message (and trained on)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; they are stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Customer(SQLModel, table=True):
     """Someone the desk knows by email: from the channel (a logged-in shop account), or from
     an order they proved is theirs by giving its email."""
@@ -260,7 +268,7 @@ class ConversationStore:
                 select(Message)
                 .where(Message.conversation_id == conversation_id, Message.seq < customer.seq)
                 .order_by(col(Message.seq).desc())
-                .limit(30)
+                .limit(HISTORY)
             ).all()
             return customer, bot, list(reversed(earlier))
 

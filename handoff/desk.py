@@ -22,11 +22,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from engine.generators import prompt
 from engine.generators.grounded import is_goodbye
-from engine.generators.openai import Written
 from engine.generators.prompt import Document, Said
 from engine.outcomes import FROM_AGENT, QUESTION, SCALE, Outcomes
 from engine.state import Message, utcnow
@@ -36,6 +34,9 @@ from handoff.models import Agent
 from handoff.ownership import BOT, QUEUE, Change, agent_owner
 from handoff.tickets import Event, Tickets
 from handoff.views import Orders, board, conversation_view, for_agent, message_view
+
+if TYPE_CHECKING:  # the openai client takes half a second to import: not when it is unused
+    from engine.generators.openai import Written
 
 log = logging.getLogger(__name__)
 BOARD_EVERY = 0.2  # seconds: changes within this are pushed to the consoles as one board
@@ -69,13 +70,13 @@ class Runner(Protocol):
 class Writer(Protocol):
     """Writes the bot's answer with a model (engine/generators/openai.py)."""
 
-    async def write(
+    async def answer(
         self,
-        chat: list[dict[str, str]],
-        sources: Sequence[str],
+        documents: Sequence[Document],
+        history: Sequence[Said],
+        text: str,
         grounded: str,
         on_delta: Callable[[str], Awaitable[None]] | None = None,
-        policies: Sequence[str] = (),
     ) -> Written: ...
 
 
@@ -207,9 +208,9 @@ class Desk:
         episode = await self._run(lambda: self.outcomes.end(cid, by, outcome))
         if episode is None or episode.id is None or not ask:
             return
+        await self._deliver(cid)
         address = await self._address(cid)
         if address and address[0] in self.channels:
-            await self.channels[address[0]].deliver(address[1])
             await self.channels[address[0]].notify(address[1], "survey", **_survey(episode.id))
 
     async def _write(self, inbound: Inbound, cid: int, writer: Writer) -> None:
@@ -221,15 +222,14 @@ class Desk:
             return
         customer, bot, earlier = found
         docs = [Document.from_dict(d) for d in customer.understanding.get("documents", [])]
-        chat = prompt.messages(docs, [Said(m.role, m.text) for m in earlier], customer.text)
+        history = [Said(m.role, m.text) for m in earlier]
         side, stream = self.channels.get(inbound.channel), f"m{bot.id}"
 
         async def on_delta(delta: str) -> None:
             if side is not None:
                 await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
 
-        sources, backing = [d.text for d in docs], prompt.policies(docs)
-        written = await writer.write(chat, sources, bot.text, on_delta, backing)
+        written = await writer.answer(docs, history, customer.text, bot.text, on_delta)
         revised = {"generation": written.as_dict(), "stream": stream}
         bot_id = bot.id or 0
         await self._run(lambda: store.revise(bot_id, written.text, revised))

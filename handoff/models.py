@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from engine.state import utcnow
+from engine.state import aware, utcnow
 
 
 class Agent(SQLModel, table=True):
@@ -82,6 +82,4 @@ class AgentLogin(SQLModel, table=True):
     ended_at: datetime | None = None
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite gives datetimes back without their zone; they are stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+__all__ = ["Agent", "AgentLogin", "HandoffRecord", "Note", "OwnershipChange", "aware"]

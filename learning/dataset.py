@@ -59,7 +59,7 @@ from sqlmodel import Session, col, select
 from engine.generators.facts import check
 from engine.generators.prompt import Document, Said, messages
 from engine.outcomes import FAILED_INTENTS, Episode
-from engine.state import Conversation, Customer, Feedback, Message
+from engine.state import HISTORY, Conversation, Customer, Feedback, Message, aware
 from handoff.models import Agent
 from kb.models import Order
 from learning.privacy import PLACEHOLDERS, record_numbers, scrub
@@ -74,7 +74,6 @@ class Source(StrEnum):
 
 
 DEFAULT_OUTCOMES = frozenset({"bot_resolved", "agent_resolved"})
-HISTORY_MESSAGES = 30  # what `ConversationStore.answered` gives the model at inference
 FAILED_HANDOFFS = frozenset({"low_confidence", "no_grounded_answer", "repeated_failure"})
 NOT_A_TOPIC = frozenset({"unsure", "out_of_scope", "smalltalk", "none", "contact_human_agent"})
 SIMILAR_FROM = 60  # rapidfuzz token_set_ratio: "do u ship 2 belgium" ~ "Do you ship to Belgium?"
@@ -226,7 +225,7 @@ class _Dialog:
         return reply if reply is not None and reply.role == "bot" else None
 
     def before(self, seq: int) -> list[Message]:
-        return [m for m in self.messages if m.seq < seq][-HISTORY_MESSAGES:]
+        return [m for m in self.messages if m.seq < seq][-HISTORY:]
 
 
 @dataclass(frozen=True)
@@ -620,8 +619,3 @@ def _write(path: Path, lines: Iterable[str]) -> None:
             os.unlink(handle.name)
             raise
     os.replace(handle.name, path)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite gives datetimes back without their zone; they are stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+from engine.slots import EMAIL
+
 _LINK = re.compile(  # a link with a query or a long token in it: a label, a reset link
     r"(?:https?://|www\.)\S*?(?:\?|[A-Za-z0-9_-]{16,})\S*?(?=[.,!?;:)]*(?:\s|$))"
 )
@@ -65,7 +66,7 @@ _DOUBLE = re.compile(r"([,.!?;:])[,;:]+|\s{2,}")
 def scrub(text: str, names: Iterable[str] = ()) -> str:
     """`text` with nothing that belongs to one customer: details become generic words and the
     given names (and whoever introduces themselves) go."""
-    text = _EMAIL.sub("your email address", text)
+    text = EMAIL.sub("your email address", text)
     text = _LINK.sub("the link we sent you", text)
     text = _ORDER.sub("your order", text)
     text = _IBAN.sub("your bank account", text)

@@ -9,8 +9,8 @@ import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import openai
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,8 +18,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from channels.slack.app import SlackApp, SlackConfig
-from channels.slack.store import SlackStore
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.routes import web_routes
 from engine.worker import EngineWorker
@@ -31,6 +29,11 @@ from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
 from shopclerk.wiring import embedder, limit_threads, load_engine, load_writer
+
+if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
+    import openai
+
+    from channels.slack.app import SlackConfig
 
 
 def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = None) -> Starlette:
@@ -63,6 +66,9 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         await desk.start()
         slack = None
         if settings.slack_enabled:
+            from channels.slack.app import SlackApp
+            from channels.slack.store import SlackStore
+
             slack = SlackApp(slack_config(settings), desk, engine.store, SlackStore(db), accounts,
                              engine.stages.lookup.catalog)  # fmt: skip
             await slack.start()
@@ -131,6 +137,8 @@ def secret_key(settings: Settings) -> str:
 
 
 def slack_config(settings: Settings) -> SlackConfig:
+    from channels.slack.app import SlackConfig
+
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
 

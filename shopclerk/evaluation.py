@@ -20,7 +20,7 @@ import typer
 
 from engine.engine import Engine
 from engine.generators.facts import check
-from engine.generators.prompt import Document, messages, policies
+from engine.generators.prompt import Document
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
 from kb.embeddings import Vectors
@@ -188,9 +188,7 @@ async def _write_all(writer: OpenAIWriter, turns: Sequence[Turn]) -> list[Writte
     written = []
     for turn in turns:
         docs = [Document.from_dict(d) for d in turn.documents]
-        chat = messages(docs, [], turn.inbound.text)
-        text, sources = turn.decision.text, [d.text for d in docs]
-        written.append(await writer.write(chat, sources, text, None, policies(docs)))
+        written.append(await writer.answer(docs, [], turn.inbound.text, turn.decision.text))
     return written
 
 

@@ -78,6 +78,7 @@ class SlackAgents:
         self.channel = channel
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sync_waiting: set[int] = set()  # conversations with a sync queued, not started
         self._presence: asyncio.Task[None] | None = None
         self.bot_user_id: str | None = None
 
@@ -97,6 +98,12 @@ class SlackAgents:
         kind, cid = frame.get("type"), frame.get("conversation_id")
         if kind not in ("announce", "message", "changed") or not isinstance(cid, int):
             return
+        if kind != "announce":
+            # A customer message comes as `message` and `changed`: one sync that has not
+            # started yet will read both (it reads the conversation when it runs).
+            if cid in self._sync_waiting:
+                return
+            self._sync_waiting.add(cid)
         task = asyncio.get_running_loop().create_task(self._work(cid, frame))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -109,6 +116,7 @@ class SlackAgents:
                 elif frame["type"] == "announce":
                     await self._flagged(cid)
                 else:
+                    self._sync_waiting.discard(cid)
                     await self._sync(cid)
             except SlackApiError as exc:
                 error = exc.response.get("error")

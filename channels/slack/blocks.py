@@ -60,7 +60,7 @@ SATISFACTION = "satisfaction"
 
 def escape(text: str) -> str:
     """Text as Slack shows it literally (its three control characters escaped)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)
 
 
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.slots import EMAIL, ORDER_ID
+
 MONTHS = {m: n for n, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december"], 1)}  # fmt: skip
@@ -25,7 +27,6 @@ _MONTH_DAY = re.compile(
 )
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _NUMERIC = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")  # day/month/year, as in Europe
-_ORDER = re.compile(r"\bhp[\s-]?(\d{6})\b", re.I)
 _MONEY = re.compile(
     r"(?:€|eur|usd|\$|£|gbp)\s?(\d{1,6}(?:[.,]\d{1,2})?)\b"
     r"|\b(\d{1,6}(?:[.,]\d{1,2})?)\s?(?:€|eur\b|euros?\b)"
@@ -39,7 +40,6 @@ STATUSES = {
     "refunded": "refunded", "returned": "returned", "in transit": "shipped",
     "pending": "pending", "on its way": "shipped",
 }  # fmt: skip
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Promises only a person may make: an answer may mention them only where a source does.
 PROMISES = {"refund": "refund", "reimburs": "refund", "money back": "refund",
             "compensat": "compensation", "discount": "discount", "voucher": "voucher",
@@ -60,7 +60,7 @@ def facts(text: str) -> set[str]:
     "date 2026-3-12", "status shipped", "code 3SABC12345678", "email jo@example.com",
     "promise refund")."""
     found: set[str] = set()
-    found |= {f"order HP-{m.group(1)}" for m in _ORDER.finditer(text)}
+    found |= {f"order HP-{m.group(1)}" for m in ORDER_ID.finditer(text)}
     for m in _MONEY.finditer(text):
         amount = next(g for g in m.groups() if g).replace(",", ".")
         found.add(f"price {float(amount):.2f}")
@@ -69,9 +69,9 @@ def facts(text: str) -> set[str]:
         if year:
             found.add(f"date {year}-{month}-{day}")
     found |= {f"status {STATUSES[m.group(1).lower()]}" for m in _STATUS.finditer(text)}
-    found |= {f"email {m.group(0).lower()}" for m in _EMAIL.finditer(text)}
+    found |= {f"email {m.group(0).lower()}" for m in EMAIL.finditer(text)}
     found |= {f"promise {PROMISES[m.group(1).lower()]}" for m in _PROMISE.finditer(text)}
-    orders = {m.group(0).upper().replace(" ", "") for m in _ORDER.finditer(text)}
+    orders = {m.group(0).upper().replace(" ", "") for m in ORDER_ID.finditer(text)}
     for m in _CODE.finditer(text.upper()):
         if m.group(0) not in orders and not m.group(0).isdigit():
             found.add(f"code {m.group(0)}")

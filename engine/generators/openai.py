@@ -29,8 +29,9 @@ from typing import Any, cast
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from engine.generators import prompt
 from engine.generators.facts import check, could_be_fact, facts, leaks
-from engine.generators.prompt import SYSTEM_PROMPT
+from engine.generators.prompt import SYSTEM_PROMPT, Document, Said
 
 log = logging.getLogger(__name__)
 Delta = Callable[[str], Awaitable[None]]
@@ -159,6 +160,20 @@ class OpenAIWriter:
         self.breaker = breaker or Breaker()
         self._max_tokens = max_tokens
         self._temperature = temperature
+
+    async def answer(
+        self,
+        documents: Sequence[Document],
+        history: Sequence[Said],
+        text: str,
+        grounded: str,
+        on_delta: Delta | None = None,
+    ) -> Written:
+        """The answer to the customer's `text`, from the records the engine found: the prompt
+        (engine/generators/prompt.py), then `write`."""
+        chat = prompt.messages(documents, history, text)
+        sources = [d.text for d in documents]
+        return await self.write(chat, sources, grounded, on_delta, prompt.policies(documents))
 
     async def write(
         self,

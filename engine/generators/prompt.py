@@ -10,6 +10,7 @@ Everything that comes from a customer or a record is data: it goes inside tags, 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -138,7 +139,7 @@ def tokens(text: str) -> int:
 
 
 def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)
 
 
 def messages(
