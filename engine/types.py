@@ -20,9 +20,17 @@ class Inbound:
     conversation_key: str  # explicit per channel: widget session id, Slack team:channel:thread
     text: str
     channel: str = "cli"
-    customer_email: str | None = None  # known to the channel (e.g. a logged-in shop account)
+    # Who wrote it, as the channel has verified (a signed shop login, Slack's user profile):
+    # never an address someone merely typed. It is this message's author's, not the
+    # conversation's: in a shared Slack thread every message may come from someone else.
+    customer_email: str | None = None
     customer_name: str | None = None
     client_message_id: str | None = None
+    # The author within a conversation several people write in (a Slack user id in a channel
+    # thread); None where a conversation is one person's (a widget session, a DM).
+    sender: str | None = None
+    # The client's network address (after trusted proxies), for limits that hold per address.
+    client_address: str | None = None
 
 
 @dataclass(frozen=True)

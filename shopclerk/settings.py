@@ -6,6 +6,7 @@ from the defaults below. Every file the product writes lives under `data_dir`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -96,6 +97,71 @@ class Settings(BaseSettings):
         "random key kept in the data directory.",
     )
 
+    # Security and abuse (docs/security.md).
+    identity_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Shared with the shop's backend, which signs a logged-in shopper's id and "
+        "email with it (HMAC-SHA256, or an HS256 JWT); empty: no signed shoppers.",
+    )
+    identity_max_age_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="Longest lifetime a signed identity token (JWT) may have.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address customers and agents reach this server at, e.g. "
+        "https://support.shop.example (behind a TLS proxy).",
+    )
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Send the console's cookie only over HTTPS; default: on when "
+        "SHOPCLERK_PUBLIC_URL starts with https://.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "is believed, comma-separated; empty: none (limits key on the connecting address).",
+    )
+    allowed_link_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts a model's answer may link to besides those in its sources.",
+    )
+    ws_sessions_per_address_per_minute: int = Field(
+        default=20, ge=1, description="New chat sessions one client address may start per minute."
+    )
+    ws_messages_per_address_per_minute: int = Field(
+        default=120, ge=1, description="Messages one client address may send per minute."
+    )
+    connections_per_address: int = Field(
+        default=64, ge=1, description="Open TCP connections one client address may hold."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest HTTP request body taken."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time a client has to send a request's headers."
+    )
+    body_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="Time a client has to send a request's body."
+    )
+    proof_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed order look-ups (order number and email that do not match) per "
+        "conversation, order and email within the window before look-ups are locked.",
+    )
+    proof_failures_per_address: int = Field(
+        default=10, ge=1, le=1000, description="The same, per client address."
+    )
+    proof_window_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="The window failed look-ups are counted in (and the longest lockout).",
+    )
+
     # Slack: the three credentials under the names slack-bolt itself reads.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias="SLACK_BOT_TOKEN", description="xoxb-…: the bot's token."
@@ -179,7 +245,7 @@ class Settings(BaseSettings):
     def hours(self) -> BusinessHours:
         return BusinessHours.parse(self.business_hours, self.store_timezone)
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", "allowed_link_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -194,6 +260,35 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from exc
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for part in value:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{part!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from exc
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) address, e.g. https://support.example")
+        return value
+
+    @property
+    def cookies_secure(self) -> bool:
+        """The console's cookie carries the Secure flag."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return bool(self.public_url and self.public_url.startswith("https://"))
 
     @property
     def sqlalchemy_url(self) -> str:
