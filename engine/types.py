@@ -163,6 +163,12 @@ class Turn:
         return any(d.get("id") != "draft" for d in self.documents)
 
     @property
+    def private(self) -> bool:
+        """The turn shows someone's order records (an order, their list of orders): a channel
+        several people read must deliver the reply to its author (`inbound.sender`) alone."""
+        return any(str(d.get("id", "")).startswith("order:") for d in self.documents)
+
+    @property
     def draft(self) -> Answer | None:
         """The bot's own answer when it is not what the customer gets (handoff, forwarded)."""
         return None if isinstance(self.decision, Reply) else self.decision.draft
