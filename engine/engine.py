@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
+from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import Conversation, ConversationStore, utcnow
@@ -59,6 +60,7 @@ class Stages:
     generator: Generator
     policy: DecisionPolicy
     timezone: tzinfo = UTC  # the store's: dates in the sources a model is given
+    proofs: ProofLimits = field(default_factory=ProofLimits)  # failed proofs of an order
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Engine:
     def __init__(self, stages: Stages, store: ConversationStore) -> None:
         self.stages = stages
         self.store = store
+        self.ledger = ProofLedger(stages.proofs)
 
     def handle(self, inbound: Inbound) -> Turn:
         return self.handle_many([inbound])[0]
@@ -131,8 +134,9 @@ class Engine:
                     turns.append(resent)
                     continue
                 turn = self._turn(
-                    inbound, conversation, batch.checked[n], batch.corrections[n], vectors[n]
-                )
+                    session, inbound, conversation, batch.checked[n], batch.corrections[n],
+                    vectors[n],
+                )  # fmt: skip
                 turn = replace(turn, conversation_id=conversation.id)
                 turns.append(turn)
                 rows += _message_rows(turn, conversation)
@@ -159,6 +163,7 @@ class Engine:
 
     def _turn(
         self,
+        session: Session,
         inbound: Inbound,
         conversation: Conversation,
         checked: Checked,
@@ -180,19 +185,36 @@ class Engine:
             handoff = Handoff(HandoffReason.NO_GROUNDED_ANSWER, NOT_ENGLISH)
             return Turn(inbound, correction, _NO_INTENT, Slots(), _unless_owned(owner, handoff))
         text, memory = correction.corrected, conversation.memory
+        mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
         intent = _follow_up(s.intents.classify(vector), slots, memory)
-        slots = s.slots.carry(slots, intent.intent, memory)
-        findings = s.lookup.find(text, vector, intent, slots, _owners(conversation, slots))
-        known = conversation.customer_email is not None
+        slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
+        who = self._asker(session, inbound, conversation, mine, slots)
+        findings = s.lookup.find(text, vector, intent, slots, who)
+        if findings.tried is not None:
+            self.ledger.failed(session, inbound, conversation.id, *findings.tried)
+        elif findings.order_access == "locked":
+            self.ledger.refused(session, inbound, conversation.id, slots.order_id)
+        known = bool(who.proved)
         answer = s.generator.answer(Context(text, intent, slots, findings, known))
         facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
                           bool(memory.get("asked_to_clarify")))  # fmt: skip
         decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
-        _remember(conversation, intent, slots, findings, answer)
+        _remember(conversation, inbound.sender, intent, slots, findings, answer)
         sources = documents(findings, answer.text if answer.grounded else None, s.timezone)
         return Turn(inbound, correction, intent, slots, decision,
                     documents=tuple(d.as_dict() for d in sources))  # fmt: skip
+
+    def _asker(
+        self, session: Session, inbound: Inbound, conversation: Conversation,
+        mine: dict[str, Any], slots: Slots,
+    ) -> Asker:  # fmt: skip
+        who = asker(inbound, mine, conversation.customer_email, slots.email)
+        if slots.order_id is None or not who.given:
+            return who  # nothing to prove by a typed email this turn
+        locked = self.ledger.locked(session, conversation.id, inbound.client_address,
+                                    slots.order_id, who.given)  # fmt: skip
+        return replace(who, locked=locked)
 
 
 BOT = "bot"
@@ -231,17 +253,9 @@ def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) ->
     return intent
 
 
-def _owners(conversation: Conversation, slots: Slots) -> set[str]:
-    emails = set(conversation.given_emails())
-    if slots.email:
-        emails.add(slots.email)
-    if conversation.customer_email:
-        emails.add(conversation.customer_email)
-    return emails
-
-
 def _remember(
     conversation: Conversation,
+    sender: str | None,
     intent: IntentResult,
     slots: Slots,
     findings: Findings,
@@ -250,16 +264,21 @@ def _remember(
     memory = dict(conversation.memory)
     if intent.intent not in NOT_A_TOPIC:
         memory["last_intent"] = intent.intent
+    mine = author_memory(memory, sender)
     if slots.email:
-        memory["emails"] = sorted({*memory.get("emails", []), slots.email})
+        mine["emails"] = sorted({*mine.get("emails", []), slots.email.lower()})
     if slots.order_id:
-        memory["order_id"] = slots.order_id
+        mine["order_id"] = slots.order_id
     elif findings.order is not None:
-        memory["order_id"] = findings.order.order_id
+        mine["order_id"] = findings.order.order_id
     if findings.order is not None and findings.order_access == "shown":
-        # Order id and email matched: from now on this is that order's customer.
-        memory.setdefault("verified_email", findings.order.customer_email)
-        conversation.customer_name = conversation.customer_name or findings.order.customer_name
+        # Order id and email matched: from now on this author is that order's customer.
+        email = findings.order.customer_email.lower()
+        mine["proved"] = sorted({*mine.get("proved", []), email})
+        if sender is None:  # one person's conversation: it is this customer's
+            memory.setdefault("verified_email", email)
+            conversation.customer_name = conversation.customer_name or findings.order.customer_name
+    memory = store_author_memory(memory, sender, mine)
     if slots.product_skus:
         memory["product_skus"] = slots.product_skus[:1]
     awaiting = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from engine.proof import Asker
 from engine.slots import ORDER_INTENTS
 from engine.types import IntentResult, Slots
 from kb.embeddings import Vectors
@@ -12,7 +13,8 @@ from kb.models import FaqEntry, Order, Product
 from kb.orders import OrderBook
 from kb.search import Catalog, HybridSearch
 
-OrderAccess = Literal["shown", "needs_email", "not_found", "none_given", "malformed"]
+# "locked": too many failed proofs of ownership (engine/proof.py); no look-up is made.
+OrderAccess = Literal["shown", "needs_email", "not_found", "none_given", "malformed", "locked"]
 
 STATUS_INTENTS = frozenset({"track_order", "track_refund", "delivery_period"})
 FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the question
@@ -36,6 +38,9 @@ class Findings:
     order: Order | None = None
     order_access: OrderAccess = "none_given"
     recent_orders: list[Order] = field(default_factory=list)  # the owner's, when no id was given
+    # An order number tried with emails that are not its own (or that does not exist): a
+    # failed proof, for the security log.
+    tried: tuple[str, str | None] | None = None  # the order number, the email it was tried with
     faq: list[Scored[FaqEntry]] = field(default_factory=list)
     products: list[Scored[Product]] = field(default_factory=list)
 
@@ -50,11 +55,11 @@ class Lookup:
         return self._search.catalog
 
     def find(
-        self, text: str, vector: Vectors, intent: IntentResult, slots: Slots, owners: set[str]
+        self, text: str, vector: Vectors, intent: IntentResult, slots: Slots, asker: Asker
     ) -> Findings:
         findings = Findings()
         if intent.intent in ORDER_INTENTS or slots.order_id or slots.malformed_order_id:
-            self._order(findings, slots, owners)
+            self._order(findings, slots, asker)
         if intent.intent == "product_info" or slots.product_skus:
             findings.products = self._products(text, vector, slots)
         if self._faq_helps(intent.intent, slots, findings):
@@ -75,20 +80,30 @@ class Lookup:
         # The order's own record says where it is; a general FAQ text adds nothing.
         return not (findings.order_access == "shown" and intent in STATUS_INTENTS)
 
-    def _order(self, findings: Findings, slots: Slots, owners: set[str]) -> None:
+    def _order(self, findings: Findings, slots: Slots, asker: Asker) -> None:
         if slots.malformed_order_id:
             findings.order_access = "malformed"
             return
         if slots.order_id is None:
-            findings.recent_orders = [o for e in sorted(owners) for o in self.orders.recent_for(e)]
-            return
-        if not owners:
-            findings.order_access = "needs_email"
+            # Only proved emails list orders: an email typed alone reveals nothing, not even
+            # whether it is a customer's (the reply asks for the order number either way).
+            proved = sorted(asker.proved)
+            findings.recent_orders = [o for e in proved for o in self.orders.recent_for(e)]
             return
         order = self.orders.find(slots.order_id)
+        if order is not None and order.customer_email.lower() in asker.proved:
+            findings.order, findings.order_access = order, "shown"
+            return
+        if asker.locked:  # proving by a typed email is locked; a proved owner is not
+            findings.order_access = "locked"
+            return
+        if not asker.emails:
+            findings.order_access = "needs_email"
+            return
         # An order someone else placed looks exactly like one that does not exist.
-        if order is None or order.customer_email.lower() not in owners:
+        if order is None or order.customer_email.lower() not in asker.given:
             findings.order_access = "not_found"
+            findings.tried = (slots.order_id, asker.tried_with(slots.email))
             return
         findings.order, findings.order_access = order, "shown"
 

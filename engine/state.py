@@ -57,7 +57,12 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def given_emails(self) -> list[str]:
-        return list(self.memory.get("emails", []))
+        """Every email typed in this conversation, by any of its authors (proved or not)."""
+        emails = set(self.memory.get("emails", []))
+        authors = self.memory.get("authors")
+        for entry in authors.values() if isinstance(authors, dict) else ():
+            emails.update(entry.get("emails", []) if isinstance(entry, dict) else ())
+        return sorted(emails)
 
     def identified_email(self) -> str | None:
         """The email this conversation's customer is known or proved to have."""

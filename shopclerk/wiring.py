@@ -17,6 +17,7 @@ from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import Lookup
 from engine.policy import DecisionPolicy
+from engine.proof import ProofLimits
 from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import ConversationStore
@@ -120,8 +121,15 @@ def load_engine(settings: Settings, db: Database, encoder: Embedder | None = Non
             round(settings.refund_policy_limit_eur * 100), settings.repeated_failure_limit
         ),
         timezone=ZoneInfo(settings.store_timezone),
+        proofs=proof_limits(settings),
     )
     return Engine(stages, ConversationStore(db))
+
+
+def proof_limits(settings: Settings) -> ProofLimits:
+    return ProofLimits(
+        settings.proof_failures, settings.proof_failures_per_address, settings.proof_window_seconds
+    )
 
 
 def load_writer(

@@ -92,6 +92,8 @@ def _order_needed(context: Context) -> Answer | None:
     access = findings.order_access
     if access == "malformed":
         return Answer(phrases.MALFORMED_ORDER_ID.format(raw=slots.malformed_order_id))
+    if access == "locked":
+        return Answer(phrases.PROOF_LOCKED, quick_replies=("Talk to a person",), failed=True)
     if access == "needs_email":
         return Answer(phrases.ASK_EMAIL.format(order_id=slots.order_id))
     if access == "not_found":
@@ -106,6 +108,8 @@ def _order_needed(context: Context) -> Answer | None:
         return Answer(phrases.WHICH_ORDER, quick_replies=choices)
     if findings.faq and context.intent.intent not in ("track_order", "track_refund"):
         return None  # a general question ("can I cancel an order?"): the FAQ answers it
+    if slots.email:  # an email alone: the same reply whether it is a customer's or not
+        return Answer(phrases.ASK_ORDER_ID_WITH_EMAIL)
     return Answer(phrases.ASK_ORDER_ID)
 
 

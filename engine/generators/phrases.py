@@ -88,6 +88,15 @@ ASK_ORDER_ID = (
     "Could you give me your order number? It looks like HP-123456 and is in your order "
     "confirmation email."
 )
+# An email alone proves nothing and reveals nothing: this reply is the same for any email.
+ASK_ORDER_ID_WITH_EMAIL = (
+    "Thanks. To keep orders private I also need the order number that goes with that email: "
+    "it looks like HP-123456 and is in your order confirmation email."
+)
+PROOF_LOCKED = (
+    "I can't look up orders in this chat for a while: there were too many tries with order "
+    "numbers and emails that don't belong together. A person on our team can help you."
+)
 ASK_EMAIL = "To show you order {order_id}, please tell me the email address you used to place it."
 MALFORMED_ORDER_ID = (
     '"{raw}" doesn\'t look like one of our order numbers: they are HP followed by six digits, '
