@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from engine.audit import SecurityEvent, SecurityLog
+from engine.proof import author_memory
 from engine.state import Conversation, Message, utcnow
 from handoff.models import HandoffRecord, Note, aware
 from handoff.ownership import QUEUE, agent_owner
@@ -126,6 +128,10 @@ def conversation_view(
         "messages": [message_view(m) for m in messages],
         "understanding": _understanding(last, orders),
         "draft": _draft(last),
+        "identity": _identity(conversation),
+        "security": [
+            _security(e) for e in SecurityLog(tickets.db).of_conversation(conversation_id)
+        ],
         "notes": [
             {
                 "id": n.id,
@@ -184,6 +190,31 @@ def _understanding(last: Message | None, orders: Orders) -> dict[str, Any] | Non
         "corrected_text": last.corrected_text if last.corrected_text != last.text else None,
         "order": _order(order) if order else None,
     }
+
+
+def _identity(conversation: Conversation) -> dict[str, Any]:
+    """Who the customer proved to be: the channel's verified email, the emails they proved by
+    an order number, and emails only typed (which prove nothing), per author."""
+    memory = conversation.memory
+    authors = memory.get("authors")
+    entries = [author_memory(memory, None)]
+    if isinstance(authors, dict):
+        entries += [author_memory(memory, sender) for sender in sorted(authors)]
+    proved = sorted({e for entry in entries for e in entry.get("proved", [])})
+    given = sorted({e for entry in entries for e in entry.get("emails", [])} - set(proved))
+    return {
+        "verified_email": conversation.customer_email,
+        "proved_emails": proved,
+        "unproved_emails": given,
+        "authors": sorted(authors) if isinstance(authors, dict) else [],
+    }
+
+
+def _security(row: SecurityEvent) -> dict[str, Any]:
+    """A failed proof, a lockout or a rejected shop identity in this conversation."""
+    return {"kind": row.kind, "order_id": row.order_id, "email": row.email,
+            "address": row.address, "detail": row.detail,
+            "at": iso(row.created_at)}  # fmt: skip
 
 
 def _order(order: Order) -> dict[str, Any]:
