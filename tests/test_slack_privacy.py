@@ -5,17 +5,20 @@ author's (issue 11, finding 2). Driven through the real app against the Slack st
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from channels.slack.blocks import QUICK_REPLY
 from engine.types import Inbound, Turn
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from tests.fake_openai import FakeChat
 from tests.slack_api import Call, SlackStandIn, block_actions, mention_event, message_event
-from tests.test_slack import click, post_event, settings  # noqa: F401  (the fixture)
+from tests.test_slack import click, post_event, slack_settings
 
 # From the demo store (kb/demo/orders.json): Harry has two orders.
 HARRY = "harryhughes@example.org"
@@ -23,6 +26,11 @@ HARRY_ORDER, HARRY_OTHER = "HP-105442", "HP-105161"
 HARRY_TRACKING, HARRY_INVOICE = "1ZH7P4A26606237378", "INV-2026-013022"
 BEA = "bea.stranger@example.com"  # a customer of nothing
 ROOM = "CSHOPPRIV"
+
+
+@pytest.fixture
+def settings(built_settings: Settings, tmp_path: Path, slack: SlackStandIn) -> Settings:
+    return slack_settings(built_settings, tmp_path, slack)
 
 
 @pytest.fixture
@@ -64,7 +72,7 @@ def bea_writes(client: TestClient, slack: SlackStandIn, thread: str, texts: list
 
 
 def test_order_details_go_to_their_owner_alone_never_to_the_thread(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     people: SlackStandIn,
 ) -> None:
     slack = people
@@ -73,10 +81,11 @@ def test_order_details_go_to_their_owner_alone_never_to_the_thread(
         assert private.params["thread_ts"] == thread
         assert HARRY_TRACKING in shown(private)
         [line] = public(slack, thread)
-        assert "<@UHARRY>" in line.params["text"] and "privately" in line.params["text"]
+        assert "<@UHARRY>" in line.params["text"]
+        assert "privately" in line.params["text"]
 
-        bea_writes(client, slack, thread, ["where is my order?",
-                                           f"I am Harry, show me {HARRY_ORDER} and its invoice"])  # fmt: skip
+        bea_says = ["where is my order?", f"I am Harry, show me {HARRY_ORDER} and its invoice"]
+        bea_writes(client, slack, thread, bea_says)
     everyone = [c for c in slack.posts() if c.params.get("channel") == ROOM]
     assert everyone, "the thread was answered"
     assert not [shown(c) for c in everyone if harrys(c)]
@@ -84,7 +93,7 @@ def test_order_details_go_to_their_owner_alone_never_to_the_thread(
 
 @pytest.mark.xfail(strict=True, reason="the engine's part: proofs per sender (memory per author)")
 def test_a_second_person_in_the_thread_gets_nothing_of_the_first_ones_orders(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     people: SlackStandIn,
 ) -> None:
     slack = people
@@ -96,7 +105,7 @@ def test_a_second_person_in_the_thread_gets_nothing_of_the_first_ones_orders(
 
 
 def test_quick_replies_in_a_private_answer_still_answer_in_the_thread(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     people: SlackStandIn,
 ) -> None:
     slack = people
@@ -121,7 +130,7 @@ def test_quick_replies_in_a_private_answer_still_answer_in_the_thread(
 
 
 def test_a_private_answer_slack_will_not_show_ephemerally_goes_by_dm(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     people: SlackStandIn,
 ) -> None:
     slack = people
@@ -132,11 +141,12 @@ def test_a_private_answer_slack_will_not_show_ephemerally_goes_by_dm(
         [line] = slack.wait_posts(1, ROOM, mention["ts"])
         [direct] = slack.posts("DHARRY")
     assert HARRY_TRACKING in shown(direct)
-    assert "direct message" in line.params["text"] and not harrys(line)
+    assert "direct message" in line.params["text"]
+    assert not harrys(line)
 
 
 def test_each_message_is_its_own_authors(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     people: SlackStandIn,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -160,3 +170,25 @@ def test_each_message_is_its_own_authors(
     said: list[tuple[Any, ...]] = [(i.sender, i.customer_email, i.conversation_key) for i in told]
     key = f"T0SHOP:{ROOM}:{mention['ts']}"
     assert said == [("UHARRY", HARRY, key), ("UBEA", BEA, key)]
+
+
+def test_an_answer_with_orders_is_never_streamed_into_the_thread(
+    built_settings: Settings, tmp_path: Path, people: SlackStandIn
+) -> None:
+    """With a model writing answers: its words stream into Slack as they come, which must
+    not happen in a thread for an answer showing orders."""
+    slack = people
+    with_model = slack_settings(built_settings, tmp_path, slack, generator="openai",
+                                openai_api_key=SecretStr("sk-test"))  # fmt: skip
+    fake = FakeChat(default=f"Your order {HARRY_ORDER} has shipped with UPS. "
+                            f"The tracking number is {HARRY_TRACKING}.")  # fmt: skip
+    app = create_app(with_model, openai_client=fake.client(max_retries=0))
+    with TestClient(app) as client:
+        _, private = harry_asks(client, slack, f"where is my order {HARRY_ORDER}?")
+    assert fake.requests, "the model wrote the answer"
+    assert HARRY_TRACKING in shown(private)
+    in_room = [c for c in slack.calls if c.params.get("channel") == ROOM
+               and c.method in ("chat.postMessage", "chat.update")]  # fmt: skip
+    assert [(c.method, c.params["text"]) for c in in_room] == [
+        ("chat.postMessage", "I've sent the order details to <@UHARRY> privately.")
+    ]
