@@ -57,7 +57,9 @@ def harry_asks(client: TestClient, slack: SlackStandIn, text: str) -> tuple[str,
     """Harry mentions the bot in the channel; his answer, private, and the thread's line."""
     mention = mention_event("UHARRY", text, ROOM)
     post_event(client, mention)
-    slack.wait_posts(1, ROOM, mention["ts"])
+    slack.wait_for(lambda s: bool(s.ephemerals("UHARRY", ROOM)))
+    slack.wait_for(lambda s: any("<@UHARRY>" in c.params["text"]
+                                 for c in s.posts(ROOM, mention["ts"])))  # fmt: skip
     [private] = slack.ephemerals("UHARRY", ROOM)
     return mention["ts"], private
 
