@@ -121,6 +121,8 @@ class SlackStandIn:
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "users.info": self._users_info,
+            "users.profile.get": self._users_profile_get,
+            "conversations.open": self._conversations_open,
             "users.getPresence": self._users_get_presence,
             "conversations.info": self._conversations_info,
             "reactions.add": lambda params: {},
@@ -211,6 +213,27 @@ class SlackStandIn:
         """The next `times` calls of `method` answer 200 {"ok": false, "error": error}."""
         with self._lock:
             self._failures.setdefault(method, []).extend([error] * times)
+
+    def add_user(self, uid: str, email: str, real_name: str | None = None) -> None:
+        """A person with this (verified) email in their profile, as users.info shows them."""
+        user = self._generated_user(uid)
+        user["profile"]["email"] = email
+        if real_name:
+            user["real_name"] = user["profile"]["real_name"] = real_name
+        self.users[uid] = user
+
+    def ephemerals(self, user: str | None = None, channel: str | None = None) -> list[Call]:
+        """Successful chat.postEphemeral calls (seen by `user` alone), optionally filtered."""
+        with self._lock:
+            calls = list(self.calls)
+        return [
+            call
+            for call in calls
+            if call.method == "chat.postEphemeral"
+            and call.response.get("ok")
+            and user in (None, call.params.get("user"))
+            and channel in (None, call.params.get("channel"))
+        ]
 
     def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[Call]:
         """Successful chat.postMessage calls, optionally only those to `channel` / `thread_ts`."""
@@ -485,6 +508,17 @@ class SlackStandIn:
             },
         }
 
+    def _users_profile_get(self, params: JSON) -> JSON:
+        uid = _required(params, "user", "user_not_found")
+        return {"profile": (self.users.get(uid) or self._generated_user(uid))["profile"]}
+
+    def _conversations_open(self, params: JSON) -> JSON:
+        """A DM with one person ("users"): its channel id, the same one every time."""
+        users = _required(params, "users", "users_list_not_supplied")
+        if "," in users:
+            raise _SlackError("not_implemented")  # group DMs: not used by the bot
+        return {"channel": {"id": "D" + users.removeprefix("U")}}
+
     def _users_get_presence(self, params: JSON) -> JSON:
         uid = _required(params, "user", "user_not_found")
         return {"presence": self.presence.get(uid, "active")}
@@ -664,11 +698,13 @@ def block_actions(
     block_id: str = "b",
     action_type: str = "button",
     selected_option: JSON | None = None,
+    ephemeral: bool = False,
 ) -> JSON:
     """The `block_actions` payload Slack sends when a user clicks a button or picks an option.
 
     For "static_select" / "overflow" the action carries `selected_option` (built from `value`
-    unless given) instead of `value`.
+    unless given) instead of `value`. A click in an ephemeral message comes as Slack sends
+    it: no `message`, and a container with the ephemeral message's ts and no thread.
     """
     action: JSON = {"action_id": action_id, "block_id": block_id, "type": action_type}
     if action_type == "button":
@@ -695,7 +731,7 @@ def block_actions(
     if thread_ts:
         container["thread_ts"] = message["thread_ts"] = thread_ts
     n = next(_TRIGGER_IDS)
-    return {
+    payload: JSON = {
         "type": "block_actions",
         "team": {"id": team_id, "domain": "shop"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
@@ -711,6 +747,11 @@ def block_actions(
         "enterprise": None,
         "is_enterprise_install": False,
     }
+    if ephemeral:
+        del payload["message"]
+        payload["container"] = {"type": "message", "message_ts": message_ts,
+                                "channel_id": channel, "is_ephemeral": True}  # fmt: skip
+    return payload
 
 
 def interactive_body(payload: JSON) -> str:

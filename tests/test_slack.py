@@ -471,7 +471,7 @@ def test_the_manifest_asks_for_what_the_app_uses() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes >= {"app_mentions:read", "im:history", "channels:history", "groups:history",
                       "chat:write", "chat:write.customize", "users:read",
-                      "users:read.email"}  # fmt: skip
+                      "users:read.email", "im:write"}  # fmt: skip
     assert settings["interactivity"]["is_enabled"]
     for url in (settings["event_subscriptions"]["request_url"],
                 settings["interactivity"]["request_url"]):  # fmt: skip

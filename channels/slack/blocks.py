@@ -130,9 +130,12 @@ def _quote(text: str) -> str:
 # -- to customers --------------------------------------------------------------------------------
 
 
-def bot_message(message: Message, catalog: Catalog, product_url: str) -> Posting:
+def bot_message(
+    message: Message, catalog: Catalog, product_url: str, where: str | None = None
+) -> Posting:
     """A bot reply: its text, product cards (price, stock, link), quick replies as buttons,
-    and 👍/👎 buttons (not on a handoff's "connecting you" message)."""
+    and 👍/👎 buttons (not on a handoff's "connecting you" message). `where` (a thread, see
+    `block_id`) goes into the buttons' blocks of a reply Slack will not say the thread of."""
     text = escape(message.text)
     blocks = _sections(text)
     for source in message.sources[:MAX_PRODUCTS]:
@@ -169,16 +172,44 @@ def bot_message(message: Message, catalog: Catalog, product_url: str) -> Posting
         buttons = [
             _button(q, f"{QUICK_REPLY}_{n}", q) for n, q in enumerate(quick[:MAX_QUICK_REPLIES])
         ]
-        blocks.append({"type": "actions", "block_id": QUICK_REPLY, "elements": buttons})
+        blocks.append({"type": "actions", "block_id": block_id(QUICK_REPLY, where),
+                       "elements": buttons})  # fmt: skip
     if not message.handoff_reason and message.id is not None:
-        blocks.append(feedback_block(message.id))
+        blocks.append(feedback_block(message.id, where))
     return message.text, blocks
 
 
-def feedback_block(message_id: int) -> Block:
+def block_id(kind: str, where: str | None = None) -> str:
+    """An actions block's id, with the thread its buttons answer in (`channel:thread_ts`):
+    a click on an ephemeral message or in a DM comes without the thread's ts."""
+    return f"{kind}:{where}" if where else kind
+
+
+def block_thread(block: str) -> tuple[str, str] | None:
+    """The (channel, thread_ts) `block_id` put into a block's id, if any."""
+    _, _, where = block.partition(":")
+    channel, _, thread = where.partition(":")
+    return (channel, thread) if channel and thread else None
+
+
+def private_note(user: str, how: str) -> Posting:
+    """The thread's public line for an answer sent to its author alone (no details in it)."""
+    lines = {
+        "ephemeral": f"I've sent the order details to <@{user}> privately.",
+        "dm": f"I've sent the order details to <@{user}> in a direct message.",
+        "none": f"<@{user}>, order details are shared privately only: please send me a "
+        "direct message.",
+        "unknown": "Order details are shared privately only: ask me again, or send me a "
+        "direct message.",
+    }
+    text = lines[how]
+    return text, [_context(f"_{text}_")]
+
+
+def feedback_block(message_id: int, where: str | None = None) -> Block:
     return {
         "type": "actions",
-        "block_id": FEEDBACK,
+        "block_id": block_id(FEEDBACK, where),
         "elements": [
             _button("👍 Helpful", f"{FEEDBACK}_up", f"{message_id}:up"),
             _button("👎 Not helpful", f"{FEEDBACK}_down", f"{message_id}:down"),
@@ -205,9 +236,9 @@ def system_message(text: str) -> Posting:
     return text, [_context(f"_{escape(text)}_")]
 
 
-def replace_block(blocks: list[Block], block_id: str, text: str) -> list[Block]:
+def replace_block(blocks: list[Block], kind: str, text: str) -> list[Block]:
     """The message's blocks with one actions block (buttons already used) replaced by a note."""
-    return [_context(text) if b.get("block_id") == block_id else b for b in blocks]
+    return [_context(text) if str(b.get("block_id")).split(":")[0] == kind else b for b in blocks]
 
 
 # -- to the agents channel -----------------------------------------------------------------------

@@ -6,6 +6,11 @@ the desk like a widget message, and whatever the conversation then holds that Sl
 seen (the bot's reply, an agent's reply, "Anna joined the chat.") is posted, in order, once.
 The message's `ts` is its client id, so Slack's retries and the twin `message`/`app_mention`
 events of one message are answered once.
+
+Identity is the message's author, never the thread's: each message carries its author's Slack
+id and the verified email of their Slack profile. A channel thread is read by everyone in the
+channel, so a reply that shows someone's orders goes to its author alone (an ephemeral message
+in the thread, else a DM) with a public line in the thread, and is never streamed there.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,9 +34,11 @@ from channels.slack.blocks import (
     Block,
     Posting,
     agent_message,
+    block_thread,
     bot_message,
     escape,
     plain_text,
+    private_note,
     replace_block,
     survey,
     system_message,
@@ -51,6 +58,7 @@ HANDLED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 USER_CACHE_SECONDS = 3600.0
 RETRY_DELAYS = (5.0, 15.0, 60.0, 300.0)  # after Slack failed even with the client's retries
 STREAM_UPDATE_EVERY = 1.0  # seconds between updates of a message being written
+AUTHORS_KEPT = 10_000  # who wrote recent messages, to send private replies to their author
 
 
 class Desk(Protocol):
@@ -95,6 +103,7 @@ class _Streamed:
     text: str = ""
     ts: str | None = None
     updated: float = 0.0
+    private: bool | None = None  # the answer shows orders: not streamed into a thread
 
 
 @dataclass
@@ -129,6 +138,8 @@ class SlackChannel:
         self._states: dict[str, str] = {}  # key -> the handoff state last told in Slack
         self._retrying: set[str] = set()
         self._streams: dict[str, _Streamed] = {}
+        # (conversation key, client message id) -> the Slack user who wrote it
+        self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self.bot_user_id: str | None = None
 
@@ -158,20 +169,26 @@ class SlackChannel:
         await self.customer_says(address, user, text, ts)
 
     async def customer_says(self, address: Address, user: str, text: str, client_id: str) -> None:
+        """One person's message: their own id and verified email, whoever else is in the thread
+        (the author is noted first, so whichever delivery posts the reply knows whose it is)."""
         person = await self._person(user)
+        self._authors[(address.key, client_id)] = user
+        while len(self._authors) > AUTHORS_KEPT:
+            self._authors.popitem(last=False)
         await self._desk.handle(Inbound(address.key, text, CHANNEL, customer_email=person.email,
-                                        customer_name=person.name,
-                                        client_message_id=client_id))  # fmt: skip
+                                        customer_name=person.name, client_message_id=client_id,
+                                        sender=user))  # fmt: skip
         await self.deliver(address.key)
 
     async def action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A customer's button: a quick reply (sent as their message) or feedback."""
-        address = _action_address(body)
+        address = _action_address(body, action)
         if address is None:
             return
         action_id, value = action.get("action_id"), str(action.get("value") or "")
         user = str((body.get("user") or {}).get("id") or "")
-        message = body.get("message") or {}
+        message = dict(body.get("message") or {})
+        message["channel"] = (body.get("container") or {}).get("channel_id") or address.channel
         if action_id in (f"{FEEDBACK}_up", f"{FEEDBACK}_down"):
             message_id, _, rating = value.partition(":")
             if rating not in ("up", "down") or not message_id.isdigit():
@@ -198,12 +215,15 @@ class SlackChannel:
     async def _replace(
         self, address: Address, message: dict[str, Any], block_id: str, text: str
     ) -> None:
+        """The clicked message's buttons replaced by a note (an ephemeral message, which
+        Slack does not send along, keeps them)."""
         blocks: list[Block] = message.get("blocks") or []
+        channel = str(message.get("channel") or address.channel)
         if not blocks:
             return
         try:
             await self._client.chat_update(
-                channel=address.channel, ts=str(message.get("ts")),
+                channel=channel, ts=str(message.get("ts")),
                 text=str(message.get("text") or ""), blocks=replace_block(blocks, block_id, text),
             )  # fmt: skip
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -225,9 +245,16 @@ class SlackChannel:
         posted = await asyncio.to_thread(
             self._slack.posted_seq, cid, address.team, address.channel, address.thread
         )
-        messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, key, posted)
+        # From the last one posted on: a reply's own message says whether it shows orders.
+        messages = await asyncio.to_thread(
+            self._store.messages_after, CHANNEL, key, max(posted - 1, 0)
+        )
+        before: Message | None = None
         for message in messages:
-            if message.role != "customer" and not await self._post(address, message):
+            asked, before = before, message
+            if message.seq <= posted:
+                continue
+            if message.role != "customer" and not await self._post(address, message, asked):
                 self._retry_later(key)
                 return False
             await asyncio.to_thread(self._slack.set_posted, cid, message.seq)
@@ -273,9 +300,16 @@ class SlackChannel:
 
     async def _stream(self, address: Address, stream: str, delta: str) -> None:
         """Slack has no streaming: the first piece is posted, later ones update that message
-        (throttled to Slack's pace); `deliver` puts the final answer in its place."""
+        (throttled to Slack's pace); `deliver` puts the final answer in its place. An answer
+        that shows orders is never streamed into a thread (it goes to its author alone)."""
         async with self._locks[address.key]:
             shown = self._streams.setdefault(stream, _Streamed())
+            if shown.private is None:
+                shown.private = address.thread is not None and await self._streams_orders(
+                    address, stream
+                )
+            if shown.private:
+                return
             shown.text += delta
             now = time.monotonic()
             if shown.ts is not None and now - shown.updated < STREAM_UPDATE_EVERY:
@@ -296,10 +330,32 @@ class SlackChannel:
 
     # -- posting --------------------------------------------------------------------------------
 
-    async def _post(self, address: Address, message: Message) -> bool:
-        """True once Slack has it (or refuses it for good); False to try again later."""
+    async def _streams_orders(self, address: Address, stream: str) -> bool:
+        """Whether the answer being written (`m<bot message id>`) is one that shows orders."""
+        number = stream.removeprefix("m")
+        if not number.isdigit():
+            return True
+        bot = await asyncio.to_thread(self._slack.message, int(number))
+        if bot is None:
+            return True  # unknown: not streamed (the final answer still comes)
+        found = await asyncio.to_thread(
+            self._store.messages_after, CHANNEL, address.key, bot.seq - 2, 1
+        )
+        return bool(found) and shows_orders(found[0])
+
+    async def _post(self, address: Address, message: Message, asked: Message | None) -> bool:
+        """True once Slack has it (or refuses it for good); False to try again later. A reply
+        that shows orders, in a thread, goes to the one who asked alone."""
         posting: Posting
         extra: dict[str, Any] = {}
+        if (
+            address.thread is not None
+            and message.role == "bot"
+            and asked is not None
+            and shows_orders(asked)
+        ):
+            author = self._authors.get((address.key, str(asked.client_message_id)))
+            return await self._post_privately(address, message, author)
         streamed = self._streams.pop(str(message.understanding.get("stream")), None)
         if message.role == "bot" and streamed is not None and streamed.ts is not None:
             text, blocks = bot_message(message, self._catalog, self._product_url)
@@ -317,6 +373,45 @@ class SlackChannel:
         else:
             posting = system_message(message.text)
         return await self._send(address, posting, **extra)
+
+    async def _post_privately(self, address: Address, message: Message, user: str | None) -> bool:
+        """An ephemeral message to `user` in the thread, else a DM, else nothing but a line
+        asking for a DM; the thread gets only a public line saying which. (Ephemeral clicks
+        come without the thread's ts: the buttons' block ids carry it.)"""
+        self._streams.pop(str(message.understanding.get("stream")), None)
+        how = "unknown"
+        if user is not None:
+            where = f"{address.channel}:{address.thread}"
+            text, blocks = bot_message(message, self._catalog, self._product_url, where)
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=address.channel, user=user, thread_ts=address.thread,
+                    text=text, blocks=blocks,
+                )  # fmt: skip
+                how = "ephemeral"
+            except SlackApiError as exc:
+                log.info("no ephemeral message for %s (%s); trying a DM", user, exc)
+                how = "dm" if await self._direct(user, text, blocks) else "none"
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("Slack unreachable for %s (%s); will retry", address.key, exc)
+                return False
+        if not await self._send(address, private_note(user or "", how)):
+            log.warning("the thread was not told of a private answer in %s", address.key)
+        return True
+
+    async def _direct(self, user: str, text: str, blocks: list[Block]) -> bool:
+        """A DM to `user` (conversations.open, then the message); False if Slack refuses."""
+        try:
+            opened = await self._client.conversations_open(users=user)
+            channel = str((opened.get("channel") or {}).get("id") or "")
+            if not channel:
+                return False
+            await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                unfurl_links=False, unfurl_media=False)  # fmt: skip
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("no DM to %s for a private answer: %s", user, exc)
+            return False
+        return True
 
     async def _send(self, address: Address, posting: Posting, **extra: Any) -> bool:
         text, blocks = posting
@@ -381,8 +476,20 @@ class SlackChannel:
         return person
 
 
-def _action_address(body: dict[str, Any]) -> Address | None:
+def shows_orders(asked: Message) -> bool:
+    """The reply to this customer message shows order records: `Turn.private`, from what the
+    engine stored of the turn (its documents)."""
+    documents = asked.understanding.get("documents") or []
+    return asked.role == "customer" and any(
+        str(d.get("id", "")).startswith("order:") for d in documents if isinstance(d, dict)
+    )
+
+
+def _action_address(body: dict[str, Any], action: dict[str, Any]) -> Address | None:
     team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    carried = block_thread(str(action.get("block_id") or ""))
+    if team and carried is not None:  # an ephemeral message's or a DM's: its thread
+        return Address(str(team), *carried)
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
