@@ -339,7 +339,9 @@ def test_a_signed_shopper_owns_their_session_and_nobody_inherits_it(
         welcome = hello(ws, identity=harry)
         assert welcome["identity"] == "verified"
         session = welcome["session"]
-        say(ws, "hello")
+        reply = say(ws, "where is my order?")[-1]
+    # The shop vouched for Harry: his orders, without asking him to prove anything.
+    assert "HP-105442" in reply["text"] + " ".join(reply["quick_replies"])
     with client.websocket_connect("/ws", headers={**address}) as ws:
         assert hello(ws, session, identity=harry)["session"] == session  # Harry, back
         anonymous = hello(ws, session)  # the next person at that computer, or a session thief
@@ -351,7 +353,7 @@ def test_a_signed_shopper_owns_their_session_and_nobody_inherits_it(
     assert client.get(history, headers={**address}).status_code == 403
     assert client.get(history, headers={**address}).json()["error"]["code"] == "identity_required"
     as_harry = client.get(history, headers={**address, "x-shopclerk-identity": json.dumps(harry)})
-    assert as_harry.json()["messages"][0]["text"] == "hello"
+    assert as_harry.json()["messages"][0]["text"] == "where is my order?"
     post = client.post(history, headers={**address}, json={"client_id": "x", "text": "hi"})
     assert post.status_code == 403
     post = client.post(history, headers={**address},
