@@ -210,7 +210,10 @@ def main() -> None:
         url, names = _prepare(args.data_dir, Path(workdir), args.agents)
         env = {**os.environ, "DATABASE_URL": url,
                "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
-               "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
+               "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
+               # every simulated customer comes from this one address
+               "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
+               "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000"}  # fmt: skip
         with shopclerk_serve(args.data_dir, env) as (port, server):
             print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
             asyncio.run(run(f"http://127.0.0.1:{port}", args, names, server.pid))

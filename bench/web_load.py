@@ -167,7 +167,10 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     env = {**os.environ, "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
-           "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
+           "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
+           # every simulated customer comes from this one address
+           "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
+           "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000"}  # fmt: skip
     with shopclerk_serve(args.data_dir, env, "--ws", args.ws) as (port, server):
         print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
         asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args, server.pid))

@@ -160,4 +160,8 @@ def web_config(settings: Settings) -> WebConfig:
         messages_per_minute=settings.ws_messages_per_minute,
         connections_per_address=settings.ws_connections_per_address,
         product_url=settings.product_url,
+        sessions_per_address_per_minute=settings.ws_sessions_per_address_per_minute,
+        messages_per_address_per_minute=settings.ws_messages_per_address_per_minute,
+        identity_secret=secret.get_secret_value() if (secret := settings.identity_secret) else None,
+        identity_max_age_seconds=settings.identity_max_age_seconds,
     )

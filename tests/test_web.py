@@ -20,7 +20,11 @@ HARRY, HARRY_ORDER = "harryhughes@example.org", "HP-105442"
 def client(built_settings: Settings) -> Iterator[TestClient]:
     settings = built_settings.model_copy(
         update={"ws_messages_per_minute": 5, "ws_connections_per_address": 6,
-                "allowed_origins": ["https://shop.example"]}
+                "allowed_origins": ["https://shop.example"],
+                # every test here is the same client address: per-address limits are
+                # tested in test_web_abuse.py
+                "ws_sessions_per_address_per_minute": 1000,
+                "ws_messages_per_address_per_minute": 1000}
     )  # fmt: skip
     with TestClient(create_app(settings)) as client:
         yield client

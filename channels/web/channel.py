@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from channels.web.frames import (
+    MAX_INT,
     EndChat,
     FrameError,
     Hello,
@@ -25,12 +26,21 @@ from channels.web.frames import (
     Typing,
     message_frame,
     parse,
-    parse_object,
     server_frame,
 )
-from channels.web.limits import ConnectionCount, RateLimit
+from channels.web.identity import IdentityVerifier, Shopper
+from channels.web.limits import ConnectionCount, RateLimit, retry_after
+from channels.web.rest import (
+    error_response,
+    frame_error,
+    rest_body,
+    rest_frame,
+    rest_identity,
+)
+from channels.web.shoppers import Shoppers
 from engine.state import ConversationStore
 from engine.types import Inbound, Turn
+from handoff.outbox import Outbox
 from kb.search import Catalog
 
 log = logging.getLogger(__name__)
@@ -57,16 +67,47 @@ class WebConfig:
     messages_per_minute: int = 30
     connections_per_address: int = 20
     product_url: str = "/#product-{sku}"
+    # Per client address, so that a fresh session (`hello` with no session) is no fresh budget.
+    sessions_per_address_per_minute: int = 20
+    messages_per_address_per_minute: int = 120
+    hellos_per_minute: int = 10  # per socket: each one may replay history
+    hello_timeout_seconds: float = 5.0  # a socket that says nothing holds a connection slot
+    max_replay: int = 200  # messages replayed per hello; older history is skipped
+    identity_secret: str | None = None  # signed shoppers (channels/web/identity.py); None: off
+    identity_max_age_seconds: int = 86_400
+
+
+SERVER_ERROR = server_frame("error", code="server_error", message="Something went wrong here; "
+                            "please try again.")  # fmt: skip
+CLOSE_NO_HELLO = 4408
+CLOSE_TOO_MANY = 4429
+
+
+class ClosingError(FrameError):
+    """An error after which the server closes the socket (with `close_code`)."""
+
+    def __init__(self, code: str, message: str, close_code: int, **extra: Any) -> None:
+        super().__init__(code, message, **extra)
+        self.close_code = close_code
 
 
 @dataclass(eq=False)
 class _Socket:
-    """One open widget connection: its session and the last seq it has been sent."""
+    """One open widget connection: its session, its shopper, and the last seq queued for it.
+
+    Every frame goes out through the socket's `Outbox`: nothing in the server ever waits on
+    this socket's reader."""
 
     ws: WebSocket
+    outbox: Outbox
+    address: str
+    hellos: RateLimit
     session: str = ""
     sent_seq: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shopper: Shopper | None = None
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.outbox.put(frame)
 
 
 class WebChannel:
@@ -78,39 +119,79 @@ class WebChannel:
         self._catalog = catalog
         self.config = config
         self._rates = RateLimit(config.messages_per_minute)
+        self._address_rates = RateLimit(config.messages_per_address_per_minute)
+        self._new_sessions = RateLimit(config.sessions_per_address_per_minute)
         self._connections = ConnectionCount(config.connections_per_address)
-        self._sessions: dict[str, set[_Socket]] = defaultdict(set)
+        self._sessions: dict[str, set[_Socket]] = {}
+        verifier = IdentityVerifier(config.identity_secret, config.identity_max_age_seconds)
+        self._shoppers = Shoppers(store, verifier, CHANNEL)
 
     # -- websocket ------------------------------------------------------------------------------
 
     async def websocket(self, ws: WebSocket) -> None:
         address = ws.client.host if ws.client else "unknown"
         await ws.accept()
+        outbox = Outbox(ws)
         if not self._origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
-            await _refuse(ws, "origin_not_allowed", "This page may not open the chat.", 4403)
+            await _refuse(outbox, "origin_not_allowed", "This page may not open the chat.", 4403)
             return
         if not self._connections.acquire(address):
-            await _refuse(ws, "too_many_connections", "Too many open chats from here.", 4429)
+            await _refuse(outbox, "too_many_connections", "Too many open chats from here.",
+                          CLOSE_TOO_MANY)  # fmt: skip
             return
-        socket = _Socket(ws)
+        socket = _Socket(ws, outbox, address, RateLimit(self.config.hellos_per_minute))
         try:
-            await self._serve(socket)
+            await outbox.guard(self._serve(socket))
         except WebSocketDisconnect:
             pass
         finally:
             self._connections.release(address)
-            self._sessions[socket.session].discard(socket)
+            self._detach(socket)
 
     async def _serve(self, socket: _Socket) -> None:
+        """Read frames until the client goes (or is sent away). Whatever one frame does wrong
+        is answered with an error frame; the socket stays open."""
+        deadline = asyncio.get_running_loop().time() + self.config.hello_timeout_seconds
         while True:
-            raw = await socket.ws.receive_text()
+            message = await self._receive(socket, deadline)
+            if message is None:
+                return
             try:
-                await self._on_frame(socket, raw)
+                await self._on_frame(socket, message)
+            except ClosingError as bye:
+                socket.send(bye.frame())
+                socket.outbox.close_after_sent(bye.close_code, bye.code)
+                return
             except FrameError as error:
-                await self._send(socket, error.frame())
+                socket.send(error.frame())
+            except Exception:
+                log.exception("a widget frame failed (session %s)", socket.session or "-")
+                socket.send(SERVER_ERROR)
 
-    async def _on_frame(self, socket: _Socket, raw: str) -> None:
-        if len(raw.encode()) > self.config.max_frame_bytes:
+    async def _receive(self, socket: _Socket, deadline: float) -> Mapping[str, Any] | None:
+        """The next frame; None once a socket that never said hello has been sent away."""
+        if socket.session:
+            message = await socket.ws.receive()
+        else:
+            wait = max(0.0, deadline - asyncio.get_running_loop().time())
+            try:
+                message = await asyncio.wait_for(socket.ws.receive(), wait)
+            except TimeoutError:
+                socket.send(server_frame("error", code="hello_timeout",
+                                         message="No hello came in time."))  # fmt: skip
+                socket.outbox.close_after_sent(CLOSE_NO_HELLO, "hello_timeout")
+                return None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        return message
+
+    async def _on_frame(self, socket: _Socket, message: Mapping[str, Any]) -> None:
+        raw = message.get("text")
+        if raw is None:
+            raise FrameError("bad_frame", "Frames are JSON text; binary frames are not taken.")
+        if len(raw) > self.config.max_frame_bytes or len(raw.encode()) > (
+            self.config.max_frame_bytes
+        ):  # fmt: skip
             raise FrameError("too_large", "That frame is too large.")
         frame = parse(raw)
         if isinstance(frame, Hello):
@@ -120,9 +201,9 @@ class WebChannel:
         elif isinstance(frame, SendMessage):
             await self._message(socket, frame)
         elif isinstance(frame, SendFeedback):
-            await self._send(socket, await self._feedback(socket.session, frame))
+            socket.send(await self._feedback(socket.session, frame))
         elif isinstance(frame, Ping):
-            await self._send(socket, server_frame("pong"))
+            socket.send(server_frame("pong"))
         elif isinstance(frame, Typing):
             await self._desk.customer_typing(CHANNEL, socket.session, frame.on)
         elif isinstance(frame, EndChat):
@@ -132,66 +213,111 @@ class WebChannel:
                 raise FrameError("unknown_episode", "There is no such chat to rate.",
                                  episode=frame.episode)  # fmt: skip
             saved = server_frame("satisfaction_saved", episode=frame.episode, score=frame.score)
-            await self._publish(socket.session, saved)
+            self._publish(socket.session, saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
-        known = False
-        if frame.session:
-            known = await asyncio.to_thread(self._store.exists, CHANNEL, frame.session)
-        if socket.session:
-            self._sessions[socket.session].discard(socket)
-        socket.session = frame.session if known and frame.session else await self.new_session()
-        socket.sent_seq = frame.last_seq if known else 0
-        self._sessions[socket.session].add(socket)
-        conversation = await asyncio.to_thread(self._store.load, CHANNEL, socket.session)
-        await self._send(socket, server_frame("welcome", session=socket.session,
-                                              last_seq=conversation.last_seq))  # fmt: skip
+        if socket.hellos.retry_after("hello"):
+            raise ClosingError("too_many_hellos", "Too many hellos on one connection.",
+                               CLOSE_TOO_MANY)  # fmt: skip
+        shopper, verdict = await asyncio.to_thread(
+            self._shoppers.check, frame.identity, frame.session, socket.address
+        )
+        session = await self._resumable(frame.session, shopper)
+        if session is None:
+            session = await self._new_session_for(socket.address, shopper)
+        conversation = await asyncio.to_thread(self._store.load, CHANNEL, session)
+        last = conversation.last_seq
+        start = min(frame.last_seq, last) if session == frame.session else 0
+        replay_after = max(start, last - self.config.max_replay)
+        self._detach(socket)
+        socket.session, socket.shopper, socket.sent_seq = session, shopper, replay_after
+        self._sessions.setdefault(session, set()).add(socket)
+        socket.send(server_frame("welcome", session=session, last_seq=last,
+                                 replay_after=replay_after, identity=verdict))  # fmt: skip
         if conversation.owner != "bot":
-            status = await self._desk.status(CHANNEL, socket.session)
+            status = await self._desk.status(CHANNEL, session)
             if status is not None:
-                await self._send(socket, server_frame("handoff", **status))
+                socket.send(server_frame("handoff", **status))
         await self._flush(socket)
-        survey = await self._desk.survey_due(CHANNEL, socket.session)
+        survey = await self._desk.survey_due(CHANNEL, session)
         if survey is not None:  # asked when the chat ended; not answered yet
-            await self._send(socket, server_frame("survey", **survey))
+            socket.send(server_frame("survey", **survey))
+
+    async def _resumable(self, session: str | None, shopper: Shopper | None) -> str | None:
+        """`session` when this client may continue it: it exists, and it is nobody's or this
+        verified shopper's (a shopper's chat is never handed to someone without their identity)."""
+        if not session:
+            return None
+        known, bound = await asyncio.to_thread(self._shoppers.owner, session)
+        if not known or (bound is not None and (shopper is None or shopper.email != bound)):
+            return None
+        if shopper is not None and bound is None:
+            await asyncio.to_thread(self._shoppers.bind, session, shopper)
+        return session
+
+    async def _new_session_for(self, address: str, shopper: Shopper | None) -> str:
+        wait = self._new_sessions.retry_after(address)
+        if wait:
+            raise FrameError("rate_limited", "Too many new chats from here; try again later.",
+                             retry_after=wait)  # fmt: skip
+        session = await self.new_session()
+        if shopper is not None:
+            await asyncio.to_thread(self._shoppers.bind, session, shopper)
+        return session
+
+    def _detach(self, socket: _Socket) -> None:
+        sockets = self._sessions.get(socket.session)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._sessions[socket.session]
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
-        self._check_message(socket.session, frame.client_id, frame.text)
-        if not self._desk.bot_answers(CHANNEL, socket.session):  # a person will answer
-            ack = await self._answer(socket.session, frame.client_id, frame.text)
+        session = socket.session
+        self._check_message(session, socket.address, frame.client_id, frame.text)
+        inbound = self._inbound(session, frame, socket.shopper, socket.address)
+        if not self._desk.bot_answers(CHANNEL, session):  # a person will answer
+            ack = await self._answer(inbound)
         else:
-            await self._publish(socket.session, server_frame("typing", on=True, who="bot"))
+            self._publish(session, server_frame("typing", on=True, who="bot"))
             try:
-                ack = await self._answer(socket.session, frame.client_id, frame.text)
+                ack = await self._answer(inbound)
             finally:
-                await self._publish(socket.session, server_frame("typing", on=False, who="bot"))
+                self._publish(session, server_frame("typing", on=False, who="bot"))
         # This socket may have gone while the engine worked: the turn is stored all the same,
         # every other tab of the session gets it now, and a reconnect replays it.
-        await self._publish(socket.session, ack, only=socket)
-        await self._deliver(socket.session)
+        self._publish(session, ack, only=socket)
+        await self._deliver(session)
+
+    @staticmethod
+    def _inbound(
+        session: str, frame: SendMessage, shopper: Shopper | None, address: str | None
+    ) -> Inbound:
+        return Inbound(session, frame.text, CHANNEL, client_message_id=frame.client_id,
+                       customer_email=shopper.email if shopper else None,
+                       customer_name=shopper.name if shopper else None,
+                       client_address=address)  # fmt: skip
 
     async def _deliver(self, session: str) -> None:
-        for socket in list(self._sessions[session]):
-            try:
-                await self._flush(socket)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                self._sessions[session].discard(socket)
+        for socket in list(self._sessions.get(session, ())):
+            await self._flush(socket)
 
-    def _check_message(self, session: str, client_id: str, text: str) -> None:
+    def _check_message(self, session: str, address: str, client_id: str, text: str) -> None:
         if len(text) > self.config.max_message_chars:
             raise FrameError("too_large", f"Messages can be at most "
                              f"{self.config.max_message_chars} characters.",
                              client_id=client_id)  # fmt: skip
-        wait = self._rates.retry_after(session)
+        wait = retry_after((self._rates, session), (self._address_rates, address))
         if wait:
             raise FrameError("rate_limited", "You are sending messages too quickly.",
                              client_id=client_id, retry_after=wait)  # fmt: skip
 
-    async def _answer(self, session: str, client_id: str, text: str) -> dict[str, Any]:
+    async def _answer(self, inbound: Inbound) -> dict[str, Any]:
         """Hand the message to the engine (once per client id); the ack with its seq."""
-        await self._desk.handle(Inbound(session, text, CHANNEL, client_message_id=client_id))
+        await self._desk.handle(inbound)
+        client_id = inbound.client_message_id or ""
         stored = await asyncio.to_thread(
-            self._store.message_for_client_id, CHANNEL, session, client_id
+            self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
         )
         seq = stored.seq if stored else None
         return server_frame("ack", client_id=client_id, seq=seq)
@@ -206,31 +332,23 @@ class WebChannel:
         return server_frame("feedback_saved", message_id=frame.message_id, rating=frame.rating)
 
     async def _flush(self, socket: _Socket) -> None:
-        """Send this socket every stored message it has not been sent yet, in order."""
-        async with socket.lock:
-            messages = await asyncio.to_thread(
-                self._store.messages_after, CHANNEL, socket.session, socket.sent_seq
-            )
-            for message in messages:
-                await socket.ws.send_json(
-                    message_frame(message, self._catalog, self.config.product_url)
-                )
-                socket.sent_seq = message.seq
+        """Queue for this socket every stored message it has not been sent yet, in order.
+        Two flushes may overlap: each skips what the other queued already."""
+        session = socket.session
+        messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session,
+                                           socket.sent_seq, self.config.max_replay)  # fmt: skip
+        for message in messages:
+            if socket.session != session or message.seq <= socket.sent_seq:
+                continue
+            if not socket.outbox.put(message_frame(message, self._catalog,
+                                                   self.config.product_url)):  # fmt: skip
+                return  # dropped: it resumes from its last seq when it comes back
+            socket.sent_seq = message.seq
 
-    async def _publish(
-        self, session: str, frame: dict[str, Any], only: _Socket | None = None
-    ) -> None:
-        """Send an ephemeral frame to the session's open sockets (or just to `only`)."""
-        for socket in [only] if only else list(self._sessions[session]):
-            try:
-                await self._send(socket, frame)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                self._sessions[session].discard(socket)
-
-    @staticmethod
-    async def _send(socket: _Socket, frame: dict[str, Any]) -> None:
-        async with socket.lock:
-            await socket.ws.send_json(frame)
+    def _publish(self, session: str, frame: dict[str, Any], only: _Socket | None = None) -> None:
+        """Queue an ephemeral frame for the session's open sockets (or just for `only`)."""
+        for socket in [only] if only else list(self._sessions.get(session, ())):
+            socket.send(frame)
 
     # -- what the handoff desk asks of a channel ------------------------------------------------
 
@@ -240,7 +358,7 @@ class WebChannel:
 
     async def notify(self, key: str, event: str, **fields: Any) -> None:
         """An ephemeral frame (handoff status, an agent typing) to the session's sockets."""
-        await self._publish(key, server_frame(event, **fields))
+        self._publish(key, server_frame(event, **fields))
 
     def online(self, key: str) -> bool:
         return bool(self._sessions.get(key))
@@ -260,32 +378,42 @@ class WebChannel:
     # -- REST -----------------------------------------------------------------------------------
 
     async def rest_new_session(self, request: Request) -> JSONResponse:
-        return JSONResponse({"session": await self.new_session()}, status_code=201)
+        address = _address(request)
+        try:
+            claim = await rest_identity(request, body=await rest_body(request, optional=True))
+            shopper, verdict = await asyncio.to_thread(self._shoppers.check, claim, None, address)
+            session = await self._new_session_for(address, shopper)
+        except FrameError as error:
+            return frame_error(error)
+        return JSONResponse({"session": session, "identity": verdict}, status_code=201)
 
     async def rest_messages(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
-        if not await asyncio.to_thread(self._store.exists, CHANNEL, session):
-            return _error(404, "unknown_session", "There is no such chat session.")
         try:
+            await self._rest_shopper(request, session, None)
             after = int(request.query_params.get("after", "0"))
+        except FrameError as error:
+            return frame_error(error)
         except ValueError:
-            return _error(400, "bad_frame", "after must be a whole number")
+            return error_response(400, "bad_frame", "after must be a whole number")
+        if not 0 <= after <= MAX_INT:
+            return error_response(400, "bad_frame", "after is out of range")
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, after)
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
         return JSONResponse({"messages": frames})
 
     async def rest_post_message(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
-        if not await asyncio.to_thread(self._store.exists, CHANNEL, session):
-            return _error(404, "unknown_session", "There is no such chat session.")
         try:
-            frame = await _rest_frame(request, "message")
+            body = await rest_body(request)
+            shopper = await self._rest_shopper(request, session, body)
+            frame = rest_frame(body, "message")
             assert isinstance(frame, SendMessage)
-            self._check_message(session, frame.client_id, frame.text)
+            self._check_message(session, _address(request), frame.client_id, frame.text)
         except FrameError as error:
-            return _frame_error(error)
+            return frame_error(error)
         before = (await asyncio.to_thread(self._store.load, CHANNEL, session)).last_seq
-        ack = await self._answer(session, frame.client_id, frame.text)
+        ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, before)
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
         await self._deliver(session)  # open tabs see it too
@@ -294,42 +422,38 @@ class WebChannel:
     async def rest_feedback(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
-            frame = await _rest_frame(request, "feedback")
+            body = await rest_body(request)
+            await self._rest_shopper(request, session, body)
+            frame = rest_frame(body, "feedback")
             assert isinstance(frame, SendFeedback)
             return JSONResponse(await self._feedback(session, frame))
         except FrameError as error:
-            return _frame_error(error)
+            return frame_error(error)
+
+    async def _rest_shopper(
+        self, request: Request, session: str, body: dict[str, Any] | None
+    ) -> Shopper | None:
+        """The verified shopper of a REST call on `session`; refused when the session belongs
+        to a shopper and the call does not carry their identity."""
+        claim = await rest_identity(request, body)
+        known, bound = await asyncio.to_thread(self._shoppers.owner, session)
+        if not known:
+            raise FrameError("unknown_session", "There is no such chat session.")
+        shopper, _ = await asyncio.to_thread(
+            self._shoppers.check, claim, session, _address(request)
+        )
+        if bound is not None and (shopper is None or shopper.email != bound):
+            raise FrameError("identity_required", "This chat belongs to a signed-in shopper.")
+        if shopper is not None and bound is None:
+            await asyncio.to_thread(self._shoppers.bind, session, shopper)
+        return shopper
 
 
-async def _rest_frame(request: Request, type_: str) -> SendMessage | SendFeedback:
-    """A REST body is a frame without `v` and `type`: the path says which."""
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise FrameError("bad_frame", f"the body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise FrameError("bad_frame", "the body is a JSON object")
-    frame = parse_object({"v": 1, **body, "type": type_})
-    if not isinstance(frame, SendMessage | SendFeedback):
-        raise FrameError("bad_frame", f"expected a {type_}")
-    return frame
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
-_STATUS = {"bad_frame": 400, "unknown_message": 404, "too_large": 413, "rate_limited": 429}
-
-
-def _frame_error(error: FrameError) -> JSONResponse:
-    headers = {}
-    if "retry_after" in error.extra:
-        headers["Retry-After"] = str(max(1, round(error.extra["retry_after"])))
-    return _error(_STATUS.get(error.code, 400), error.code, error.message, headers)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
-           ) -> JSONResponse:  # fmt: skip
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers)
-
-
-async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
-    await ws.send_json(server_frame("error", code=code, message=message))
-    await ws.close(close_code)
+async def _refuse(outbox: Outbox, code: str, message: str, close_code: int) -> None:
+    outbox.put(server_frame("error", code=code, message=message))
+    outbox.close_after_sent(close_code, code)
+    await outbox.shutdown()

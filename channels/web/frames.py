@@ -7,10 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from channels.web.identity import IdentityClaim
 from engine.state import Message
 from kb.search import Catalog
 
 VERSION = 1
+# Seqs, ids and episodes are database integers: a bigger number is a bad frame, not an
+# overflow deep in a query.
+MAX_INT = 2**31 - 1
 
 
 class _Frame(BaseModel):
@@ -21,7 +25,8 @@ class _Frame(BaseModel):
 class Hello(_Frame):
     type: Literal["hello"]
     session: str | None = Field(default=None, max_length=64)
-    last_seq: int = Field(default=0, ge=0)
+    last_seq: int = Field(default=0, ge=0, le=MAX_INT)
+    identity: IdentityClaim | None = None  # a logged-in shopper, signed by the shop
 
 
 class SendMessage(_Frame):
@@ -32,7 +37,7 @@ class SendMessage(_Frame):
 
 class SendFeedback(_Frame):
     type: Literal["feedback"]
-    message_id: int
+    message_id: int = Field(ge=0, le=MAX_INT)
     rating: Literal["up", "down"]
 
 
@@ -58,7 +63,7 @@ class Satisfaction(_Frame):
     """The customer's answer to a `survey`: 1 (poor) to 5 (great)."""
 
     type: Literal["satisfaction"]
-    episode: int
+    episode: int = Field(ge=0, le=MAX_INT)
     score: int = Field(ge=1, le=5)
 
 
@@ -85,6 +90,8 @@ def parse(raw: str) -> ClientFrame:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise FrameError("bad_frame", f"not JSON: {exc.msg} at character {exc.pos}") from exc
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
+        raise FrameError("bad_frame", f"not a frame: {str(exc)[:100]}") from exc
     return parse_object(data)
 
 
@@ -95,7 +102,8 @@ def parse_object(data: Any) -> ClientFrame:
         return _client_frame.validate_python(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'frame'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'frame'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)[:5]
         )
         raise FrameError("bad_frame", problems) from exc
 

@@ -4,6 +4,11 @@
  * Embed with one tag:  <script src="https://SERVER/static/widget.js" defer></script>
  * Optional attributes: data-title (header title), data-max-chars (client-side length limit),
  * data-greeting (text shown while the conversation is empty).
+ * A logged-in shopper, signed by the shop's backend (docs/websocket-protocol.md, "Signed
+ * shoppers"): data-customer-id, data-customer-email, data-customer-name and
+ * data-customer-signature, or data-customer-token (a JWT). Or from the page's script:
+ * window.ShopclerkWidget.identify({customer_id, email, name, signature} or {token}) after a
+ * login, and window.ShopclerkWidget.logout() after a logout (the next shopper starts afresh).
  *
  * Speaks the websocket protocol of docs/websocket-protocol.md (version 1).
  *
@@ -52,6 +57,7 @@
     unknown_message: "Sorry, your rating couldn't be saved.",
     unknown_episode: "Sorry, your rating couldn't be saved.",
     bad_frame: "Sorry, something went wrong sending that.",
+    server_error: "Sorry, something went wrong on our side. Please try again.",
   };
 
   // Stroke icons (24x24, Feather-style), drawn with createElementNS.
@@ -102,7 +108,28 @@
       title: nonEmpty(tag.getAttribute("data-title")) || DEFAULT_TITLE,
       greeting: nonEmpty(tag.getAttribute("data-greeting")) || DEFAULT_GREETING,
       maxChars: positiveInt(tag.getAttribute("data-max-chars")) || DEFAULT_MAX_CHARS,
+      identity: cleanIdentity({
+        customer_id: tag.getAttribute("data-customer-id"),
+        email: tag.getAttribute("data-customer-email"),
+        name: tag.getAttribute("data-customer-name"),
+        signature: tag.getAttribute("data-customer-signature"),
+        token: tag.getAttribute("data-customer-token"),
+      }),
     };
+  }
+
+  // The shopper identity the shop signed, as the server takes it; null when none is given.
+  // The server checks the signature: this only keeps the fields it knows.
+  function cleanIdentity(given) {
+    if (!given || typeof given !== "object") return null;
+    const token = nonEmpty(given.token);
+    if (token) return { token };
+    const identity = {};
+    for (const field of ["customer_id", "email", "name", "signature"]) {
+      const value = nonEmpty(typeof given[field] === "number" ? String(given[field]) : given[field]);
+      if (value) identity[field] = value;
+    }
+    return identity.customer_id && identity.email ? identity : null;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -258,6 +285,7 @@
     overLimit: false,
     endedAfterSeq: 0, // the customer ended the chat when this page showed up to this seq
     endUnsent: false, // "End chat" was confirmed while offline: send `end` after the next `welcome`
+    identity: CONFIG.identity, // the signed shopper sent with every `hello`, or null
   };
 
   const pendingRows = new Map(); // client_id -> {row, bubble, meta} for customer bubbles not yet stored
@@ -1454,7 +1482,9 @@
 
   function onSocketOpen() {
     state.sentSession = state.session;
-    send({ v: PROTOCOL_VERSION, type: "hello", session: state.session, last_seq: state.lastSeq });
+    const hello = { v: PROTOCOL_VERSION, type: "hello", session: state.session, last_seq: state.lastSeq };
+    if (state.identity) hello.identity = state.identity;
+    send(hello);
     state.handshakeTimer = setTimeout(() => restartSocket(false), HANDSHAKE_TIMEOUT_MS);
   }
 
@@ -1563,7 +1593,9 @@
       return;
     }
     if (state.unloading) return;
-    // 4429: too many sockets from this address; waiting longest gives the others time to close.
+    // 4429: too many sockets (or hellos) from here; waiting longest gives the others time to
+    // close. 4420: this page fell behind reading; 4408: the hello was too slow. Both come back
+    // with a hello from the last seq shown, so nothing is lost.
     scheduleReconnect(code === 4429);
   }
 
@@ -1678,9 +1710,40 @@
     if (state.session || state.outbox.length) connect();
   }
 
+  // The shop's page says who is logged in now (after a login): the next `hello` carries it. The
+  // server keeps a signed-in shopper's chat for them alone, so a different shopper gets a new one.
+  function identify(given) {
+    const identity = cleanIdentity(given);
+    if (!identity) {
+      console.error("shopclerk: identify() needs {customer_id, email, signature} or {token}");
+      return;
+    }
+    state.identity = identity;
+    if (state.ws) restartSocket(true);
+  }
+
+  // The shopper logged out: forget the chat on this computer, so the next person starts afresh.
+  function logout() {
+    const old = state.session;
+    state.identity = null;
+    state.session = null;
+    state.outbox = [];
+    saveOutbox();
+    writeStored("localStorage", KEY_SESSION, null);
+    if (old) writeStored("localStorage", lastSeqKey(old), null);
+    state.lastSeq = 0;
+    state.unreadAfterSeq = 0;
+    const wasConnected = Boolean(state.ws);
+    teardownSocket();
+    if (ui) clearConversation();
+    if (wasConnected && state.isOpen) connect();
+  }
+
   window.ShopclerkWidget = Object.freeze({
     open: openPanel,
     close: closePanel,
+    identify,
+    logout,
     // For tests: a snapshot of the connection and delivery state.
     _state: () => ({
       session: state.session,
