@@ -79,9 +79,11 @@ async def never_reading_console(url: str, http: httpx.AsyncClient) -> asyncio.St
     sock.setblocking(False)
     _, writer = await asyncio.open_connection(sock=sock, limit=1024)
     cookie = cookie_header(http)["cookie"]
-    writer.write(f"GET /agent/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 f"Sec-WebSocket-Version: 13\r\nCookie: {cookie}\r\n\r\n".encode())
+    writer.write(
+        f"GET /agent/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        f"Sec-WebSocket-Version: 13\r\nCookie: {cookie}\r\n\r\n".encode()
+    )
     return writer
 
 
