@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from websockets.asyncio.client import ClientConnection, connect
 
 import handoff.agents
+from handoff.logins import BusyError, LoginGate, ThrottledError
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from tests.live_server import run_server
@@ -280,3 +281,37 @@ def test_frames_no_console_sends_get_an_error_and_the_socket_stays(
             console.send_json({"type": "ping"})
             until(console, lambda f: f["type"] == "pong")
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_login_budgets_hold_and_a_success_gives_its_attempt_back() -> None:
+    now = [1000.0]
+    gate = LoginGate(clock=lambda: now[0])
+    for _ in range(5):
+        gate.reserve("anna", "10.0.0.1")
+    with pytest.raises(ThrottledError) as refused:
+        gate.reserve("anna", "10.0.0.1")
+    assert 0 < refused.value.retry_after <= 301
+    for n in range(5):  # the name's budget (10) from other addresses
+        gate.reserve("anna", f"10.0.1.{n}")
+    with pytest.raises(ThrottledError):
+        gate.reserve("anna", "10.0.2.1")
+    gate.reserve("anna", "10.0.2.1", device="annas-laptop").succeeded()  # her own browser
+    for _ in range(5):
+        gate.reserve("anna", "10.0.2.1", device="annas-laptop").succeeded()
+    now[0] += 301
+    gate.reserve("anna", "10.0.0.1")  # a window later, the budgets are back
+
+
+def test_password_checks_wait_in_a_bounded_room() -> None:
+    async def flood() -> None:
+        gate, release = LoginGate(), threading.Event()
+        held = [asyncio.create_task(gate.check(release.wait)) for _ in range(9)]
+        await asyncio.sleep(0)
+        with pytest.raises(BusyError):
+            await gate.check(lambda: True)
+        release.set()
+        assert all(await asyncio.gather(*held))
+        assert await gate.check(lambda: True)
+        gate.close()
+
+    asyncio.run(flood())
