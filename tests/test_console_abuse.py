@@ -208,6 +208,16 @@ def test_a_login_flood_leaves_the_server_answering(settings: Settings, server: s
     asyncio.run(attack())
 
 
+def closed(console: Any) -> dict[str, Any]:
+    """How the console's feed ends, asked with a ping: a live feed answers it."""
+    console.send_json({"type": "ping"})
+    while True:
+        message: dict[str, Any] = console.receive()
+        if message["type"] != "websocket.send":
+            return message
+        assert json.loads(message["text"])["type"] != "pong", "the feed is still live"
+
+
 def test_logout_ends_the_console_feed(settings: Settings) -> None:
     anna = add_agent(settings, "Anna")
     with TestClient(create_app(settings)) as client:
@@ -215,10 +225,8 @@ def test_logout_ends_the_console_feed(settings: Settings) -> None:
         with agent.console() as console:
             until(console, lambda f: f["type"] == "board")
             assert agent.post("/agent/api/logout").status_code == 200
-            message = console.receive()
-            while message["type"] == "websocket.send":
-                message = console.receive()
-            assert message == {"type": "websocket.close", "code": 4401, "reason": "logged out"}
+            assert closed(console) == {"type": "websocket.close", "code": 4401,
+                                       "reason": "logged out"}  # fmt: skip
 
 
 def test_a_password_change_ends_other_logins_and_their_consoles(settings: Settings) -> None:
@@ -236,10 +244,7 @@ def test_a_password_change_ends_other_logins_and_their_consoles(settings: Settin
             assert "at least 10" in short.json()["error"]["message"]
             changed = here.post("/agent/api/password", {"current": PASSWORD, "new": new})
             assert changed.status_code == 200, changed.text
-            message = console.receive()
-            while message["type"] == "websocket.send":
-                message = console.receive()
-            assert message["code"] == 4401
+            assert closed(console)["code"] == 4401
         assert elsewhere.get("/agent/api/queue").status_code == 401
         assert here.get("/agent/api/queue").status_code == 200
         client.cookies.clear()
