@@ -13,7 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, select
 
-from handoff.models import Agent
+from engine.state import utcnow
+from handoff.models import Agent, AgentLogin
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
@@ -22,6 +23,10 @@ MIN_PASSWORD = 10
 
 class AgentError(ValueError):
     """An agent account cannot be created or changed as asked."""
+
+
+class WrongPasswordError(AgentError):
+    """The current password given for a change is not the agent's."""
 
 
 class AgentAccounts:
@@ -59,6 +64,42 @@ class AgentAccounts:
                 session.add(agent)
                 session.commit()
             return agent
+
+    def change_password(self, agent_id: int, current: str, new: str, keep_login: str) -> list[str]:
+        """The agent's own change (the console): the current password first. Ends the agent's
+        other logins; the ones ended."""
+        with Session(self._db) as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise AgentError("there is no such agent")
+            try:
+                self._hasher.verify(agent.password_hash, current)
+            except (VerificationError, InvalidHashError) as exc:
+                raise WrongPasswordError("the current password is not right") from exc
+            username = agent.username
+        return self.set_password(username, new, keep_login)
+
+    def set_password(
+        self, username: str, password: str, keep_login: str | None = None
+    ) -> list[str]:
+        """A new password; every login but `keep_login` ends (a copied cookie stops working
+        with the old password). The logins ended."""
+        if len(password) < MIN_PASSWORD:
+            raise AgentError(f"a password has at least {MIN_PASSWORD} characters")
+        with Session(self._db) as session:
+            agent = self._named(session, username)
+            agent.password_hash = self._hasher.hash(password)
+            session.add(agent)
+            live = session.exec(select(AgentLogin).where(AgentLogin.agent_id == agent.id,
+                                AgentLogin.ended_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
+            ended = []
+            for login in live:
+                if login.id != keep_login:
+                    login.ended_at = utcnow()
+                    session.add(login)
+                    ended.append(login.id)
+            session.commit()
+            return ended
 
     def link_slack(self, username: str, slack_user_id: str) -> Agent:
         """Make a Slack user this agent: what they do in the agents channel is theirs."""

@@ -2,22 +2,24 @@
 
 A login is a row in `agent_login` named in a signed, HttpOnly, SameSite=Strict cookie
 (Starlette's SessionMiddleware, signed with itsdangerous); logging out ends the row, so the
-cookie is worthless afterwards. Every POST needs the session's CSRF token in `X-CSRF-Token`;
-the websocket only opens from a page of this server.
+cookie is worthless afterwards, and closes the consoles opened with it. Every POST needs the
+session's CSRF token in `X-CSRF-Token`; the websocket only opens from a page of this server.
+Login attempts are budgeted and hashed as handoff/logins.py says.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import secrets
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlsplit
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, select
 from starlette.applications import Starlette
@@ -27,22 +29,30 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from engine.state import utcnow
-from handoff.agents import AgentAccounts
+from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
 from handoff.desk import Console, Desk
+from handoff.logins import Attempt, BusyError, LoginGate, ThrottledError
 from handoff.models import Agent, AgentLogin
+from handoff.outbox import Outbox
 from handoff.ownership import BOT, QUEUE
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
 
 if TYPE_CHECKING:
     from learning.suggestion_server import SuggestionEndpoints
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 12
+DEVICE_DAYS = 180  # how long a browser is known as an agent's own (for login budgets)
+DEVICE_COOKIE = "sc_agent_device"
 MAX_REPLY_CHARS = 4000
-LOGIN_TRIES, LOGIN_WINDOW = 5, 300.0  # failed logins per name and address, per seconds
+MAX_FRAME_CHARS = 64 * 1024
+MAX_ID = 2**63 - 1  # the largest id a database stores
+CLOSE_LOGGED_OUT = 4401
+RECHECK_EVERY = 30.0  # seconds between looks whether a console's login still holds
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -77,10 +87,15 @@ class AgentConsole:
         self._suggestions = suggestions
         self._db = db
         self._accounts = accounts
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.logins = LoginGate()
+        self._devices = URLSafeTimedSerializer("unset", salt="sc-agent-device")
+        self._secure_cookie = False
 
     def app(self, secret_key: str, secure_cookie: bool = False) -> Starlette:
-        """The console as an ASGI app, to mount at /agent."""
+        """The console as an ASGI app, to mount at /agent. `secure_cookie`: both cookies are
+        sent over HTTPS only (settings.cookies_secure)."""
+        self._devices = URLSafeTimedSerializer(secret_key, salt="sc-agent-device")
+        self._secure_cookie = secure_cookie
         middleware = [Middleware(SessionMiddleware, secret_key=secret_key,
                                  session_cookie="sc_agent", path="/agent",
                                  max_age=SESSION_HOURS * 3600, same_site="strict",
@@ -95,6 +110,7 @@ class AgentConsole:
             Route("/api/session", self._session),
             Route("/api/login", self._login, methods=["POST"]),
             Route("/api/logout", self._logout, methods=["POST"]),
+            Route("/api/password", self._agent(self._password), methods=["POST"]),
             Route("/api/queue", self._agent(self._queue)),
             Route("/api/conversations/{cid:int}", self._agent(self._view)),
             Route("/api/conversations/{cid:int}/claim", action(self._claim), methods=["POST"]),
@@ -180,44 +196,90 @@ class AgentConsole:
         try:
             _check_csrf(request)
             body = await _body(request)
-            username = str(body.get("username", "")).strip().lower()
-            password = str(body.get("password", ""))
-            address = request.client.host if request.client else "?"
-            self._throttle(f"{username}|{address}")
-            agent = await asyncio.to_thread(self._accounts.authenticate, username, password)
+            username = str(body.get("username", "")).strip().lower()[:64]
+            password = str(body.get("password", ""))[:1024]
+            device = self._device(request, username)
+            attempt = self._reserve(request, username, device)
+            agent = await self._checked(self._accounts.authenticate, username, password)
             if agent is None or agent.id is None:
-                self._failures[f"{username}|{address}"].append(time.monotonic())
                 raise ApiError(401, "bad_credentials", "Wrong username or password.")
+            attempt.succeeded()
         except ApiError as error:
             return _secure(error.response())
         login = await asyncio.to_thread(self._start_login, agent.id)
         request.session.clear()
         csrf = secrets.token_urlsafe(24)
         request.session.update({"login": login, "agent_id": agent.id, "csrf": csrf})
-        return _secure(JSONResponse({"agent": _agent_json(agent), "csrf": csrf}))
+        response = JSONResponse({"agent": _agent_json(agent), "csrf": csrf})
+        token = self._devices.dumps({"n": username, "d": device or secrets.token_urlsafe(16)})
+        response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 86400, path="/agent",
+                            secure=self._secure_cookie, httponly=True,
+                            samesite="strict")  # fmt: skip
+        return _secure(response)
 
     async def _logout(self, request: Request) -> Response:
         try:
             _check_csrf(request)
         except ApiError as error:
             return _secure(error.response())
-        login = request.session.get("login")
+        login, agent_id = request.session.get("login"), request.session.get("agent_id")
         if isinstance(login, str):
             await asyncio.to_thread(self._end_login, login)
+            if isinstance(agent_id, int):
+                self.desk.close_consoles(agent_id, {login}, CLOSE_LOGGED_OUT, "logged out")
         request.session.clear()
         return _secure(JSONResponse({"ok": True}))
 
-    def _throttle(self, key: str) -> None:
-        now, failures = time.monotonic(), self._failures[key]
-        while failures and now - failures[0] > LOGIN_WINDOW:
-            failures.popleft()
-        if not failures:  # nothing held against this name and address: keep no entry
-            del self._failures[key]
-            return
-        if len(failures) >= LOGIN_TRIES:
-            wait = int(LOGIN_WINDOW - (now - failures[0])) + 1
-            raise ApiError(429, "too_many_attempts", "Too many failed logins; wait a while.",
-                           retry_after=wait)  # fmt: skip
+    async def _password(self, request: Request, agent: Agent) -> Response:
+        """The agent's own password change: the current one first; their other logins end."""
+        body = await _body(request)
+        current, new = body.get("current"), body.get("new")
+        if not isinstance(current, str) or not isinstance(new, str) or len(new) > 1024:
+            raise ApiError(400, "bad_request", "Give the current and the new password.")
+        login, agent_id = str(request.session.get("login")), agent.id or 0
+        attempt = self._reserve(request, agent.username, self._device(request, agent.username))
+        try:
+            ended = await self._checked(self._accounts.change_password, agent_id, current[:1024],
+                                        new, login)  # fmt: skip
+        except WrongPasswordError as exc:
+            raise ApiError(403, "wrong_password", "The current password is not right.") from exc
+        except AgentError as exc:
+            attempt.succeeded()  # the right current password: not a guess
+            raise ApiError(400, "bad_password", f"The new password is refused: {exc}.") from exc
+        attempt.succeeded()
+        self.desk.close_consoles(agent_id, set(ended), CLOSE_LOGGED_OUT, "password changed")
+        return JSONResponse({"ok": True, "logins_ended": len(ended)})
+
+    def _reserve(self, request: Request, username: str, device: str | None) -> Attempt:
+        """Count the attempt before any password is hashed (and before any await)."""
+        try:
+            return self.logins.reserve(username, _address(request), device)
+        except ThrottledError as exc:
+            raise ApiError(429, "too_many_attempts", "Too many login attempts for this name or "
+                           f"from this address; try again in {exc.retry_after} seconds.",
+                           retry_after=exc.retry_after) from exc  # fmt: skip
+
+    async def _checked(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn` (which hashes a password) in the password thread; 503 when it is full."""
+        try:
+            return await self.logins.check(lambda: fn(*args))
+        except BusyError as exc:
+            raise ApiError(503, "busy", "The server is checking many logins; try again in a "
+                           "few seconds.", retry_after=exc.retry_after) from exc  # fmt: skip
+
+    def _device(self, request: Request, username: str) -> str | None:
+        """This browser's device id when its device cookie is `username`'s (and genuine)."""
+        token = request.cookies.get(DEVICE_COOKIE)
+        if not token:
+            return None
+        try:
+            data = self._devices.loads(token, max_age=DEVICE_DAYS * 86400)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or data.get("n") != username:
+            return None
+        device = data.get("d")
+        return device if isinstance(device, str) else None
 
     def _start_login(self, agent_id: int) -> str:
         login = secrets.token_urlsafe(32)
@@ -244,7 +306,8 @@ class AgentConsole:
         return JSONResponse(await self.desk.board_for(agent))
 
     async def _view(self, request: Request, agent: Agent) -> Response:
-        view = await self.desk.view(request.path_params["cid"])
+        cid = request.path_params["cid"]
+        view = await self.desk.view(cid) if _is_id(cid) else None
         if view is None:
             raise ApiError(404, "unknown_conversation", "There is no such conversation.")
         return JSONResponse(view)
@@ -299,7 +362,7 @@ class AgentConsole:
 
     async def _known(self, request: Request) -> int:
         cid: int = request.path_params["cid"]
-        if await asyncio.to_thread(self.desk.tickets.address, cid) is None:
+        if not _is_id(cid) or await asyncio.to_thread(self.desk.tickets.address, cid) is None:
             raise ApiError(404, "unknown_conversation", "There is no such conversation.")
         return cid
 
@@ -321,32 +384,75 @@ class AgentConsole:
             return
         agent = await self._current(ws)
         if agent is None:
-            await ws.close(4401)
+            await ws.close(CLOSE_LOGGED_OUT)
             return
-        console = Console(ws, agent)
+        console = Console(Outbox(ws), agent, str(ws.session.get("login")))
         await self.desk.console_opened(console)
+        watch = asyncio.create_task(self._watch_login(console))
         try:
-            while True:
-                await self._on_frame(console, await ws.receive_text())
-        except WebSocketDisconnect:
-            pass
+            await console.outbox.guard(self._read(ws, console))
         finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
             await self.desk.console_closed(console)
 
+    async def _read(self, ws: WebSocket, console: Console) -> None:
+        """Frames until the console goes; any frame the console would not send gets an error
+        frame, and the socket stays open."""
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self.desk.send(console, _bad("frames are JSON text, not binary"))
+                continue
+            try:
+                await self._on_frame(console, text)
+            except Exception:  # one bad frame must not end the console
+                log.exception("console frame failed")
+                self.desk.send(console, _bad("that frame could not be handled"))
+
+    async def _watch_login(self, console: Console) -> None:
+        """Close the console once its login has ended elsewhere (another process, the CLI)."""
+        while True:
+            await asyncio.sleep(RECHECK_EVERY)
+            agent_id = console.agent.id or 0
+            if await asyncio.to_thread(self._logged_in, console.login, agent_id) is None:
+                console.outbox.drop(CLOSE_LOGGED_OUT, "logged out")
+                return
+
     async def _on_frame(self, console: Console, raw: str) -> None:
-        try:
-            frame = json.loads(raw)
-        except json.JSONDecodeError:
-            frame = None
-        if not isinstance(frame, dict):
-            await self.desk.send(console, _bad("a frame is a JSON object"))
+        frame = _frame(raw)
+        if isinstance(frame, str):
+            self.desk.send(console, _bad(frame))
         elif frame.get("type") == "ping":
-            await self.desk.send(console, {"type": "pong"})
-        elif frame.get("type") == "typing" and isinstance(frame.get("conversation_id"), int):
-            await self.desk.agent_typing(console.agent, frame["conversation_id"],
-                                         frame.get("on") is True)  # fmt: skip
+            self.desk.send(console, {"type": "pong"})
+        elif frame.get("type") == "typing":
+            cid, on = frame.get("conversation_id"), frame.get("on", False)
+            if not _is_id(cid) or not isinstance(on, bool):
+                self.desk.send(console, _bad("typing needs a conversation_id and on: true/false"))
+                return
+            await self.desk.agent_typing(console.agent, cid, on)
         else:
-            await self.desk.send(console, _bad("expected a ping or typing frame"))
+            self.desk.send(console, _bad("expected a ping or typing frame"))
+
+
+def _frame(raw: str) -> dict[str, Any] | str:
+    """The frame as a JSON object, or what is wrong with it."""
+    if len(raw) > MAX_FRAME_CHARS:
+        return f"a frame is at most {MAX_FRAME_CHARS} characters"
+    try:
+        frame = json.loads(raw)
+    except (ValueError, RecursionError):  # ValueError: also numbers of over 4300 digits
+        return "a frame is a JSON object"
+    return frame if isinstance(frame, dict) else "a frame is a JSON object"
+
+
+def _is_id(value: Any) -> TypeGuard[int]:
+    """An id a database can hold (JSON allows any number, booleans are ints to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _check_csrf(request: Request) -> None:
@@ -364,6 +470,10 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The body is a JSON object.")
     return body
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 def _bad(message: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -31,6 +31,7 @@ from engine.state import Message, utcnow
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
 from handoff.hours import BusinessHours
 from handoff.models import Agent
+from handoff.outbox import Outbox
 from handoff.ownership import BOT, QUEUE, Change, agent_owner
 from handoff.tickets import Event, Tickets
 from handoff.views import Orders, board, conversation_view, for_agent, message_view
@@ -80,10 +81,6 @@ class Writer(Protocol):
     ) -> Written: ...
 
 
-class Socket(Protocol):
-    async def send_json(self, data: Any) -> None: ...
-
-
 @dataclass(frozen=True)
 class DeskConfig:
     hours: BusinessHours
@@ -94,11 +91,12 @@ class DeskConfig:
 
 @dataclass(eq=False)
 class Console:
-    """One open agent console."""
+    """One open agent console: frames for it go into its outbox, never straight to the socket,
+    so a console that stops reading holds up nobody (handoff/outbox.py)."""
 
-    socket: Socket
+    outbox: Outbox
     agent: Agent
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    login: str = ""  # the agent_login row it was opened with: logging out closes it
 
 
 class Desk:
@@ -186,7 +184,7 @@ class Desk:
             text = "The customer ended the chat."
             message = await self._run(lambda: self.tickets.store.append(cid, "system", text))
             await self._deliver(cid)
-            await self._message_to_consoles(cid, message)
+            self._message_to_consoles(cid, message)
 
     async def rate(self, channel: str, key: str, episode: int, score: int) -> bool:
         cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
@@ -256,7 +254,7 @@ class Desk:
             return
         cid = await asyncio.to_thread(self.tickets.conversation_id, channel, key)
         if cid is not None:
-            await self._to_consoles({"type": "typing", "conversation_id": cid, "on": on})
+            self._to_consoles({"type": "typing", "conversation_id": cid, "on": on})
 
     async def _hand_off(self, turn: Turn, cid: int, handoff: Handoff) -> None:
         asked = handoff.reason == HandoffReason.CUSTOMER_ASKED
@@ -284,10 +282,10 @@ class Desk:
         messages = await asyncio.to_thread(self.tickets.messages, cid, 5)
         customer = [m for m in messages if m.role == "customer"][-1:]
         for message in customer:
-            await self._message_to_consoles(cid, message)
+            self._message_to_consoles(cid, message)
         # The bot's understanding and draft are new: a console showing it fetches them. (No
         # board push: consoles update the item from the message; the sweeper refreshes.)
-        await self._to_consoles({"type": "changed", "conversation_id": cid})
+        self._to_consoles({"type": "changed", "conversation_id": cid})
 
     def _offline_text(self, email: str | None) -> str:
         hours = self.config.hours
@@ -324,12 +322,12 @@ class Desk:
         )
         await self._typing_to_customer(cid, agent, False)
         await self._deliver(cid)
-        await self._message_to_consoles(cid, message)
+        self._message_to_consoles(cid, message)
         return message
 
     async def note(self, agent: Agent, cid: int, text: str) -> None:
         await self._run(lambda: self.tickets.note(cid, agent, text))
-        await self._to_consoles({"type": "changed", "conversation_id": cid})
+        self._to_consoles({"type": "changed", "conversation_id": cid})
 
     async def agent_typing(self, agent: Agent, cid: int, on: bool) -> None:
         owner = await asyncio.to_thread(self.tickets.ownership.owner, cid)
@@ -360,7 +358,7 @@ class Desk:
         came_online = agent_id not in self.online_agents()
         self._consoles[agent_id].add(console)
         self._gone_since.pop(agent_id, None)
-        await self.send(console, {"type": "board", **await self.board_for(console.agent)})
+        self.send(console, {"type": "board", **await self.board_for(console.agent)})
         if came_online:
             await self._everyone_changed()
 
@@ -372,6 +370,14 @@ class Desk:
             if agent_id not in self.online_agents():
                 self._gone_since[agent_id] = time.monotonic()
                 await self._everyone_changed()
+
+    def close_consoles(self, agent_id: int, logins: set[str], code: int, reason: str) -> int:
+        """Close the consoles opened with these logins (ended: logged out, password changed);
+        at once, without waiting for what is still queued. How many were open."""
+        closing = [c for c in self._consoles.get(agent_id, ()) if c.login in logins]
+        for console in closing:
+            console.outbox.drop(code, reason)
+        return len(closing)
 
     async def set_present(self, where: str, agents: dict[int, str]) -> None:
         """The agents who are there by some other way than a console (Slack's presence)."""
@@ -404,10 +410,10 @@ class Desk:
             self._with_people.add(address)
         if event.message is not None:
             await self._deliver(cid)
-            await self._message_to_consoles(cid, event.message)
-        await self._to_consoles({"type": "changed", "conversation_id": cid})
+            self._message_to_consoles(cid, event.message)
+        self._to_consoles({"type": "changed", "conversation_id": cid})
         if announce:
-            await self._to_consoles({"type": "announce", "conversation_id": cid, "why": announce})
+            self._to_consoles({"type": "announce", "conversation_id": cid, "why": announce})
         await self._everyone_changed(also=cid)
 
     async def _everyone_changed(self, also: int | None = None) -> None:
@@ -463,23 +469,22 @@ class Desk:
                 address[1], "typing", on=on, who="agent", name=agent.display_name
             )
 
-    async def _message_to_consoles(self, cid: int, message: Message) -> None:
+    def _message_to_consoles(self, cid: int, message: Message) -> None:
         frame = {"type": "message", "conversation_id": cid, "message": message_view(message)}
-        await self._to_consoles(frame)
+        self._to_consoles(frame)
 
-    async def _to_consoles(self, frame: dict[str, Any]) -> None:
+    def _to_consoles(self, frame: dict[str, Any]) -> None:
+        """Queued for every console and watcher; waits for none of them."""
         for watcher in self.watchers:
             watcher.desk_event(frame)
         for consoles in list(self._consoles.values()):
             for console in list(consoles):
-                await self.send(console, frame)
+                self.send(console, frame)
 
-    async def send(self, console: Console, frame: dict[str, Any]) -> None:
-        try:
-            async with console.lock:
-                await console.socket.send_json(frame)
-        except Exception:  # a console that went away; its own handler cleans up
-            log.debug("console gone", exc_info=True)
+    def send(self, console: Console, frame: dict[str, Any]) -> bool:
+        """Queue `frame` for `console`; False when it is closing or fell behind (and is being
+        dropped: its handler cleans up)."""
+        return console.outbox.put(frame)
 
     def _board_changed(self) -> None:
         """Push the board soon, once, however many changes come meanwhile."""
@@ -497,7 +502,7 @@ class Desk:
         for consoles in list(self._consoles.values()):
             for console in list(consoles):
                 mine = for_agent(whole, console.agent.id or 0)
-                await self.send(console, {"type": "board", **mine})
+                self.send(console, {"type": "board", **mine})
 
     def _board(self) -> dict[str, Any]:
         def customer_online(channel: str, key: str) -> bool:
@@ -539,7 +544,7 @@ class Desk:
                 await self._end(cid, "idle", ask=False)  # gone: nobody to ask
         every = timedelta(seconds=self.config.flag_after)
         for cid in await self._run(lambda: self.tickets.announce_due(every)):
-            await self._to_consoles({"type": "announce", "conversation_id": cid, "why": "flagged"})
+            self._to_consoles({"type": "announce", "conversation_id": cid, "why": "flagged"})
             self._board_changed()
 
     async def _requeue_agent(self, agent_id: int) -> None:

@@ -113,6 +113,26 @@ def agents_add(
     typer.echo(f"agent {agent.username} ({agent.display_name}) added")
 
 
+@agents_app.command("password")
+def agents_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True,
+                          envvar="SHOPCLERK_AGENT_PASSWORD")
+    ] = "",
+) -> None:  # fmt: skip
+    """Set an agent's password (asks for it unless SHOPCLERK_AGENT_PASSWORD is set); every
+    login of theirs ends, and their open consoles close within half a minute."""
+    from handoff.agents import AgentAccounts, AgentError
+    from shopclerk.database import open_db
+
+    try:
+        ended = AgentAccounts(open_db(settings())).set_password(username, password)
+    except AgentError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"password of {username} changed; {len(ended)} login(s) ended")
+
+
 @agents_app.command("list")
 def agents_list() -> None:
     """List the agent accounts."""

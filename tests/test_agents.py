@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from handoff.agents import AgentAccounts, AgentError
-from kb.database import Database
+from kb.database import Database, open_database
 from shopclerk.cli import app
+from shopclerk.settings import load_settings
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)  # tests only
 
@@ -93,3 +94,29 @@ def test_a_missing_slack_setting_is_named_at_start(tmp_path: Path) -> None:
                                 env={"SLACK_BOT_TOKEN": "xoxb-1"})  # fmt: skip
     assert result.exit_code == 1
     assert "Slack needs SLACK_SIGNING_SECRET" in result.output
+
+
+def test_agents_password_from_the_command_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path), "agents"]
+    added = runner.invoke(
+        app, [*base, "add", "mo"], env={"SHOPCLERK_AGENT_PASSWORD": "the first one"}
+    )
+    assert added.exit_code == 0, added.output
+    changed = runner.invoke(
+        app, [*base, "password", "mo"], input="the second one\nthe second one\n"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "password of mo changed" in changed.output
+    db = open_database(load_settings(tmp_path).sqlalchemy_url)
+    assert AgentAccounts(db).authenticate("mo", "the second one") is not None
+    assert AgentAccounts(db).authenticate("mo", "the first one") is None
+    db.dispose()
+    short = runner.invoke(app, [*base, "password", "mo"], input="short\nshort\n")
+    assert short.exit_code == 1
+    assert "at least 10" in short.output
+    unknown = runner.invoke(
+        app, [*base, "password", "nobody"], input="long enough pw\nlong enough pw\n"
+    )
+    assert unknown.exit_code == 1
+    assert "no agent 'nobody'" in unknown.output

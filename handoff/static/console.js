@@ -950,6 +950,49 @@
     }
   }
 
+  // ---- Password change ------------------------------------------------------------------------
+
+  function openPasswordDialog() {
+    ui.passwordForm.reset();
+    ui.passwordError.hidden = true;
+    ui.passwordDone.hidden = true;
+    ui.passwordSave.disabled = false;
+    ui.passwordDialog.showModal();
+    ui.passwordCurrent.focus();
+  }
+
+  function passwordProblem(text) {
+    ui.passwordError.textContent = text;
+    ui.passwordError.hidden = false;
+  }
+
+  async function changePassword(event) {
+    event.preventDefault();
+    ui.passwordError.hidden = true;
+    ui.passwordDone.hidden = true;
+    const current = ui.passwordCurrent.value;
+    const next = ui.passwordNew.value;
+    if (!current) return passwordProblem("Enter your current password.");
+    if (next.length < 10) return passwordProblem("The new password needs at least 10 characters.");
+    if (next !== ui.passwordRepeat.value) return passwordProblem("The two new passwords differ.");
+    ui.passwordSave.disabled = true;
+    const result = await api("POST", "/password", { current, new: next });
+    ui.passwordSave.disabled = false;
+    if (result.ok) {
+      ui.passwordForm.reset();
+      const ended = result.data ? Number(result.data.logins_ended) || 0 : 0;
+      ui.passwordDone.textContent = "Password changed." + (ended ? " Other logins ended: " + ended + "." : "");
+      ui.passwordDone.hidden = false;
+      return;
+    }
+    if (result.status === 401) return;
+    if (result.error && result.error.code === "wrong_password") {
+      return passwordProblem("The current password is not right.");
+    }
+    passwordProblem(result.status === 429 ? str(result.error.message) || errorText(result, result.data)
+      : errorText(result, result.data));
+  }
+
   // ---- Views: conversations / suggested FAQ entries ------------------------------------------
 
   // The two tabs in the top bar (the ARIA tabs pattern: arrow keys move between them).
@@ -1526,6 +1569,9 @@
     }
 
     ui.logout.addEventListener("click", logout);
+    ui.passwordOpen.addEventListener("click", openPasswordDialog);
+    ui.passwordCancel.addEventListener("click", () => ui.passwordDialog.close());
+    ui.passwordForm.addEventListener("submit", changePassword);
     for (const name of SCREENS) {
       screenTab(name).addEventListener("click", () => showScreen(name, false));
       screenTab(name).addEventListener("keydown", onTabKeyDown);
