@@ -1,0 +1,153 @@
+"""Attacks on the server itself (issue 11, findings 5, 6 and 9), each tried as an attacker would,
+against a real uvicorn configured as `shopclerk serve` configures it (shopclerk.serving)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from shopclerk.app import create_app
+from shopclerk.settings import Settings
+from tests.live_server import run_server
+from tests.slack_api import SlackStandIn
+from tests.test_handoff import PASSWORD, add_agent, fresh_settings
+from tests.test_slack import SECRET
+
+CAP = 8  # connections one address may hold in these tests
+ATTACKER = "127.0.0.2"  # another loopback address, so the test's own requests are not capped
+HALF_SENT = [b"GET /ind", b"GET / HTTP/1.1\r\nHost: shop\r\nX-Slow: a"]
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def base_url(built_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with SlackStandIn() as slack:
+        settings = fresh_settings(
+            built_settings, tmp_path_factory.mktemp("abuse"), header_timeout_seconds=2.0,
+            connections_per_address=CAP, slack_bot_token=SecretStr(slack.bot_token),
+            slack_signing_secret=SecretStr(SECRET), slack_api_url=slack.base_url,
+        )  # fmt: skip
+        with run_server(create_app(settings)) as url:
+            yield url
+
+
+def _port(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1])
+
+
+def _half_sent(port: int, count: int) -> list[socket.socket]:
+    sockets = []
+    for n in range(count):
+        sock = socket.socket()
+        sock.bind((ATTACKER, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(HALF_SENT[n % len(HALF_SENT)])
+        sock.settimeout(10)  # a bound for a broken server, not a wait: closing ends recv
+        sockets.append(sock)
+    return sockets
+
+
+def _closed(sock: socket.socket) -> bool:
+    """The server closed the connection (without ever answering the half-sent request)."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    finally:
+        sock.close()
+
+
+def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str) -> None:
+    held = _half_sent(_port(base_url), CAP)
+    # The attacker's address is full: its next connection is shut at once, requests and all.
+    extra = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
+    extra.sendall(b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+    extra.settimeout(10)
+    assert _closed(extra)
+    # Everyone else is served meanwhile, and the held sockets are closed after the header timeout.
+    assert httpx.get(base_url + "/").status_code == 200
+    assert all(_closed(sock) for sock in held)
+    assert httpx.get(base_url + "/", headers={"host": "shop"}).status_code == 200
+
+
+def test_many_idle_half_sent_requests_are_all_closed(base_url: str) -> None:
+    held = _half_sent(_port(base_url), CAP * 4)
+    assert all(_closed(sock) for sock in held)
+    assert httpx.get(base_url + "/").status_code == 200
+
+
+def _body(total: int, sent: list[int]) -> Iterator[bytes]:
+    chunk = b"x" * (64 * 1024)
+    while sent[0] < total:
+        sent[0] += len(chunk)
+        yield chunk
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_600_mb_body_is_refused_long_before_it_is_sent(base_url: str, declared: bool) -> None:
+    total, sent = 600 * MB, [0]
+    headers = {"content-type": "application/json"}
+    if declared:
+        headers["content-length"] = str(total)
+    try:
+        answer = httpx.post(base_url + "/slack/events", content=_body(total, sent),
+                            headers=headers, timeout=30)  # fmt: skip
+        assert answer.status_code == 413
+    except httpx.TransportError:
+        pass  # refused mid-upload: the connection was cut while we were still sending
+    assert sent[0] < 64 * MB
+    assert httpx.get(base_url + "/").status_code == 200
+
+
+def test_a_body_within_the_limit_still_reaches_the_handler(base_url: str) -> None:
+    session = httpx.post(base_url + "/api/sessions").json()["session"]
+    body = '{"text": "can I pay with Klarna?", "client_id": "c1"}' + " " * 100_000
+    answer = httpx.post(f"{base_url}/api/sessions/{session}/messages", content=body,
+                        headers={"content-type": "application/json"}, timeout=30)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert "Klarna" in answer.json()["messages"][-1]["text"]
+
+
+def test_a_16_mib_websocket_frame_closes_the_socket_with_1009(base_url: str) -> None:
+    url = base_url.replace("http://", "ws://") + "/ws"
+    with connect(url, origin=base_url, max_size=MB) as ws:  # type: ignore[arg-type]
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.send("x" * (16 * MB))
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: str) -> None:
+    page = httpx.get(base_url + "/")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"]
+    assert "<style" not in page.text and "<script>" not in page.text
+    for path in ("/static/widget.js", "/static/widget.css"):
+        static = httpx.get(base_url + path)
+        assert static.status_code == 200
+        assert static.headers["cross-origin-resource-policy"] == "cross-origin"
+        assert static.headers["x-content-type-options"] == "nosniff"
+
+
+def test_console_cookie_is_secure_behind_https(built_settings: Settings, tmp_path: Path) -> None:
+    settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
+    username = add_agent(settings, "Sanne")
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        answer = client.post("/agent/api/login", json={"username": username,
+                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    cookie = answer.headers["set-cookie"].lower()
+    assert cookie.startswith("sc_agent=") and "; secure" in cookie
