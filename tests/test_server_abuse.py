@@ -4,6 +4,7 @@ against a real uvicorn configured as `shopclerk serve` configures it (shopclerk.
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,9 +119,12 @@ def test_a_body_within_the_limit_still_reaches_the_handler(base_url: str) -> Non
 
 def test_a_16_mib_websocket_frame_closes_the_socket_with_1009(base_url: str) -> None:
     url = base_url.replace("http://", "ws://") + "/ws"
-    with connect(url, origin=base_url, max_size=MB) as ws:  # type: ignore[arg-type]
+    with connect(url, origin=base_url) as ws:  # type: ignore[arg-type]
+        # A masked text frame that declares 16 MiB, and its first KiB: the server must refuse
+        # it on the length alone rather than wait for (and buffer) the rest.
+        header = struct.pack("!BBQ", 0x81, 0x80 | 127, 16 * MB) + bytes(4)  # mask key 0
+        ws.socket.sendall(header + b"x" * 1024)
         with pytest.raises(ConnectionClosed) as closed:
-            ws.send("x" * (16 * MB))
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
