@@ -41,7 +41,7 @@ HEADERS = {
 EMBEDDABLE = ("/static/",)  # the widget's script and stylesheet, loaded by other origins' pages
 
 
-class BodyRefused(Exception):
+class RefusedBodyError(Exception):
     """The request body is not taken: too large (413) or too slow (408)."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -65,7 +65,7 @@ class RequestGuard:
         send = _with_headers(send, embeddable=scope["path"].startswith(EMBEDDABLE))
         try:
             body = await self._body(scope, receive)
-        except BodyRefused as refused:
+        except RefusedBodyError as refused:
             response = PlainTextResponse(refused.message, status_code=refused.status,
                                          headers={"connection": "close"})  # fmt: skip
             await response(scope, receive, send)
@@ -76,14 +76,14 @@ class RequestGuard:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                raise BodyRefused(400, "Content-Length is not a number.")
+                raise RefusedBodyError(400, "Content-Length is not a number.")
             if int(declared) > self.max_body_bytes:
-                raise BodyRefused(413, f"The body is larger than {self.max_body_bytes} bytes.")
+                raise RefusedBodyError(413, f"The body is larger than {self.max_body_bytes} bytes.")
         try:
             async with asyncio.timeout(self.body_timeout):
                 return await self._read(receive)
         except TimeoutError:
-            raise BodyRefused(408, "The body took too long to arrive.") from None
+            raise RefusedBodyError(408, "The body took too long to arrive.") from None
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -95,7 +95,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise BodyRefused(413, f"The body is larger than {self.max_body_bytes} bytes.")
+                raise RefusedBodyError(413, f"The body is larger than {self.max_body_bytes} bytes.")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
@@ -116,15 +116,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _with_headers(send: Send, embeddable: bool) -> Send:
-    extra = dict(HEADERS)
+    """`send`, adding the security headers a response does not set itself."""
+    extra = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
     if embeddable:
-        extra["cross-origin-resource-policy"] = "cross-origin"
+        extra.append((b"cross-origin-resource-policy", b"cross-origin"))
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             present = {name.lower() for name, _ in headers}
-            headers += [(k.encode(), v.encode()) for k, v in extra.items() if k.encode() not in present]
+            headers += [(name, value) for name, value in extra if name not in present]
             message = {**message, "headers": headers}
         await send(message)
 

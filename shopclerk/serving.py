@@ -26,9 +26,9 @@ from collections import Counter
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 from uvicorn.config import HTTP_PROTOCOLS, WS_PROTOCOLS
 from uvicorn.importer import import_from_string
-from starlette.types import ASGIApp
 
 from channels.web.channel import WebConfig
 from shopclerk.settings import Settings
