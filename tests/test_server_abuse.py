@@ -11,11 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from shopclerk.app import create_app
+from shopclerk.guards import guarded
 from shopclerk.settings import Settings
 from tests.live_server import run_server
 from tests.slack_api import SlackStandIn
@@ -33,8 +38,9 @@ def base_url(built_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     with SlackStandIn() as slack:
         settings = fresh_settings(
             built_settings, tmp_path_factory.mktemp("abuse"), header_timeout_seconds=2.0,
-            connections_per_address=CAP, slack_bot_token=SecretStr(slack.bot_token),
-            slack_signing_secret=SecretStr(SECRET), slack_api_url=slack.base_url,
+            body_timeout_seconds=2.0, connections_per_address=CAP,
+            slack_bot_token=SecretStr(slack.bot_token), slack_signing_secret=SecretStr(SECRET),
+            slack_api_url=slack.base_url,
         )  # fmt: skip
         with run_server(create_app(settings)) as url:
             yield url
@@ -77,6 +83,34 @@ def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str)
     assert httpx.get(base_url + "/").status_code == 200
     assert all(_closed(sock) for sock in held)
     assert httpx.get(base_url + "/", headers={"host": "shop"}).status_code == 200
+
+
+def test_a_kept_alive_connection_cannot_trickle_its_next_request(base_url: str) -> None:
+    sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
+    sock.sendall(b"GET /static/demo.css HTTP/1.1\r\nHost: shop\r\n\r\n")
+    sock.settimeout(10)
+    assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+    sock.sendall(HALF_SENT[1])
+    while sock.recv(64 * 1024):  # the rest of the stylesheet, then the server closes
+        pass
+    sock.close()
+
+
+def test_a_body_that_never_arrives_gets_408(base_url: str) -> None:
+    sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
+    sock.sendall(b"POST /api/sessions HTTP/1.1\r\nHost: shop\r\nContent-Length: 100\r\n\r\n{")
+    sock.settimeout(10)
+    assert sock.recv(1024).startswith(b"HTTP/1.1 408")
+    assert _closed(sock)
+
+
+def test_closed_websockets_give_their_address_slots_back(base_url: str) -> None:
+    url = base_url.replace("http://", "ws://") + "/ws"
+    for _ in range(2):  # twice the cap in all, never more than the cap at once
+        sockets = [connect(url, origin=base_url, source_address=(ATTACKER, 0))  # type: ignore[arg-type]
+                   for _ in range(CAP)]  # fmt: skip
+        for ws in sockets:
+            ws.close()
 
 
 def test_many_idle_half_sent_requests_are_all_closed(base_url: str) -> None:
@@ -159,3 +193,19 @@ def test_console_cookie_is_secure_behind_https(built_settings: Settings, tmp_pat
     cookie = answer.headers["set-cookie"].lower()
     assert cookie.startswith("sc_agent=")
     assert "; secure" in cookie
+
+
+async def _client_address(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(request.client.host if request.client else "")
+
+
+@pytest.mark.parametrize("trusted", [[], ["127.0.0.0/8"]], ids=["default", "behind-a-proxy"])
+def test_x_forwarded_for_is_believed_from_trusted_proxies_only(
+    built_settings: Settings, trusted: list[str]
+) -> None:
+    settings = built_settings.model_copy(update={"trusted_proxies": trusted})
+    app = Starlette(routes=[Route("/", _client_address)], middleware=list(guarded(settings)))
+    app.state.settings = settings
+    with run_server(app) as url:
+        seen = httpx.get(url + "/", headers={"x-forwarded-for": "203.0.113.9"}).text
+    assert seen == ("203.0.113.9" if trusted else "127.0.0.1")
