@@ -209,3 +209,34 @@ def test_x_forwarded_for_is_believed_from_trusted_proxies_only(
     with run_server(app) as url:
         seen = httpx.get(url + "/", headers={"x-forwarded-for": "203.0.113.9"}).text
     assert seen == ("203.0.113.9" if trusted else "127.0.0.1")
+
+
+def test_a_trusted_proxy_is_not_capped_but_its_neighbour_is(built_settings: Settings) -> None:
+    settings = built_settings.model_copy(
+        update={"trusted_proxies": [ATTACKER], "connections_per_address": 2}
+    )
+    app = Starlette(routes=[Route("/", _client_address)], middleware=list(guarded(settings)))
+    app.state.settings = settings
+    with run_server(app) as url:
+        for source, served in ((ATTACKER, True), ("127.0.0.3", False)):
+            held = [_connect(url, source) for _ in range(2)]
+            for sock in held:
+                sock.sendall(HALF_SENT[0])
+            third = _connect(url, source)
+            third.sendall(b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+            assert _answer(third).startswith(b"HTTP/1.1 200") is served
+            for sock in [*held, third]:
+                sock.close()
+
+
+def _connect(url: str, source: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", _port(url)), source_address=(source, 0))
+    sock.settimeout(10)
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(1024)
+    except ConnectionResetError:
+        return b""
