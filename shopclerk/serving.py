@@ -52,6 +52,7 @@ class AddressSlots:
         self.exempt: list[Network] = [ipaddress.ip_network(n, strict=False) for n in exempt]
         self.open: Counter[str] = Counter()
         self.held: dict[asyncio.BaseTransport, str] = {}
+        self.full: set[str] = set()
 
     def admit(self, transport: asyncio.BaseTransport) -> bool:
         peer = transport.get_extra_info("peername")
@@ -59,6 +60,9 @@ class AddressSlots:
         if address is None or self._exempt(address):
             return True
         if self.open[address] >= self.cap:
+            if address not in self.full:  # once per spell at the cap, not once per connection
+                self.full.add(address)
+                logger.warning("%s holds %d connections: more are closed", address, self.cap)
             return False
         self.open[address] += 1
         self.held[transport] = address
@@ -69,6 +73,7 @@ class AddressSlots:
         if address is None:
             return
         self.open[address] -= 1
+        self.full.discard(address)
         if self.open[address] <= 0:
             del self.open[address]
 
@@ -93,7 +98,6 @@ def guarded_http(base: type[asyncio.Protocol], slots: AddressSlots, header_timeo
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             if not slots.admit(transport):
-                logger.warning("too many connections from %s: closed", self.client)
                 transport.close()
                 return
             self._arm()
