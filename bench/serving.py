@@ -28,6 +28,9 @@ def shopclerk_serve(
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """`shopclerk serve` on a free loopback port until the block ends: (port, process)."""
     port = free_port()
+    # Every bench client connects from 127.0.0.1: lift the per-address connection cap unless
+    # the bench's environment sets one (to measure the cap itself).
+    env = {"SHOPCLERK_CONNECTIONS_PER_ADDRESS": "1000000", **env}
     shopclerk = str(Path(sys.executable).parent / "shopclerk")
     command = [shopclerk, "--data-dir", str(data_dir), "serve", "--port", str(port), *options]
     server = subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL,

@@ -27,6 +27,7 @@ from handoff.desk import Desk, DeskConfig
 from handoff.tickets import Tickets
 from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
+from shopclerk.guards import guarded
 from shopclerk.settings import Settings
 from shopclerk.wiring import embedder, limit_threads, load_engine, load_writer
 
@@ -61,7 +62,9 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         # changes made by another process (`shopclerk kb ...`), within seconds.
         reloader = KnowledgeReloader(engine, db, settings.index_dir, worker.run)
         suggestions = SuggestionEndpoints(db, settings.index_dir, encoder, reloader.reload)
-        console.app = AgentConsole(desk, db, accounts, suggestions).app(secret_key(settings))
+        console.app = AgentConsole(desk, db, accounts, suggestions).app(
+            secret_key(settings), secure_cookie=settings.cookies_secure
+        )
         following = asyncio.create_task(reloader.follow())
         await desk.start()
         slack = None
@@ -95,7 +98,9 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
     slack_events = _LateEndpoint()
     if settings.slack_enabled:
         routes.append(Route("/slack/events", slack_events.handle, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=list(guarded(settings)))
+    app.state.settings = settings
+    return app
 
 
 class _Late:

@@ -363,9 +363,8 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    import uvicorn
-
     from shopclerk.app import create_app
+    from shopclerk.serving import serve as run
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
     typer.echo(f"agent console: http://{host}:{port}/agent/")
@@ -373,10 +372,7 @@ def serve(
         how = "Socket Mode" if settings().slack_socket_mode else "events at /slack/events"
         channel = settings().slack_agents_channel or "no agents channel"
         typer.echo(f"Slack: {how}; {channel}")
-    # No permessage-deflate: chat frames are small, and each connection's zlib state costs
-    # tens of KiB (bench/web_load.py measures memory per idle connection).
-    uvicorn.run(create_app(settings()), host=host, port=port, ws=ws,
-                ws_per_message_deflate=False, log_level="info")  # fmt: skip
+    run(create_app(settings()), settings(), host, port, ws)
 
 
 @app.command("eval")

@@ -1,4 +1,5 @@
-"""A real uvicorn server on a free loopback port, in a thread (as uvicorn's own tests do)."""
+"""A real uvicorn server on a free loopback port, in a thread (as uvicorn's own tests do),
+configured as `shopclerk serve` configures it (shopclerk.serving)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.applications import Starlette
 
+from shopclerk.serving import server_config
+from shopclerk.settings import Settings
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -22,8 +26,8 @@ def free_port() -> int:
 def run_server(app: Starlette) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", ws_per_message_deflate=False)  # fmt: skip
+    settings: Settings = app.state.settings
+    config = server_config(app, settings, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
