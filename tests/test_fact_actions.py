@@ -97,7 +97,6 @@ ALLOWED = [
     "The refund for HP-104433 has been issued.",
     "Your order has not been delivered yet.",
     "Returns are explained at https://harborandpine.example/returns.",
-    "Write to help@harborandpine.example and we will help.",
     "Your invoice number is INV-2026-013022.",
 ]
 REFUSED = [
@@ -110,8 +109,6 @@ REFUSED = [
     ("I sent you a new invoice.", "claim replacement"),
     ("We have shipped a replacement.", "claim replacement"),
     (f"Your order {ORDER} has been delivered.", "claim delivered"),
-    (f"Order {ORDER} was refunded.", f"claim refunded ({ORDER})"),
-    ("HP-104433 has been shipped.", "claim shipped (HP-104433)"),
     ("Your order is out for delivery.", "claim out for delivery"),
     ("Track it at https://evil.example/track.", "link evil.example"),
     ("Track it at [UPS](http://ups.evil.example/x).", "link ups.evil.example"),
@@ -128,8 +125,19 @@ def test_what_the_records_say_or_what_may_still_happen_passes(sentence: str) -> 
 
 @pytest.mark.parametrize(("sentence", "fact"), REFUSED)
 def test_a_claim_the_records_do_not_make_fails(sentence: str, fact: str) -> None:
-    result = check(sentence, [RECORD, REFUNDED, FAQ])
+    result = check(sentence, [RECORD, FAQ])
     assert not result.passed
+    assert any(u.startswith(fact) for u in result.unsupported), result.unsupported
+
+
+@pytest.mark.parametrize(
+    ("sentence", "fact"),
+    [(f"Order {ORDER} was refunded.", f"claim refunded ({ORDER})"),
+     ("HP-104433 has been shipped.", "claim shipped (HP-104433)")],
+)  # fmt: skip
+def test_a_claim_about_an_order_must_hold_for_that_orders_record(sentence: str, fact: str) -> None:
+    """Another order's record (refunded, shipped) among the sources backs nothing about this one."""
+    result = check(sentence, [RECORD, REFUNDED, FAQ])
     assert fact in result.unsupported
 
 
@@ -158,4 +166,3 @@ def test_the_grounded_writers_own_answers_pass_the_check(engine: Engine) -> None
         if not result.passed:
             failed.append((turn.decision.text, result.unsupported))
     assert not failed, failed[:5]
-
