@@ -5,8 +5,9 @@ been delivered").
 The bot performs no actions, so such a claim is true only where an order record says it: its
 status and the moments it lists (shipped, delivered, cancelled, refunded...). A claim naming an
 order must hold for that order's record, not another in the sources. Future and conditional
-wording ("you can request a refund", "an agent will cancel it", "once it is refunded") claims
-nothing; neither does a negation ("it has not shipped yet").
+wording ("you can request a refund", "an agent will cancel it", "once it is refunded", "the
+invoice is emailed as soon as the order is paid") claims nothing; neither does a negation ("it
+has not shipped yet") nor a definition ('"Refunded" means we have sent the money back').
 
 English only: the patterns are English phrasings. A reply in another language is checked by its
 other facts (prices, dates, ids, codes, links).
@@ -72,10 +73,12 @@ _FIRST_PERSON = re.compile(
 )
 _CONDITION = re.compile(
     r"\b(if|once|when|whenever|after|until|unless|as soon as|before|whether|in case|"
-    r"by the time)\b",
+    r"by the time|means|meaning)\b",
     re.I,
 )
-_TRAILING_CONDITION = re.compile(r"^\s*(once|when|after|if|within|as soon as|until|unless)\b", re.I)
+_TRAILING_CONDITION = re.compile(
+    r"\b(once|when|whenever|if|within|as soon as|until|unless)\b", re.I
+)
 _CLAUSE = re.compile(r"[,;:(]|\band\b|\bbut\b|\bso\b")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n")
 _MOMENT = re.compile(r"^(status|shipped|delivered|cancelled|refunded|paid):\s*(.+)$", re.M)
@@ -105,7 +108,7 @@ def claims(text: str) -> set[Claim]:
 def _kinds(sentence: str) -> Iterator[str]:
     for pattern in (_PASSIVE, _FIRST_PERSON):
         for m in pattern.finditer(sentence):
-            if _conditional(sentence[: m.start()]) or _TRAILING_CONDITION.match(m["after"]):
+            if _conditional(sentence[: m.start()]) or _TRAILING_CONDITION.search(m["after"]):
                 continue
             before = sentence[: m.start("verb")].lower()
             yield _kind(m["verb"].lower(), before, m["after"].lower())
