@@ -111,7 +111,9 @@ def _kinds(sentence: str) -> Iterator[str]:
             if _conditional(sentence[: m.start()]) or _TRAILING_CONDITION.search(m["after"]):
                 continue
             before = sentence[: m.start("verb")].lower()
-            yield _kind(m["verb"].lower(), before, m["after"].lower())
+            kind = _kind(m["verb"].lower(), before, m["after"].lower())
+            if not (kind == "done" and m["verb"].lower() == "made"):  # "it is made of wool"
+                yield kind
 
 
 def _conditional(before: str) -> bool:

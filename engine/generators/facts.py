@@ -133,7 +133,11 @@ class Known:
         for policy in sources if policies is None else policies:
             known |= {f for f in facts(policy) if f.startswith("promise ")}
         hosts = links.known_hosts(sources, link_hosts)
-        return cls(frozenset(known), claims.supported(sources), hosts)
+        records = claims.supported(sources)
+        # A policy's own general wording ("for Klarna your invoice is adjusted") may be recited.
+        for policy in sources if policies is None else policies:
+            records[""] |= {c.kind for c in claims.claims(policy) if c.order is None}
+        return cls(frozenset(known), records, hosts)
 
     def check(self, answer: str) -> Check:
         missing = sorted(facts(answer) - self.facts)

@@ -115,20 +115,24 @@ class _Stream:
         if leaks(self.text, SYSTEM_PROMPT):  # stopped within a few words of the instructions
             raise UnsupportedFactsError(("the instructions",))
         start = self.shown
+        begin = self._sentence_start()  # the whole sentence: "... means we've sent" is no claim
         pending = self.text[start:]
         for end in _SENTENCE_END.finditer(pending):
-            sentence = self.text[start : self.shown + end.end()]
-            self._check(sentence)
-            start = self.shown + end.end()
+            self._check(self.text[begin : self.shown + end.end()])
+            start = begin = self.shown + end.end()
         tail = self.text[start:]
         if final:
-            self._check(tail)
+            self._check(self.text[begin:])
             return len(self.text)
         words = tail.split()
         if any(could_be_fact(w) for w in words):
             return start  # held: the sentence ends before its facts are shown
         cut = max(tail.rfind(" "), tail.rfind("\n"))
         return start + cut + 1 if cut >= 0 else start
+
+    def _sentence_start(self) -> int:
+        ends = [m.end() for m in _SENTENCE_END.finditer(self.text[: self.shown])]
+        return ends[-1] if ends else 0
 
     def check_whole(self) -> None:
         """The whole answer at the end too (a fact split over two sentences), and that it does
