@@ -31,6 +31,9 @@ Choices a trainer should know:
 - An answer stating a fact (price, date, order id...) that its sources lack is counted, and
   dropped with `grounded_only`: in production the same check would throw that answer away.
 - A failed bot reply that a retried example replaces is not a target itself ("superseded").
+- A target saying something was done (cancelled, refunded, changed, sent) that its order record
+  does not state is dropped ("claims an action"): an agent acts, the model cannot, and a model
+  taught such replies would claim actions that never happened.
 
 Errors:
 
@@ -56,6 +59,7 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
+from engine.generators import claims
 from engine.generators.facts import check
 from engine.generators.prompt import Document, Said, messages
 from engine.outcomes import FAILED_INTENTS, Episode
@@ -81,7 +85,7 @@ CONVERSATIONS_AT_ONCE = 500  # read in slices: a big store's messages never all 
 # The filters in the order they are applied: a dropped example is counted under the first.
 FILTERS = ("source", "channel", "date", "not ended", "outcome", "thumbs down",
            "not thumbed up", "satisfaction", "no documents", "superseded",
-           "facts not in sources", "duplicate")  # fmt: skip
+           "facts not in sources", "claims an action", "duplicate")  # fmt: skip
 ROLES = frozenset({"system", "user", "assistant"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})  # what OpenAI's format allows
 SPLITS = ("train", "validation")
@@ -391,6 +395,13 @@ def unsupported(example: Example) -> tuple[str, ...]:
     return check(example.answer, texts, policies).unsupported
 
 
+def claimed_actions(example: Example) -> list[str]:
+    """What the target says was done (cancelled, refunded, changed, sent) that no order record
+    among its sources states: true of an agent, who acts, but never of the model."""
+    records = claims.supported(d.text for d in example.documents)
+    return claims.unsupported(example.answer, records)
+
+
 # -- reading the database ----------------------------------------------------------------------
 
 
@@ -544,6 +555,9 @@ def _examples(dialog: _Dialog, selection: Selection, summary: Summary) -> Iterat
             if selection.grounded_only:
                 summary.dropped["facts not in sources"] += 1
                 continue
+        if claimed_actions(example):
+            summary.dropped["claims an action"] += 1  # a model taught it would claim them too
+            continue
         yield example
 
 

@@ -152,7 +152,17 @@ def load_writer(
             max_retries=2,
         )
     model = model_in_use(settings.openai_model, settings.finetuned_model_file)
-    return OpenAIWriter(client, model, deadline=settings.openai_timeout_seconds)
+    return OpenAIWriter(client, model, deadline=settings.openai_timeout_seconds,
+                        link_hosts=link_hosts(settings))  # fmt: skip
+
+
+def link_hosts(settings: Settings) -> list[str]:
+    """Where a model's answer may link besides its sources' hosts: the allow-list, the product
+    pages' host and this server's own."""
+    from engine.generators.links import host_of
+
+    own = [host_of(settings.product_url), host_of(settings.public_url)]
+    return [*settings.allowed_link_hosts, *(h for h in own if h)]
 
 
 __all__ = ["BuildReport", "build", "import_demo_store", "load_engine", "load_writer", "stats"]

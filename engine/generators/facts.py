@@ -1,5 +1,8 @@
 """Checking a written answer against its sources: every price, date, order status, tracking
-number and order id in the answer must appear in a source.
+number and order id in the answer must appear in a source; every claim that something was done
+("I have cancelled your order", "your refund is made") or that an order is in a state must hold
+for an order record among them (engine/generators/claims.py); every link must go to a host the
+sources name or the settings allow (engine/generators/links.py).
 
 Deliberately strict: a fact written differently from the records ("dispatched" for
 "shipped" is allowed; "delivered" for "shipped" is not) fails the check, and the customer gets
@@ -13,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.generators import claims, links
 from engine.slots import EMAIL, ORDER_ID
 
 MONTHS = {m: n for n, m in enumerate(
@@ -94,18 +98,52 @@ def _month(name: str) -> int:
     return next(n for full, n in MONTHS.items() if full.startswith(name[:3]))
 
 
-def check(answer: str, sources: Iterable[str], policies: Iterable[str] | None = None) -> Check:
+def check(
+    answer: str,
+    sources: Iterable[str],
+    policies: Iterable[str] | None = None,
+    link_hosts: Iterable[str] = (),
+) -> Check:
     """Every fact of `answer` must be in a source; a promise (refund, discount, free...) in a
     policy (the FAQ, the grounded answer), not just anywhere: a product description imported
-    from a supplier is no authority on refunds."""
-    sources = list(sources)
-    known: set[str] = set()
-    for source in sources:
-        known |= {f for f in facts(source) if not f.startswith("promise ")}
-    for policy in sources if policies is None else policies:
-        known |= {f for f in facts(policy) if f.startswith("promise ")}
-    missing = sorted(facts(answer) - known)
-    return Check(not missing, tuple(missing))
+    from a supplier is no authority on refunds. Claims of actions and order states must hold
+    for an order record; links must go to a source's host or one of `link_hosts`."""
+    return Known.of(sources, policies, link_hosts).check(answer)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the sources back, worked out once for all the sentences of a streamed answer."""
+
+    facts: frozenset[str]
+    records: dict[str, set[str]]  # order id -> claims its record backs (claims.supported)
+    hosts: frozenset[str]
+
+    @classmethod
+    def of(
+        cls,
+        sources: Iterable[str],
+        policies: Iterable[str] | None = None,
+        link_hosts: Iterable[str] = (),
+    ) -> Known:
+        sources = list(sources)
+        known: set[str] = set()
+        for source in sources:
+            known |= {f for f in facts(source) if not f.startswith("promise ")}
+        for policy in sources if policies is None else policies:
+            known |= {f for f in facts(policy) if f.startswith("promise ")}
+        hosts = links.known_hosts(sources, link_hosts)
+        records = claims.supported(sources)
+        # A policy's own general wording ("for Klarna your invoice is adjusted") may be recited.
+        for policy in sources if policies is None else policies:
+            records[""] |= {c.kind for c in claims.claims(policy) if c.order is None}
+        return cls(frozenset(known), records, hosts)
+
+    def check(self, answer: str) -> Check:
+        missing = sorted(facts(answer) - self.facts)
+        missing += claims.unsupported(answer, self.records)
+        missing += links.unsupported(answer, self.hosts)
+        return Check(not missing, tuple(missing))
 
 
 def leaks(answer: str, secret: str, words: int = 8) -> bool:
@@ -122,7 +160,10 @@ def could_be_fact(word: str) -> bool:
         any(c.isdigit() for c in word)
         or word.lower().strip(".,!?;:") in _STATUS_WORDS
         or (word.strip().startswith(("€", "$", "£")))
+        or links.could_be_link(word)
     )
 
 
-_STATUS_WORDS = {w for status in STATUSES for w in status.split()} - {"for", "its", "on", "in"}
+_STATUS_WORDS = (
+    {w for status in STATUSES for w in status.split()} | set(claims.VERBS) | set(claims.STATES)
+) - {"for", "its", "on", "in"}

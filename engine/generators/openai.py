@@ -5,8 +5,9 @@ The engine still composes the grounded answer for every message; this rewrites i
 off the engine's thread, while the customer watches it arrive:
 
 - The reply streams token by token. A sentence that holds something checkable (a number, a
-  date, a status word) is held back until it is complete and checked against the sources
-  (`facts.check`); the customer never sees an unchecked fact.
+  date, a status word, a verb of something done, a link) is held back until it is complete and
+  checked against the sources (`facts.check`); the customer never sees an unchecked fact, a
+  claimed action or a link to an outside host.
 - If any fact is not in the sources, the stream stops and the grounded answer is stored and
   shown instead; the event is recorded with the facts that failed.
 - Timeouts, and the client's own retries with back-off on rate limits and server errors; after
@@ -30,7 +31,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from engine.generators import prompt
-from engine.generators.facts import check, could_be_fact, facts, leaks
+from engine.generators.facts import Known, could_be_fact, leaks
 from engine.generators.prompt import SYSTEM_PROMPT, Document, Said
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,7 @@ class UnsupportedFactsError(Exception):
 class _Stream:
     """The model's text so far, and how much of it the customer has been shown."""
 
-    sources: Sequence[str]
-    policies: Sequence[str]
+    known: Known
     text: str = ""
     shown: int = 0
     checked: list[str] = field(default_factory=list)
@@ -115,20 +115,24 @@ class _Stream:
         if leaks(self.text, SYSTEM_PROMPT):  # stopped within a few words of the instructions
             raise UnsupportedFactsError(("the instructions",))
         start = self.shown
+        begin = self._sentence_start()  # the whole sentence: "... means we've sent" is no claim
         pending = self.text[start:]
         for end in _SENTENCE_END.finditer(pending):
-            sentence = self.text[start : self.shown + end.end()]
-            self._check(sentence)
-            start = self.shown + end.end()
+            self._check(self.text[begin : self.shown + end.end()])
+            start = begin = self.shown + end.end()
         tail = self.text[start:]
         if final:
-            self._check(tail)
+            self._check(self.text[begin:])
             return len(self.text)
         words = tail.split()
         if any(could_be_fact(w) for w in words):
             return start  # held: the sentence ends before its facts are shown
         cut = max(tail.rfind(" "), tail.rfind("\n"))
         return start + cut + 1 if cut >= 0 else start
+
+    def _sentence_start(self) -> int:
+        ends = [m.end() for m in _SENTENCE_END.finditer(self.text[: self.shown])]
+        return ends[-1] if ends else 0
 
     def check_whole(self) -> None:
         """The whole answer at the end too (a fact split over two sentences), and that it does
@@ -138,10 +142,9 @@ class _Stream:
             raise UnsupportedFactsError(("the instructions",))
 
     def _check(self, sentence: str) -> None:
-        if facts(sentence):
-            result = check(sentence, self.sources, self.policies)
-            if not result.passed:
-                raise UnsupportedFactsError(result.unsupported)
+        result = self.known.check(sentence)
+        if not result.passed:
+            raise UnsupportedFactsError(result.unsupported)
 
 
 class OpenAIWriter:
@@ -153,8 +156,10 @@ class OpenAIWriter:
         max_tokens: int = 400,
         temperature: float = 0.2,
         deadline: float = 30.0,
+        link_hosts: Sequence[str] = (),
     ) -> None:
         self._client = client
+        self._link_hosts = tuple(link_hosts)  # besides the sources' own hosts
         self._deadline = deadline  # seconds for the whole answer, however it trickles in
         self._model = model
         self.breaker = breaker or Breaker()
@@ -194,7 +199,7 @@ class OpenAIWriter:
 
         if not self.breaker.allow():
             return fallback("skipped", "the model's API is failing; circuit open")
-        stream = _Stream([*sources, grounded], policies)
+        stream = _Stream(Known.of([*sources, grounded], policies, self._link_hosts))
         try:
             async with asyncio.timeout(self._deadline):
                 usage = await self._stream(chat, model, stream, on_delta)
