@@ -190,9 +190,9 @@ def test_console_cookie_is_secure_behind_https(built_settings: Settings, tmp_pat
         answer = client.post("/agent/api/login", json={"username": username,
                              "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
     assert answer.status_code == 200, answer.text
-    cookie = answer.headers["set-cookie"].lower()
-    assert cookie.startswith("sc_agent=")
-    assert "; secure" in cookie
+    cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
+    assert set(cookies) == {"sc_agent", "sc_agent_device"}  # the login and its device
+    assert all("; secure" in cookie for cookie in cookies.values())
 
 
 async def _client_address(request: Request) -> PlainTextResponse:

@@ -93,7 +93,6 @@ def test_order_details_go_to_their_owner_alone_never_to_the_thread(
     assert not [shown(c) for c in everyone if harrys(c)]
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's part: proofs per sender (memory per author)")
 def test_a_second_person_in_the_thread_gets_nothing_of_the_first_ones_orders(
     settings: Settings,
     people: SlackStandIn,
