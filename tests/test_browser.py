@@ -107,6 +107,11 @@ def test_a_customer_and_an_agent_talk_through_a_handoff(
         expect(said.last).to_contain_text("HP-105442", timeout=20_000)
         expect(agent.get_by_test_id("understanding")).to_contain_text("HP-105442")
         expect(agent.get_by_test_id("draft-text")).not_to_be_empty()
+        _ask(customer, "it's guess@example.com")  # not the order's email: a failed proof
+        attempts = agent.get_by_test_id("security-events")
+        expect(attempts).to_contain_text("Failed proof · HP-105442 · guess@example.com",
+                                         timeout=20_000)  # fmt: skip
+        expect(agent.get_by_test_id("understanding")).to_contain_text("Typed, not proved")
 
         agent.get_by_test_id("reply-input").fill("Hi! I'm looking at your order now.")
         expect(customer.get_by_test_id("sc-typing")).to_be_visible(timeout=20_000)

@@ -554,7 +554,7 @@
     state.view = view;
     renderHeader(view);
     renderMessages(Array.isArray(view.messages) ? view.messages : [], first);
-    renderUnderstanding(view.understanding);
+    renderUnderstanding(view.understanding, view.identity, view.security);
     renderDraft(view.draft);
     renderNotes(Array.isArray(view.notes) ? view.notes : []);
     updateControls();
@@ -715,10 +715,39 @@
     return dl;
   }
 
-  function renderUnderstanding(u) {
+  // Who the customer proved to be, and failed attempts to see orders (docs/security.md).
+  function identitySection(identity, security) {
+    const body = [textEl("h3", "ac-sub-title", "Identity")];
+    const id = identity && typeof identity === "object" ? identity : {};
+    const list = (value) => (Array.isArray(value) ? value.map(str).filter(Boolean).join(", ") : "");
+    const entries = [
+      ["Verified by the channel", str(id.verified_email)],
+      ["Proved by an order", list(id.proved_emails)],
+      ["Typed, not proved", list(id.unproved_emails)],
+    ].filter((entry) => entry[1]);
+    body.push(entries.length ? definitionList(entries) : textEl("p", "ac-muted", "Not identified."));
+    const events = Array.isArray(security) ? security : [];
+    if (events.length) {
+      const labels = { proof_failed: "Failed proof", proof_locked: "Look-up locked", identity_rejected: "Identity rejected" };
+      body.push(textEl("h3", "ac-sub-title", "Security (" + events.length + ")"));
+      const ul = el("ul", "ac-security");
+      ul.setAttribute("data-testid", "security-events");
+      for (const e of events.slice(-10)) {
+        const what = [labels[e.kind] || humanize(str(e.kind)), str(e.order_id), str(e.email)].filter(Boolean);
+        const li = textEl("li", null, what.join(" · ") + " ");
+        li.append(timeEl(e.at, "ac-muted"));
+        ul.append(li);
+      }
+      body.push(ul);
+    }
+    return body;
+  }
+
+  function renderUnderstanding(u, identity, security) {
     const body = [];
     if (!u || typeof u !== "object") {
       body.push(textEl("p", "ac-muted", "Nothing from the customer yet."));
+      body.push(...identitySection(identity, security));
       ui.understandingBody.replaceChildren(...body);
       return;
     }
@@ -749,6 +778,7 @@
     } else {
       body.push(textEl("p", "ac-muted", slots.order_id ? "No order details for " + formatValue(slots.order_id) + "." : "No order looked up."));
     }
+    body.push(...identitySection(identity, security));
     ui.understandingBody.replaceChildren(...body);
   }
 
