@@ -62,9 +62,8 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         # changes made by another process (`shopclerk kb ...`), within seconds.
         reloader = KnowledgeReloader(engine, db, settings.index_dir, worker.run)
         suggestions = SuggestionEndpoints(db, settings.index_dir, encoder, reloader.reload)
-        console.app = AgentConsole(desk, db, accounts, suggestions).app(
-            secret_key(settings), secure_cookie=settings.cookies_secure
-        )
+        agent_console = AgentConsole(desk, db, accounts, suggestions)
+        console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
         following = asyncio.create_task(reloader.follow())
         await desk.start()
         slack = None
@@ -90,6 +89,7 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
             if slack is not None:
                 await slack.stop()
             await desk.stop()
+            agent_console.logins.close()  # the password-hashing thread
             worker.stop()
             db.dispose()
 

@@ -30,6 +30,7 @@ from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.uri import parse_uri
 
+from channels.web.limits import RateLimit
 from engine.audit import IDENTITY_REJECTED, SecurityLog
 from engine.state import Conversation, ConversationStore
 from kb.database import open_database
@@ -229,6 +230,24 @@ def test_hellos_on_one_socket_are_limited(client: TestClient, address: dict[str,
         refused = hello(ws, session)
         assert refused["code"] == "too_many_hellos"
         assert closed_with(ws) == 4429
+
+
+def test_hellos_from_one_address_are_limited_across_its_sockets(
+    app: tuple[Starlette, TestClient], address: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many sockets of one script, each under the per-socket limit, each replaying history."""
+    inner, client = app
+    monkeypatch.setattr(inner.state.web, "_address_hellos", RateLimit(4))
+    with client.websocket_connect("/ws", headers={**address}) as ws:
+        session = hello(ws)["session"]
+        for _ in range(3):
+            assert hello(ws, session)["type"] == "welcome"
+    with client.websocket_connect("/ws", headers={**address}) as ws:  # a fresh socket
+        assert hello(ws, session)["code"] == "too_many_hellos"
+        assert closed_with(ws) == 4429
+    other = {"x-test-address": "192.0.2.99"}
+    with client.websocket_connect("/ws", headers=other) as ws:  # someone else is not held up
+        assert hello(ws, session)["type"] == "welcome"
 
 
 def test_a_socket_that_never_says_hello_is_closed_and_frees_its_slot(

@@ -71,6 +71,9 @@ class WebConfig:
     sessions_per_address_per_minute: int = 20
     messages_per_address_per_minute: int = 120
     hellos_per_minute: int = 10  # per socket: each one may replay history
+    # ... and per address: many tabs (or a script's many sockets) each replaying history would
+    # otherwise keep the database and the event loop busy for everyone else.
+    hellos_per_address_per_minute: int = 60
     hello_timeout_seconds: float = 5.0  # a socket that says nothing holds a connection slot
     max_replay: int = 200  # messages replayed per hello; older history is skipped
     identity_secret: str | None = None  # signed shoppers (channels/web/identity.py); None: off
@@ -121,6 +124,7 @@ class WebChannel:
         self._rates = RateLimit(config.messages_per_minute)
         self._address_rates = RateLimit(config.messages_per_address_per_minute)
         self._new_sessions = RateLimit(config.sessions_per_address_per_minute)
+        self._address_hellos = RateLimit(config.hellos_per_address_per_minute)
         self._connections = ConnectionCount(config.connections_per_address)
         self._sessions: dict[str, set[_Socket]] = {}
         verifier = IdentityVerifier(config.identity_secret, config.identity_max_age_seconds)
@@ -216,9 +220,9 @@ class WebChannel:
             self._publish(socket.session, saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
-        if socket.hellos.retry_after("hello"):
-            raise ClosingError("too_many_hellos", "Too many hellos on one connection.",
-                               CLOSE_TOO_MANY)  # fmt: skip
+        if retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
+            raise ClosingError("too_many_hellos", "Too many hellos on this connection or from "
+                               "this address.", CLOSE_TOO_MANY)  # fmt: skip
         shopper, verdict = await asyncio.to_thread(
             self._shoppers.check, frame.identity, frame.session, socket.address
         )
