@@ -5,6 +5,10 @@
 - FAQ retrieval: hit@1 and hit@3 on paraphrases of the FAQ (never indexed).
 - Spelling: corrections on a hand-written set, and the store's vocabulary left untouched.
 - Dialogs: scripted multi-turn conversations against the demo store.
+- Natural messages (first): customers' everyday wording, end to end, each judged against the
+  FAQ entries, products, order steps or handoff that would be right (`natural_dev.jsonl`, to
+  look at and improve against; `natural_test.jsonl`, written apart and only measured: its
+  failures are not printed, so that nobody tunes on them).
 """
 
 from __future__ import annotations
@@ -42,12 +46,70 @@ def _eval_rows(name: str) -> list[dict[str, Any]]:
 def run_evaluation(settings: Settings) -> dict[str, Any]:
     engine = load_engine(settings, open_db(settings))
     return {
+        "natural": natural_figures(engine),
         "intent": intent_figures(engine),
         "faq": faq_figures(engine),
         "spelling": spelling_figures(engine),
         "dialogs": dialog_figures(engine),
         "answers": answer_figures(engine, load_writer(settings)),
     }
+
+
+NATURAL_PARTS = {"dev": "natural_dev.jsonl", "test": "natural_test.jsonl"}
+REFUSALS = ("out_of_scope", "unsure")
+
+
+def natural_figures(engine: Engine) -> dict[str, Any]:
+    """The end-to-end right rate on everyday-worded messages, overall and per kind, with wrong
+    confident answers (answered from the wrong record) and wrongful refusals."""
+    figures: dict[str, Any] = {}
+    failures: list[str] = []
+    for part, name in NATURAL_PARTS.items():
+        path = resources.files("engine").joinpath("data", "eval", name)
+        if not path.is_file():
+            continue
+        rows = _eval_rows(name)
+        verdicts = [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"],
+                                                     "eval"))) for row in rows]  # fmt: skip
+        figures[f"{part}_messages"] = len(rows)
+        figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
+        for kind in sorted({r["kind"] for r in rows}):
+            mine = [v for r, v in zip(rows, verdicts, strict=True) if r["kind"] == kind]
+            figures[f"{part}_right_{kind}"] = _share(v == RIGHT for v in mine)
+        figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
+        figures[f"{part}_wrongful_refusal"] = _share(v == REFUSED for v in verdicts)
+        if part == "dev":
+            failures += [f"{r['kind']} {r['text']!r}: {v}"
+                         for r, v in zip(rows, verdicts, strict=True) if v != RIGHT]  # fmt: skip
+    return {**figures, "failures": failures}
+
+
+RIGHT, WRONG_RECORD, REFUSED, WRONG = "right", "answered from the wrong record", "refused", "wrong"
+
+
+def judge(row: dict[str, Any], turn: Turn) -> str:
+    """What a customer who sent `row["text"]` got: the right answer, an answer from the wrong
+    record, a refusal ("not sure", "out of scope"), or something else wrong."""
+    kind, accept, decision = row["kind"], set(row["accept"]), turn.decision
+    intent = turn.intent.intent
+    if kind == "handoff":
+        return RIGHT if isinstance(decision, Handoff) else WRONG
+    if kind == "off_topic":
+        return RIGHT if intent == "out_of_scope" and not turn.from_records else WRONG
+    if kind == "smalltalk":
+        return RIGHT if intent == "smalltalk" else WRONG
+    if kind == "order":
+        if intent in accept:
+            return RIGHT
+        return REFUSED if intent in REFUSALS else WRONG
+    wanted = "faq" if kind == "faq" else "product"
+    sources = [s for s in decision.sources if s.kind == wanted] if isinstance(decision, Reply) \
+        else []  # fmt: skip
+    if sources and sources[0].id in accept:
+        return RIGHT
+    if isinstance(decision, Reply) and decision.sources:
+        return WRONG_RECORD
+    return REFUSED if intent in REFUSALS or isinstance(decision, Handoff) else WRONG
 
 
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:

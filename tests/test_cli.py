@@ -84,6 +84,11 @@ def test_eval_reports_every_figure_and_meets_the_targets(
     assert faq["hit_at_3"] >= 0.95
     assert spelling["vocabulary_untouched"] >= 0.99
     assert figures["dialogs"]["turns"] >= 20
+    natural = figures["natural"]  # first: the end-to-end figure on everyday wording
+    assert next(iter(figures)) == "natural"
+    assert natural["dev_messages"] >= 300
+    assert natural["test_messages"] >= 300
+    assert 0 < natural["dev_right"] <= 1
 
 
 def test_asking_before_a_build_says_what_to_do(tmp_path: Path) -> None:
