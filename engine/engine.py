@@ -8,6 +8,7 @@ conversations) through the embedding model in one call, which is where the time 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -190,7 +191,13 @@ class Engine:
         intent = _follow_up(s.intents.classify(vector), slots, memory)
         slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
         who = self._asker(session, inbound, conversation, mine, slots)
+        intent = self._evidence_first(intent, slots, text)
         findings = s.lookup.find(text, vector, intent, slots, who)
+        if intent.intent in REFUSED and not (slots.order_id or slots.malformed_order_id):
+            best = s.lookup.evidence(text, vector)
+            if best is not None:  # the store's FAQ answers it: not "not sure", not off-topic
+                findings.faq = [best]
+                intent = IntentResult(FAQ_ANSWER, best.score, intent.candidates)
         if findings.tried is not None:
             self.ledger.failed(session, inbound, conversation.id, *findings.tried)
         elif findings.order_access == "locked":
@@ -205,6 +212,16 @@ class Engine:
         return Turn(inbound, correction, intent, slots, decision,
                     documents=tuple(d.as_dict() for d in sources))  # fmt: skip
 
+    @staticmethod
+    def _evidence_first(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
+        """What the words themselves settle, whatever the intent model says: someone who asks
+        for a person gets one; a product the customer named makes a product question."""
+        if ASKS_FOR_PERSON.search(text):
+            return IntentResult("contact_human_agent", 1.0, intent.candidates)
+        if intent.intent in REFUSED and slots.product_skus:
+            return IntentResult("product_info", intent.confidence, intent.candidates)
+        return intent
+
     def _asker(
         self, session: Session, inbound: Inbound, conversation: Conversation,
         mine: dict[str, Any], slots: Slots,
@@ -218,6 +235,16 @@ class Engine:
 
 
 BOT = "bot"
+REFUSED = ("unsure", "out_of_scope")  # what the intent model says when it cannot place a message
+FAQ_ANSWER = "faq"  # the intent of a message answered from the FAQ on the match alone
+_PERSON = r"(human|person|agent|operator|manager|representative|customer service|someone real)"
+ASKS_FOR_PERSON = re.compile(
+    rf"^\W*{_PERSON}\W*(please|pls|plz|now)?\W*$"  # "agent pls", "operator"
+    rf"|\b(talk|speak|chat|connect|put|get|transfer)\b[^.?!]{{0,25}}\b(to|me|with)\b[^.?!]{{0,12}}"
+    rf"\b{_PERSON}\b"  # "let me talk to a human", "put me through to customer service"
+    r"|\b(real|actual|live)\s+(person|human|agent)\b",  # "i want a real person, not a bot"
+    re.IGNORECASE,
+)
 
 
 def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:
