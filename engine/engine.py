@@ -26,7 +26,7 @@ from engine.language import LanguageCheck
 from engine.lookup import Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
-from engine.slots import SlotExtractor
+from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import Conversation, ConversationStore, utcnow
 from engine.types import (
@@ -215,9 +215,15 @@ class Engine:
     @staticmethod
     def _evidence_first(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
         """What the words themselves settle, whatever the intent model says: someone who asks
-        for a person gets one; a product the customer named makes a product question."""
+        for a person gets one; an order number makes an order question, a product the customer
+        named a product question."""
         if ASKS_FOR_PERSON.search(text):
             return IntentResult("contact_human_agent", 1.0, intent.candidates)
+        if intent.intent in REFUSED and slots.order_id:
+            # An order number settles what it is about: the likeliest thing to do with an order.
+            likeliest = next((c for c in intent.candidates if c.intent in ORDER_INTENTS), None)
+            chosen = likeliest.intent if likeliest else "track_order"
+            return IntentResult(chosen, intent.confidence, intent.candidates)
         if intent.intent in REFUSED and slots.product_skus:
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
