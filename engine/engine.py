@@ -23,7 +23,7 @@ from engine.guard import NOT_ENGLISH, Checked, InputGuard
 from engine.intent_data import model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
-from engine.lookup import Findings, Lookup
+from engine.lookup import UNPLACED, Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.slots import ORDER_INTENTS, SlotExtractor
@@ -193,11 +193,9 @@ class Engine:
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self._evidence_first(intent, slots, text)
         findings = s.lookup.find(text, vector, intent, slots, who)
-        if intent.intent in REFUSED and not (slots.order_id or slots.malformed_order_id):
-            best = s.lookup.evidence(text, vector)
-            if best is not None:  # the store's FAQ answers it: not "not sure", not off-topic
-                findings.faq = [best]
-                intent = IntentResult(FAQ_ANSWER, best.score, intent.candidates)
+        if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
+            findings.faq = [findings.evidence]
+            intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
         if findings.tried is not None:
             self.ledger.failed(session, inbound, conversation.id, *findings.tried)
         elif findings.order_access == "locked":
@@ -219,12 +217,12 @@ class Engine:
         named a product question."""
         if ASKS_FOR_PERSON.search(text):
             return IntentResult("contact_human_agent", 1.0, intent.candidates)
-        if intent.intent in REFUSED and slots.order_id:
+        if intent.intent in UNPLACED and slots.order_id:
             # An order number settles what it is about: the likeliest thing to do with an order.
             likeliest = next((c for c in intent.candidates if c.intent in ORDER_INTENTS), None)
             chosen = likeliest.intent if likeliest else "track_order"
             return IntentResult(chosen, intent.confidence, intent.candidates)
-        if intent.intent in REFUSED and slots.product_skus:
+        if intent.intent in UNPLACED and slots.product_skus:
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
 
@@ -241,7 +239,6 @@ class Engine:
 
 
 BOT = "bot"
-REFUSED = ("unsure", "out_of_scope")  # what the intent model says when it cannot place a message
 FAQ_ANSWER = "faq"  # the intent of a message answered from the FAQ on the match alone
 _PERSON = r"(human|person|agent|operator|manager|representative|customer service|someone real)"
 ASKS_FOR_PERSON = re.compile(

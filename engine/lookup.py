@@ -22,6 +22,7 @@ FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the questio
 # answered from the FAQ when an entry matches this well. Chosen on natural_dev.jsonl only: of
 # its 236 FAQ messages, 222 matched at 0.5 or more and the top entry was right for 202.
 FAQ_EVIDENCE_SCORE = 0.5
+UNPLACED = frozenset({"unsure", "out_of_scope"})  # the intent model could not place the message
 FAQ_STRONG_SCORE = 0.6  # ... and for a product question no product answers
 PRODUCT_MIN_SCORE = 0.35
 
@@ -45,6 +46,9 @@ class Findings:
     # An order number tried with emails that are not its own (or that does not exist): a
     # failed proof, for the security log.
     tried: tuple[str, str | None] | None = None  # the order number, the email it was tried with
+    # For a message the intent model cannot place: the FAQ entry that answers it on the match's
+    # own strength (FAQ_EVIDENCE_SCORE), if any.
+    evidence: Scored[FaqEntry] | None = None
     faq: list[Scored[FaqEntry]] = field(default_factory=list)
     products: list[Scored[Product]] = field(default_factory=list)
 
@@ -66,13 +70,19 @@ class Lookup:
             self._order(findings, slots, asker)
         if intent.intent == "product_info" or slots.product_skus:
             findings.products = self._products(text, vector, slots)
-        if self._faq_helps(intent.intent, slots, findings):
+        searched = self._faq_helps(intent.intent, slots, findings)
+        if searched:
             findings.faq = self._faq(text, vector, intent.intent)
         elif intent.intent == "product_info" and not findings.products:
             # A question about the shop that reads like a product question ("do you offer gift
             # wrapping?"): a close FAQ entry answers it (entries learned from agents, too).
             findings.faq = [s for s in self._faq(text, vector, intent.intent)
                             if s.score >= FAQ_STRONG_SCORE]  # fmt: skip
+        if intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id):
+            # Search scores do not depend on k: the FAQ search just made ranks the same way.
+            ranked = findings.faq if searched else self.rank_faq(text, vector, intent.intent, k=1)
+            best = next(iter(ranked), None)
+            findings.evidence = best if best and best.score >= FAQ_EVIDENCE_SCORE else None
         return findings
 
     @staticmethod
@@ -122,11 +132,6 @@ class Lookup:
             for h in hits
             if h.score >= PRODUCT_MIN_SCORE
         ]
-
-    def evidence(self, text: str, vector: Vectors) -> Scored[FaqEntry] | None:
-        """The FAQ entry that answers a message on its own strength, whatever its intent."""
-        best = next(iter(self.rank_faq(text, vector, "unsure", k=3)), None)
-        return best if best is not None and best.score >= FAQ_EVIDENCE_SCORE else None
 
     def _faq(self, text: str, vector: Vectors, intent: str) -> list[Scored[FaqEntry]]:
         return [s for s in self.rank_faq(text, vector, intent) if s.score >= FAQ_MIN_SCORE]
