@@ -191,7 +191,7 @@ class Engine:
         intent = _follow_up(s.intents.classify(vector), slots, memory)
         slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
         who = self._asker(session, inbound, conversation, mine, slots)
-        intent = self._evidence_first(intent, slots, text)
+        intent = self.settle_intent(intent, slots, text)
         findings = s.lookup.find(text, vector, intent, slots, who)
         if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
             findings.faq = [findings.evidence]
@@ -211,7 +211,7 @@ class Engine:
                     documents=tuple(d.as_dict() for d in sources))  # fmt: skip
 
     @staticmethod
-    def _evidence_first(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
+    def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
         """What the words themselves settle, whatever the intent model says: someone who asks
         for a person gets one; an order number makes an order question, a product the customer
         named a product question."""

@@ -152,7 +152,41 @@ def intent_figures(engine: Engine) -> dict[str, Any]:
         "in_scope_false_rejection": _share(
             predicted[id(e)] in IN_SCOPE_REJECTED for e in in_scope
         ),
+        **everyday_intent_figures(engine),
     }  # fmt: skip
+
+
+EVERYDAY_PARTS = {"dev": "intents_everyday_dev.jsonl", "test": "intents_everyday_test.jsonl"}
+
+
+def everyday_intent_figures(engine: Engine) -> dict[str, Any]:
+    """The intent the engine settles on for customers' everyday wording (written apart from all
+    training data): the model's choice, then what the words themselves settle (a person asked
+    for, an order number given). "unsure" counts as wrong. Failures are printed for dev only."""
+    figures: dict[str, Any] = {}
+    failures: list[str] = []
+    for part, name in EVERYDAY_PARTS.items():
+        if not resources.files("engine").joinpath("data", "eval", name).is_file():
+            continue
+        rows = _eval_rows(name)
+        settled = settled_intents(engine, [r["text"] for r in rows])
+        figures[f"everyday_{part}_rows"] = len(rows)
+        figures[f"everyday_{part}_accuracy"] = _share(
+            got == r["intent"] for r, got in zip(rows, settled, strict=True)
+        )
+        if part == "dev":
+            failures += [f"{r['intent']} {r['text']!r}: {got}"
+                         for r, got in zip(rows, settled, strict=True)
+                         if got != r["intent"]]  # fmt: skip
+    return {**figures, "failures": failures}
+
+
+def settled_intents(engine: Engine, texts: Sequence[str]) -> list[str]:
+    corrected, vectors = _understand(engine, texts)
+    results = engine.stages.intents.classify_many(vectors)
+    slots = [engine.stages.slots.extract(t) for t in corrected]
+    return [Engine.settle_intent(r, s, t).intent
+            for r, s, t in zip(results, slots, corrected, strict=True)]  # fmt: skip
 
 
 def faq_figures(engine: Engine) -> dict[str, Any]:
