@@ -44,7 +44,7 @@ class IntentClassifier:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=REGULARISATION_C, max_iter=2000)
-        model.fit(vectors, [e.intent for e in examples])
+        model.fit(vectors, [e.intent for e in examples], sample_weight=[e.weight for e in examples])
         return cls(list(model.classes_), model.coef_, model.intercept_)
 
     @classmethod
@@ -52,11 +52,19 @@ class IntentClassifier:
         with np.load(path) as data:
             return cls([str(x) for x in data["labels"]], data["weights"], data["bias"])
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, learnt_from: str = "") -> None:
+        """Save the weights, with `learnt_from`: a fingerprint of the training data."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, labels=np.array(self.labels), weights=self._weights, bias=self._bias)
+        np.savez(tmp, labels=np.array(self.labels), weights=self._weights, bias=self._bias,
+                 learnt_from=np.array(learnt_from))  # fmt: skip
         tmp.replace(path)
+
+    @staticmethod
+    def learnt_from(path: Path) -> str:
+        """The fingerprint of the data the saved model learnt from ("" if unknown)."""
+        with np.load(path) as data:
+            return str(data["learnt_from"]) if "learnt_from" in data else ""
 
     def probabilities(self, vectors: Vectors) -> Vectors:
         logits = vectors @ self._weights.T + self._bias
