@@ -188,7 +188,7 @@ class Engine:
         text, memory = correction.corrected, conversation.memory
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
-        intent = _follow_up(s.intents.classify(vector), slots, memory)
+        intent = _follow_up(s.intents.classify(vector), slots, memory, text)
         slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self.settle_intent(intent, slots, text)
@@ -266,8 +266,22 @@ def _remember_customer(conversation: Conversation, inbound: Inbound) -> None:
         conversation.customer_name = inbound.customer_name
 
 
-def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) -> IntentResult:
-    """Short answers to our own questions continue the previous topic."""
+# Nothing but an order number or email and filler words: "and HP-105372?", "what about order
+# #105372", "ok, and for anna@example.org". (Order numbers and emails, as slots.py reads them.)
+_ONLY_A_REFERENCE = re.compile(
+    r"^\W*(?:ok\W+|okay\W+)?(?:and|also|what about|how about|same for|now)?\W*(?:for\W+)?"
+    r"(?:(?:the|my|this|that)\s+)?(?:other\s+)?(?:order|one|parcel|package|email)?\W*"
+    r"(?:(?:number|no|nr|id)\W*)?(?:#?\s*[A-Za-z]{0,3}[- ]?\d{5,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"\W*(?:too|as well|then|please|pls)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _follow_up(
+    intent: IntentResult, slots: Slots, memory: dict[str, object], text: str = ""
+) -> IntentResult:
+    """Short answers to our own questions, and a bare next reference ("and order HP-105372?"),
+    continue the previous topic."""
     previous = memory.get("last_intent")
     if not isinstance(previous, str):
         return intent
@@ -277,7 +291,8 @@ def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) ->
     )
     vague = intent.intent in ("unsure", "out_of_scope")
     gave_something = slots.order_id or slots.email or slots.product_skus
-    if gave_awaited or (vague and gave_something):
+    bare = bool(slots.order_id or slots.email) and _ONLY_A_REFERENCE.match(text) is not None
+    if gave_awaited or (gave_something and (vague or bare)):
         slots.carried.append("intent")
         return IntentResult(previous, intent.confidence, intent.candidates)
     return intent

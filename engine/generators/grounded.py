@@ -11,7 +11,7 @@ from datetime import UTC, datetime, tzinfo
 
 from engine.generators import phrases
 from engine.generators.base import Context
-from engine.lookup import Findings, Scored
+from engine.lookup import FAQ_GENERAL_SCORE, Findings, Scored
 from engine.slots import ORDER_INTENTS
 from engine.types import Answer, Source
 from kb.models import FaqEntry, Order, Product
@@ -63,12 +63,20 @@ class GroundedGenerator:
 
 
 def _clarify(context: Context) -> Answer:
+    """Ask back, naming the likeliest answers: the FAQ entries that nearly matched first, then
+    what the likeliest intents would do; each is a quick reply that, sent, is understood."""
+    questions = [s.record.question for s in context.findings.suggestions]
     prompts = [
         phrases.INTENT_PROMPTS[c.intent]
         for c in context.intent.candidates
         if c.intent in phrases.INTENT_PROMPTS
     ]
-    return Answer(phrases.UNSURE, quick_replies=(*prompts, "Talk to a person"), failed=True)
+    likeliest = list(dict.fromkeys([*questions, *prompts]))[:CLARIFY_CHOICES]
+    text = "\n".join([phrases.UNSURE, *(f"- {choice}" for choice in likeliest)])
+    return Answer(text, quick_replies=(*likeliest, "Talk to a person"), failed=True)
+
+
+CLARIFY_CHOICES = 3
 
 
 def is_goodbye(text: str) -> bool:
@@ -108,6 +116,8 @@ def _order_needed(context: Context) -> Answer | None:
         return Answer(phrases.WHICH_ORDER, quick_replies=choices)
     if findings.faq and context.intent.intent not in ("track_order", "track_refund"):
         return None  # a general question ("can I cancel an order?"): the FAQ answers it
+    if findings.faq and findings.faq[0].score >= FAQ_GENERAL_SCORE:
+        return None  # "what does the status 'paid' mean?": about orders, not one order
     if slots.email:  # an email alone: the same reply whether it is a customer's or not
         return Answer(phrases.ASK_ORDER_ID_WITH_EMAIL)
     return Answer(phrases.ASK_ORDER_ID)
