@@ -188,7 +188,7 @@ class Engine:
         text, memory = correction.corrected, conversation.memory
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
-        intent = _follow_up(s.intents.classify(vector), slots, memory, text)
+        intent = _follow_up(s.intents.classify(vector, model_text(text)), slots, memory, text)
         slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self.settle_intent(intent, slots, text)

@@ -138,9 +138,10 @@ def training_examples() -> tuple[list[Example], list[Example]]:
     )
 
 
-def fingerprint(examples: list[Example]) -> str:
-    """Which examples, labels and weights a model learns from: a changed file means retraining."""
-    digest = hashlib.sha256()
+def fingerprint(examples: list[Example], kind: str) -> str:
+    """Which kind of model learns from which examples, labels and weights: a changed file or a
+    new kind of model means training again."""
+    digest = hashlib.sha256(f"{kind}\n".encode())
     for e in examples:
         digest.update(f"{e.text}\t{e.intent}\t{e.weight}\n".encode())
     return digest.hexdigest()[:16]

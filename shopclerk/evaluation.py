@@ -118,8 +118,9 @@ def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vector
 
 
 def _predict(engine: Engine, examples: Sequence[Example]) -> list[str]:
-    _corrected, vectors = _understand(engine, [e.text for e in examples])
-    return [r.intent for r in engine.stages.intents.classify_many(vectors)]
+    corrected, vectors = _understand(engine, [e.text for e in examples])
+    texts = [model_text(t) for t in corrected]
+    return [r.intent for r in engine.stages.intents.classify_many(vectors, texts)]
 
 
 def intent_figures(engine: Engine) -> dict[str, Any]:
@@ -183,7 +184,7 @@ def everyday_intent_figures(engine: Engine) -> dict[str, Any]:
 
 def settled_intents(engine: Engine, texts: Sequence[str]) -> list[str]:
     corrected, vectors = _understand(engine, texts)
-    results = engine.stages.intents.classify_many(vectors)
+    results = engine.stages.intents.classify_many(vectors, [model_text(t) for t in corrected])
     slots = [engine.stages.slots.extract(t) for t in corrected]
     return [Engine.settle_intent(r, s, t).intent
             for r, s, t in zip(results, slots, corrected, strict=True)]  # fmt: skip
@@ -192,7 +193,7 @@ def settled_intents(engine: Engine, texts: Sequence[str]) -> list[str]:
 def faq_figures(engine: Engine) -> dict[str, Any]:
     rows = _eval_rows("faq_paraphrases.jsonl")
     corrected, vectors = _understand(engine, [r["query"] for r in rows])
-    intents = engine.stages.intents.classify_many(vectors)
+    intents = engine.stages.intents.classify_many(vectors, [model_text(t) for t in corrected])
     hits1 = hits3 = 0
     for row, text, vector, intent in zip(rows, corrected, vectors, intents, strict=True):
         ranked = engine.stages.lookup.rank_faq(text, vector, intent.intent, k=3)

@@ -68,7 +68,7 @@ def train_intents(settings: Settings, encoder: Embedder) -> IntentClassifier:
     train, _validation = training_examples()
     vectors = encoder.encode([model_text(e.text) for e in train])
     classifier = IntentClassifier.train(train, vectors)
-    classifier.save(settings.models_dir / INTENT_MODEL, fingerprint(train))
+    classifier.save(settings.models_dir / INTENT_MODEL, fingerprint(train, IntentClassifier.KIND))
     return classifier
 
 
@@ -87,7 +87,10 @@ def build(settings: Settings, db: Database, *, retrain: bool = False) -> BuildRe
     trained = (
         retrain
         or not model_file.exists()
-        or (IntentClassifier.learnt_from(model_file) != fingerprint(training_examples()[0]))
+        or (
+            IntentClassifier.learnt_from(model_file)
+            != fingerprint(training_examples()[0], IntentClassifier.KIND)
+        )
     )
     if trained:
         train_intents(settings, encoder)

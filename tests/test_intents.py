@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from engine.engine import Engine
-from engine.intent_data import evaluation_texts, same_text, training_examples
+from engine.intent_data import (
+    Example,
+    evaluation_texts,
+    model_text,
+    same_text,
+    training_examples,
+)
 from engine.intents import ACCEPT_FROM, REJECT_BELOW, IntentClassifier, decide
 
 LABELS = ["track_order", "get_refund", "out_of_scope"]
@@ -49,7 +55,26 @@ def test_unknown_labels_are_refused() -> None:
 )
 def test_the_trained_model_on_unseen_phrasings(engine: Engine, text: str, intent: str) -> None:
     vector = engine.stages.encoder.encode([text])[0]
-    assert engine.stages.intents.classify(vector).intent == intent
+    assert engine.stages.intents.classify(vector, text).intent == intent
+
+
+def test_both_halves_of_the_model_survive_saving(engine: Engine, tmp_path: Path) -> None:
+    """The letter model travels with the embedding model: loaded, it scores as trained."""
+    rows = [("refund pls", "get_refund"), ("i want my money back", "get_refund"),
+            ("give me a refund", "get_refund"), ("refnd for my order", "get_refund"),
+            ("where is my parcel", "track_order"), ("track my order", "track_order"),
+            ("has my package shipped", "track_order"),
+            ("wheres my pakage", "track_order")]  # fmt: skip
+    examples = [Example(t, i) for t, i in rows]
+    texts = [model_text(t) for t, _ in rows]
+    model = IntentClassifier.train(examples, engine.stages.encoder.encode(texts))
+    assert model.letters is not None
+    model.save(tmp_path / "m.npz", "x")
+    loaded = IntentClassifier.load(tmp_path / "m.npz")
+    probe = ["refund?", "parcel where"]
+    vectors = engine.stages.encoder.encode(probe)
+    assert np.allclose(model.probabilities(vectors, probe), loaded.probabilities(vectors, probe))
+    assert [r.intent for r in loaded.classify_many(vectors, probe)] == ["get_refund", "track_order"]
 
 
 def test_no_evaluation_message_is_learnt_from() -> None:
