@@ -64,7 +64,9 @@ def test_both_halves_of_the_model_survive_saving(engine: Engine, tmp_path: Path)
             ("give me a refund", "get_refund"), ("refnd for my order", "get_refund"),
             ("where is my parcel", "track_order"), ("track my order", "track_order"),
             ("has my package shipped", "track_order"),
-            ("wheres my pakage", "track_order")]  # fmt: skip
+            ("wheres my pakage", "track_order"), ("hi there", "smalltalk"),
+            ("thanks a lot", "smalltalk"), ("hello", "smalltalk"),
+            ("cheers", "smalltalk")]  # fmt: skip
     examples = [Example(t, i) for t, i in rows]
     texts = [model_text(t) for t, _ in rows]
     model = IntentClassifier.train(examples, engine.stages.encoder.encode(texts))
