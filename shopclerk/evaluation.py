@@ -124,10 +124,15 @@ def judge(row: dict[str, Any], turn: Turn) -> str:
 
 
 def imported_faq_figures(
-    settings: Settings, engine: Engine, faq_file: Path | None
+    settings: Settings,
+    engine: Engine,
+    faq_file: Path | None,
+    paraphrases: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Paraphrases of another store's FAQ, answered end to end by an engine on a throwaway
-    store that holds only that FAQ (same models as `engine`: nothing is exported or trained)."""
+    """Paraphrases of another store's FAQ (`{"text", "accept": [entry ids], "pass": "dev" or
+    "test"}`; by default `imported_faq_paraphrases.jsonl`, written for the Kaggle FAQ), answered
+    end to end by an engine on a throwaway store that holds only that FAQ (with the models of
+    `engine`: nothing is exported or trained)."""
     if faq_file is None or not faq_file.is_file():
         return {"skipped": f"no FAQ file at {faq_file}" if faq_file else "no FAQ file given"}
     with tempfile.TemporaryDirectory(prefix="shopclerk-imported-faq-") as tmp:
@@ -138,15 +143,15 @@ def imported_faq_figures(
             report = import_faq(db, faq_file)
             build_indexes(db, store.index_dir, engine.stages.encoder)
             imported = load_engine(store, db, engine.stages.encoder)
-            return {"entries": report.added, **_imported_verdicts(imported)}
+            rows = paraphrases or _eval_rows("imported_faq_paraphrases.jsonl")
+            return {"entries": report.added, **_imported_verdicts(imported, rows)}
         except SourceFileError as exc:
             return {"skipped": str(exc)}
         finally:
             db.dispose()
 
 
-def _imported_verdicts(engine: Engine) -> dict[str, Any]:
-    rows = _eval_rows("imported_faq_paraphrases.jsonl")
+def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     failures: list[str] = []
     for part in ("dev", "test"):
