@@ -33,13 +33,13 @@ from engine.generators.facts import check
 from engine.generators.prompt import Document
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
-from kb.embeddings import Vectors
+from kb.embeddings import Embedder, Vectors
 from kb.errors import SourceFileError
 from kb.importers import import_faq
 from kb.knowledge import build_indexes
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import load_engine, load_writer
+from shopclerk.wiring import embedder, load_engine, load_writer
 
 if TYPE_CHECKING:
     from engine.generators.openai import OpenAIWriter, Written
@@ -141,8 +141,11 @@ def imported_faq_figures(
         db = open_db(store)
         try:
             report = import_faq(db, faq_file)
-            build_indexes(db, store.index_dir, engine.stages.encoder)
-            imported = load_engine(store, db, engine.stages.encoder)
+            encoder = engine.stages.encoder
+            if not isinstance(encoder, Embedder):  # an engine wired by hand: the store's model
+                encoder = embedder(settings)
+            build_indexes(db, store.index_dir, encoder)
+            imported = load_engine(store, db, encoder)
             rows = paraphrases or _eval_rows("imported_faq_paraphrases.jsonl")
             return {"entries": report.added, **_imported_verdicts(imported, rows)}
         except SourceFileError as exc:
