@@ -9,15 +9,21 @@
   FAQ entries, products, order steps or handoff that would be right (`natural_dev.jsonl`, to
   look at and improve against; `natural_test.jsonl`, written apart and only measured: its
   failures are not printed, so that nobody tunes on them).
+- Imported FAQ: another store's FAQ (no alternates, no intent labels; by default the public
+  Kaggle e-commerce FAQ beside the repository, which may not be copied into it) imported into a
+  throwaway store, and everyday paraphrases of its questions asked end to end
+  (`imported_faq_paraphrases.jsonl`; dev failures printed, test ones only counted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -27,10 +33,13 @@ from engine.generators.facts import check
 from engine.generators.prompt import Document
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
-from kb.embeddings import Vectors
+from kb.embeddings import Embedder, Vectors
+from kb.errors import SourceFileError
+from kb.importers import import_faq
+from kb.knowledge import build_indexes
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import load_engine, load_writer
+from shopclerk.wiring import embedder, load_engine, load_writer
 
 if TYPE_CHECKING:
     from engine.generators.openai import OpenAIWriter, Written
@@ -43,14 +52,16 @@ def _eval_rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_evaluation(settings: Settings) -> dict[str, Any]:
+def run_evaluation(settings: Settings, imported_faq: Path | None = None) -> dict[str, Any]:
+    """Every figure; `imported_faq`: another store's FAQ file for the imported-FAQ section."""
     engine = load_engine(settings, open_db(settings))
     return {
         "natural": natural_figures(engine),
+        "dialogs": dialog_figures(engine),
+        "imported_faq": imported_faq_figures(settings, engine, imported_faq),
         "intent": intent_figures(engine),
         "faq": faq_figures(engine),
         "spelling": spelling_figures(engine),
-        "dialogs": dialog_figures(engine),
         "answers": answer_figures(engine, load_writer(settings)),
     }
 
@@ -110,6 +121,54 @@ def judge(row: dict[str, Any], turn: Turn) -> str:
     if isinstance(decision, Reply) and decision.sources:
         return WRONG_RECORD
     return REFUSED if intent in REFUSALS or isinstance(decision, Handoff) else WRONG
+
+
+def imported_faq_figures(
+    settings: Settings,
+    engine: Engine,
+    faq_file: Path | None,
+    paraphrases: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Paraphrases of another store's FAQ (`{"text", "accept": [entry ids], "pass": "dev" or
+    "test"}`; by default `imported_faq_paraphrases.jsonl`, written for the Kaggle FAQ), answered
+    end to end by an engine on a throwaway store that holds only that FAQ (with the models of
+    `engine`: nothing is exported or trained)."""
+    if faq_file is None or not faq_file.is_file():
+        return {"skipped": f"no FAQ file at {faq_file}" if faq_file else "no FAQ file given"}
+    with tempfile.TemporaryDirectory(prefix="shopclerk-imported-faq-") as tmp:
+        store = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
+        store.models_dir.symlink_to(settings.models_dir.resolve(), target_is_directory=True)
+        db = open_db(store)
+        try:
+            report = import_faq(db, faq_file)
+            encoder = engine.stages.encoder
+            if not isinstance(encoder, Embedder):  # an engine wired by hand: the store's model
+                encoder = embedder(settings)
+            build_indexes(db, store.index_dir, encoder)
+            imported = load_engine(store, db, encoder)
+            rows = paraphrases or _eval_rows("imported_faq_paraphrases.jsonl")
+            return {"entries": report.added, **_imported_verdicts(imported, rows)}
+        except SourceFileError as exc:
+            return {"skipped": str(exc)}
+        finally:
+            db.dispose()
+
+
+def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    failures: list[str] = []
+    for part in ("dev", "test"):
+        mine = [{**r, "kind": "faq"} for r in rows if r["pass"] == part]
+        verdicts = [judge(r, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", r["text"],
+                                                   "eval"))) for r in mine]  # fmt: skip
+        figures[f"{part}_messages"] = len(mine)
+        figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
+        figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
+        figures[f"{part}_refused"] = _share(v == REFUSED for v in verdicts)
+        if part == "dev":
+            failures += [f"{r['text']!r}: {v}"
+                         for r, v in zip(mine, verdicts, strict=True) if v != RIGHT]  # fmt: skip
+    return {**figures, "failures": failures}
 
 
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
