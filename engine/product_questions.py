@@ -25,12 +25,12 @@ SYNONYMS: dict[str, frozenset[str]] = {
     k: _set(v)
     for k, v in {
         "weight": "weigh weighs heavy heavier heaviest light lighter lightest kg kilo kilos grams",
-        "capacity": "litres liters litre liter hold holds people persons person ppl sleeps fit "
-        "big bigger biggest makes make",
+        "capacity": "litres liters litre liter hold holds people persons person ppl sleeps "
+        "big bigger biggest makes make size",
         "volume": "ml litres liters big bigger bottle",
         "dimensions": "size big bigger measure measurements wide width tall cm fit",
-        "sizes": "size sizes fit",
-        "size": "big bigger fit inch",
+        "sizes": "size sizes",
+        "size": "big bigger inch",
         "water": "waterproof rain swim swimming pool shower underwater deep depth wet ip",
         "resistance": "waterproof",
         "column": "waterproof rain",
@@ -78,10 +78,9 @@ ADJECTIVES = _set(
 )
 COMPARING = _set("vs versus than compare comparison difference differ between or")
 GENERAL = re.compile(
-    r"\b(tell me (more )?about|info|information|details?|describe|what is the|what's the)\b"
-    r"|^\W*(the\s+)?[\w\s&-]{0,60}\W*$",
-    re.IGNORECASE,
+    r"\b(tell me (more )?about|info|information|details?|describe|specs?)\b", re.IGNORECASE
 )
+_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 _YES_NO = re.compile(
     r"^\W*(is|are|does|do|can|could|will|would|has|have|did)\b|\?\s*$"
     r"|\b(is|are|does|do|can|will) (it|that|this|they|i|you)\b",
@@ -118,16 +117,22 @@ def read_question(text: str, products: list[Product]) -> ProductQuestion:
     named = {w for p in products for w in words(f"{p.name} {p.brand}")}
     content = [w for w in said if w not in _STOP and w not in named]
     keys = _ranked_keys(set(content), products)
-    asked = tuple(keys[:2]) if len(keys) > 1 and keys[1][1] >= 2 else tuple(keys[:1])
+    # A second attribute only when the question names it as clearly ("max weight": the max
+    # load, and the weight too); "good in heavy rain, what's the water column" asks one.
+    second = len(keys) > 1 and keys[1][1] >= max(keys[0][1], 2.0)
+    asked = tuple(keys[:2]) if second else tuple(keys[:1])
     attributes = tuple(k for k, _score in asked)
+    if not attributes and _HOW_MUCH.search(text):
+        attributes = ("price",)  # "how much is the granite 32"
     return ProductQuestion(
         attributes=attributes,
-        yes_no=bool(_YES_NO.search(text)),
+        yes_no=bool(_YES_NO.search(text)) and "or" not in said,  # "goose or duck": a choice
         comparing=len(products) > 1 and bool(COMPARING & set(said) or _comparative(said)),
-        general=not attributes and bool(GENERAL.search(text)),
+        # "tell me about X", or the name alone
+        general=not attributes and (bool(GENERAL.search(text)) or not content),
         smaller_wins=bool(SMALLER & set(said)),
         comparative=next((w for w in said if w in ADJECTIVES), None),
-        test_words=tuple(w for w in content if not _names_key(w, attributes)),
+        test_words=tuple(w for w in content if not _is_key_word(w, attributes)),
     )
 
 
@@ -141,7 +146,7 @@ def _ranked_keys(content: set[str], products: list[Product]) -> list[tuple[str, 
         for key in (*product.attributes, *PSEUDO):
             value = product.attributes.get(key, "")
             score = 2.0 * sum(_names_word(w, content) for w in key.split("_"))
-            score += sum(1.0 for w in words(value) if len(w) > 2 and w in content)
+            score += sum(1.0 for w in words(value) if len(w) > 2 and forms(w) & content)
             if score > 0:
                 scores[key] = max(scores.get(key, 0.0), score)
     return sorted(scores.items(), key=lambda item: -item[1])
@@ -152,17 +157,34 @@ def _names_word(key_word: str, content: set[str]) -> bool:
     return bool(forms & content or SYNONYMS.get(key_word, frozenset()) & content)
 
 
-def _names_key(word: str, keys: tuple[str, ...]) -> bool:
-    return any(_names_word(k, {word}) for key in keys for k in key.split("_"))
+def _is_key_word(word: str, keys: tuple[str, ...]) -> bool:
+    """ "hair" in "good for oily hair" names the key hair_type; "induction" tests its value."""
+    return any(word in (k, k + "s") for key in keys for k in key.split("_"))
+
+
+def forms(word: str) -> set[str]:
+    """The word and its plain stems: "checked" -> "check", "years" -> "year"."""
+    stems = {word, word + "s", word.removesuffix("s")}
+    if word.endswith("ed") and len(word) > 4:
+        stems |= {word[:-2], word[:-1]}
+    return stems
 
 
 def missing_concept(text: str, product: Product) -> str | None:
     """An attribute word the question uses that the product's record does not have
     ("warranty" for a pack with no warranty given): never answered by a guess."""
     said = set(words(text))
-    for concept in ("warranty", "battery", "waterproof"):
+    for concept, phrase in UNSTATED.items():
         if _names_word(concept, said) and not any(concept in k for k in product.attributes):
             if concept == "waterproof" and any("water" in k for k in product.attributes):
                 continue
-            return concept
+            return phrase
     return None
+
+
+# Attribute words customers ask about whose absence from a record is worth saying.
+UNSTATED = {
+    "warranty": "its warranty",
+    "battery": "its battery",
+    "waterproof": "whether it is waterproof",
+}

@@ -114,10 +114,13 @@ class ProductNames:
             for word in set(words):
                 self._weights[row, position[word]] = idf[position[word]]
         self._totals = self._weights.sum(axis=1)
+        self._full = np.zeros_like(self._weights)  # brand included
         self._has = np.zeros((len(self._skus), len(self._vocabulary)), dtype=bool)
         self._brand = np.zeros(len(self._vocabulary), dtype=bool)
         for row, sku in enumerate(self._skus):
-            self._has[row, [position[w] for w in full[sku]]] = True
+            columns = [position[w] for w in full[sku]]
+            self._has[row, columns] = True
+            self._full[row, columns] = idf[columns]
             self._brand[[position[w] for w in brands.get(sku, [])]] = True
         # A name is only recognised through at least one word few products share ("mooring"),
         # never through generic ones alone ("2 tent").
@@ -139,22 +142,43 @@ class ProductNames:
         if not words or not self._skus:
             return []
         similarity = process.cdist(self._vocabulary, words, scorer=fuzz.ratio, workers=1)
-        present = (similarity.max(axis=1) >= TOKEN_MATCH_FROM).astype(np.float32)
-        coverage = (self._weights @ present) / self._totals
-        distinctive = (self._weights > 0) @ (present * self._distinctive) > 0
-        coverage = np.where(distinctive, coverage, 0.0)
-        # Short words match exactly here: "and" is not "band".
-        exact = similarity.max(axis=1) >= 100
-        narrowed = self._narrowed((present > 0) & (exact | ~self._short))
-        named = set(np.flatnonzero(coverage >= PRODUCT_MATCH_FROM)) | narrowed
-        if not named:
-            return []
-        # A name inside another one's match ("wren" in "vintermo wren rain jacket") is not a
-        # second product; two names each matched in full are (a comparison).
-        matched = [frozenset(np.flatnonzero(self._has[i] & (present > 0))) for i in named]
-        kept = [i for i, m in zip(named, matched, strict=True) if not any(m < o for o in matched)]
-        kept.sort(key=lambda i: -coverage[i] - len(matched[list(named).index(i)]))
-        return [self._skus[i] for i in kept[:3]]
+        best_match = similarity.max(axis=1)
+        # Short words match exactly when they narrow a name down: "and" is not "band".
+        present = (best_match >= TOKEN_MATCH_FROM) & ((best_match >= 100) | ~self._short)
+        loose = best_match >= TOKEN_MATCH_FROM
+        where = similarity.argmax(axis=1)  # the message word each name word matched
+        said = loose.copy()
+        found: list[int] = []
+        while len(found) < 3:
+            named = self._named(loose, present) - set(found)
+            if found:  # a second name needs a brand or distinctive word of its own
+                named = {i for i in named if (self._has[i] & present & self._singles_out).any()}
+            if not named:
+                break
+            # The best-matched name takes its words; another product needs words of its own
+            # ("quellon beacon or tidevann echo": two; "nimbus merino tee ... wool": one).
+            # Names matched equally well are all kept: the customer chooses ("vidal").
+            weight = {i: float(self._full[i] @ loose) for i in named}
+            top = max(weight.values())
+            tied = sorted(i for i in named if weight[i] >= top - 1e-6)
+            found += tied
+            taken = self._has[tied].any(axis=0) & self._singles_out
+            loose, present = loose & ~taken, present & ~taken
+        # In the order the customer wrote them ("X or Y": X first).
+        found.sort(key=lambda i: self._first_said(where, self._has[i] & said))
+        return [self._skus[i] for i in found[:3]]
+
+    def _first_said(self, where: np.ndarray, matched: np.ndarray) -> int:
+        """Where the message names the product: at its brand or distinctive word if any."""
+        strong = where[matched & self._singles_out]
+        return int(strong.min() if strong.size else where[matched].min())
+
+    def _named(self, loose: np.ndarray, present: np.ndarray) -> set[int]:
+        matched = loose.astype(np.float32)
+        coverage = (self._weights @ matched) / self._totals
+        distinctive = (self._weights > 0) @ (matched * self._distinctive) > 0
+        covered = np.flatnonzero(distinctive & (coverage >= PRODUCT_MATCH_FROM))
+        return {int(i) for i in covered} | self._narrowed(present)
 
     def _narrowed(self, present: np.ndarray) -> set[int]:
         matched = self._has & present  # each product's words the message has

@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from engine.generators import phrases
 from engine.lookup import Scored
 from engine.product_questions import (
     NEGATIVE,
     ProductQuestion,
+    forms,
     missing_concept,
     read_question,
     words,
@@ -62,10 +64,13 @@ def about(product: Product, question: ProductQuestion, text: str) -> str:
     """One product: the asked attributes first, or the fact sheet for a general question."""
     asked = [k for k in question.attributes if _has(product, k)]
     if asked:
-        return " ".join(_sentence(product, key, question) for key in asked)
+        # Yes or no answers the first; a second attribute is only stated.
+        later = replace(question, yes_no=False)
+        return " ".join(_sentence(product, k, question if n == 0 else later)
+                        for n, k in enumerate(asked))  # fmt: skip
     missing = missing_concept(text, product)
     if missing and not question.general:
-        return (f"The details I have for the {_named(product)} do not mention its {missing}. "
+        return (f"The details I have for the {_named(product)} do not say {missing}. "
                 f"Here is what they say: {product_facts(product)}")  # fmt: skip
     return product_facts(product)
 
@@ -129,10 +134,11 @@ def verdict_for(value: str, question: ProductQuestion) -> str | None:
     if numbers:
         return _number_verdict(float(numbers[0]), value)
     said = set(words(value))
-    if NEGATIVE & said or "-free" in value or "faux" in said:
+    # "latex-free" does not answer "is it latex?" with yes, nor "latex" "is it latex free?".
+    if NEGATIVE & said != NEGATIVE & set(question.test_words) or "faux" in said:
         return None
-    tested = [w for w in question.test_words if len(w) > 2]
-    if any(w in said or w.rstrip("s") in said or w + "s" in said for w in tested):
+    tested = [w for w in question.test_words if len(w) > 2 and w not in NEGATIVE]
+    if any(forms(w) & said for w in tested):
         return "Yes"
     return None
 
