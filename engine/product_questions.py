@@ -80,6 +80,7 @@ COMPARING = _set("vs versus than compare comparison difference differ between or
 GENERAL = re.compile(
     r"\b(tell me (more )?about|info|information|details?|describe|specs?)\b", re.IGNORECASE
 )
+_WH = _set("what whats which how where when why who")
 _HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 _YES_NO = re.compile(
     r"^\W*(is|are|does|do|can|could|will|would|has|have|did)\b|\?\s*$"
@@ -116,7 +117,7 @@ def read_question(text: str, products: list[Product]) -> ProductQuestion:
     said = words(text)
     named = {w for p in products for w in words(f"{p.name} {p.brand}")}
     content = [w for w in said if w not in _STOP and w not in named]
-    keys = _ranked_keys(set(content), products)
+    keys = _ranked_keys({f for w in content for f in forms(w)}, products)
     # A second attribute only when the question names it as clearly ("max weight": the max
     # load, and the weight too); "good in heavy rain, what's the water column" asks one.
     second = len(keys) > 1 and keys[1][1] >= max(keys[0][1], 2.0)
@@ -126,7 +127,8 @@ def read_question(text: str, products: list[Product]) -> ProductQuestion:
         attributes = ("price",)  # "how much is the granite 32"
     return ProductQuestion(
         attributes=attributes,
-        yes_no=bool(_YES_NO.search(text)) and "or" not in said,  # "goose or duck": a choice
+        # "goose or duck?" is a choice, "what material is it?" asks for the value
+        yes_no=bool(_YES_NO.search(text)) and "or" not in said and not _WH & set(said[:1]),
         comparing=len(products) > 1 and bool(COMPARING & set(said) or _comparative(said)),
         # "tell me about X", or the name alone
         general=not attributes and (bool(GENERAL.search(text)) or not content),
@@ -141,20 +143,21 @@ def _comparative(said: list[str]) -> bool:
 
 
 def _ranked_keys(content: set[str], products: list[Product]) -> list[tuple[str, float]]:
+    """The products' keys the question's words (and their stems) name, best first."""
     scores: dict[str, float] = {}
     for product in products:
         for key in (*product.attributes, *PSEUDO):
             value = product.attributes.get(key, "")
             score = 2.0 * sum(_names_word(w, content) for w in key.split("_"))
-            score += sum(1.0 for w in words(value) if len(w) > 2 and forms(w) & content)
+            score += sum(1.0 for w in words(value) if len(w) > 2 and w in content)
             if score > 0:
                 scores[key] = max(scores.get(key, 0.0), score)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
 def _names_word(key_word: str, content: set[str]) -> bool:
-    forms = {key_word, key_word + "s", key_word.rstrip("s")}
-    return bool(forms & content or SYNONYMS.get(key_word, frozenset()) & content)
+    said = {key_word, key_word + "s", key_word.rstrip("s")} & content
+    return bool(said or SYNONYMS.get(key_word, frozenset()) & content)
 
 
 def _is_key_word(word: str, keys: tuple[str, ...]) -> bool:
