@@ -38,6 +38,9 @@ VERBS = {
     "capacity": "holds",
     "sold_as": "is sold as",
     "warranty": "comes with a warranty of",
+    "waterproof": "is waterproof",
+    "rated_to": "is rated to",
+    "fill": "is filled with",
 }
 _NUMBER = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*([^\d\s,;]*)")
 _RANGE = re.compile(r"(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)")
@@ -211,7 +214,7 @@ def _differences(first: Product, second: Product) -> str:
     lines = [f"{_named(first)} costs {first.price}; {_named(second)} costs {second.price}."]
     shared = [k for k in first.attributes if k in second.attributes]
     differ = [k for k in shared if first.attributes[k] != second.attributes[k]]
-    lines += [f"{label(k)}: {first.attributes[k]} against {second.attributes[k]}."
+    lines += [f"{label(k).capitalize()}: {first.attributes[k]} against {second.attributes[k]}."
               for k in differ]  # fmt: skip
     return " ".join(lines)
 
