@@ -21,7 +21,7 @@ import asyncio
 import json
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from kb.embeddings import Embedder, Vectors
 from kb.errors import SourceFileError
 from kb.importers import import_faq
 from kb.knowledge import build_indexes
+from kb.models import Product
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
 from shopclerk.wiring import embedder, load_engine, load_writer
@@ -80,8 +81,9 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
         if not path.is_file():
             continue
         rows = _eval_rows(name)
+        by_sku = engine.stages.lookup.catalog.by_sku
         verdicts = [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"],
-                                                     "eval"))) for row in rows]  # fmt: skip
+                                                     "eval")), by_sku) for row in rows]  # fmt: skip
         figures[f"{part}_messages"] = len(rows)
         figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
         for kind in sorted({r["kind"] for r in rows}):
@@ -98,9 +100,11 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
 RIGHT, WRONG_RECORD, REFUSED, WRONG = "right", "answered from the wrong record", "refused", "wrong"
 
 
-def judge(row: dict[str, Any], turn: Turn) -> str:
+def judge(row: dict[str, Any], turn: Turn, products: Mapping[str, Product] | None = None) -> str:
     """What a customer who sent `row["text"]` got: the right answer, an answer from the wrong
-    record, a refusal ("not sure", "out of scope"), or something else wrong."""
+    record, a refusal ("not sure", "out of scope"), or something else wrong. A product row with
+    an "attribute" is right only when the reply states that attribute's value for each accepted
+    product it cites (`products`: the catalog by SKU)."""
     kind, accept, decision = row["kind"], set(row["accept"]), turn.decision
     intent = turn.intent.intent
     if kind == "handoff":
@@ -117,7 +121,10 @@ def judge(row: dict[str, Any], turn: Turn) -> str:
     sources = [s for s in decision.sources if s.kind == wanted] if isinstance(decision, Reply) \
         else []  # fmt: skip
     if sources and sources[0].id in accept:
-        return RIGHT
+        cited = [products[s.id] for s in sources if s.id in accept] \
+            if products and wanted == "product" else []  # fmt: skip
+        stated = all(_states(decision.text, p, row.get("attribute")) for p in cited)
+        return RIGHT if stated else WRONG
     if isinstance(decision, Reply) and decision.sources:
         return WRONG_RECORD
     return REFUSED if intent in REFUSALS or isinstance(decision, Handoff) else WRONG
@@ -169,6 +176,17 @@ def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[s
             failures += [f"{r['text']!r}: {v}"
                          for r, v in zip(mine, verdicts, strict=True) if v != RIGHT]  # fmt: skip
     return {**figures, "failures": failures}
+
+
+def _states(text: str, product: Product, attribute: str | None) -> bool:
+    """The reply states the product's value for the attribute the question asked about."""
+    if attribute is None:
+        return True
+    if attribute == "stock":
+        value = str(product.stock) if product.stock > 0 else "out of stock"
+    else:
+        value = product.price if attribute == "price" else product.attributes.get(attribute, "")
+    return value.lower() in text.lower()
 
 
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
