@@ -127,15 +127,15 @@ class ProductNames:
         kinds = {words[-1] for words in names.values()}  # "tent", "backpack": what it is
         self._distinctive = np.array(
             [frequency[w] <= 4 and w.isalpha() and len(w) >= 4 and w not in kinds
-             for w in self._vocabulary]
+             for w in self._vocabulary], dtype=bool,
         )  # fmt: skip
         # Words that only ever come with one kind ("french" press, "cast" iron skillet) say
         # what it is, not which one: with that kind they still name two products or more.
         kind_of = {w: {words[-1] for words in names.values() if w in words} for w in frequency}
         self._singles_out = self._brand | (self._distinctive & np.array(
-            [frequency[w] == 1 or len(kind_of[w]) > 1 for w in self._vocabulary]
+            [frequency[w] == 1 or len(kind_of[w]) > 1 for w in self._vocabulary], dtype=bool
         ))  # fmt: skip
-        self._short = np.array([len(w) < 5 for w in self._vocabulary])
+        self._short = np.array([len(w) < 5 for w in self._vocabulary], dtype=bool)
 
     def mentioned(self, text: str) -> list[str]:
         words = utils.default_process(text).split()
