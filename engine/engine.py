@@ -24,6 +24,7 @@ from engine.intent_data import model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import UNPLACED, Findings, Lookup
+from engine.places import Places
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.slots import ORDER_INTENTS, SlotExtractor
@@ -61,6 +62,8 @@ class Stages:
     generator: Generator
     policy: DecisionPolicy
     timezone: tzinfo = UTC  # the store's: dates in the sources a model is given
+    # Places read as countries, for the search and the embedding ("to oslo (Norway)").
+    places: Places = field(default_factory=Places.from_geonames)
     proofs: ProofLimits = field(default_factory=ProofLimits)  # failed proofs of an order
 
 
@@ -71,10 +74,11 @@ class _Batch:
     inbounds: Sequence[Inbound]
     checked: list[Checked]
     corrections: list[Correction]
+    searched: list[str]  # what is searched and embedded: corrected, with the places it names
 
     @property
     def model_texts(self) -> list[str]:
-        return [model_text(c.corrected) for c in self.corrections]
+        return [model_text(t) for t in self.searched]
 
 
 class Engine:
@@ -118,7 +122,8 @@ class Engine:
             s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
             for c in checked
         ]
-        return _Batch(inbounds, checked, corrections)
+        searched = [s.places.note(c.corrected) for c in corrections]
+        return _Batch(inbounds, checked, corrections, searched)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
         if not batch.inbounds:  # a stream may pass an empty batch to flush the previous one
@@ -136,7 +141,7 @@ class Engine:
                     continue
                 turn = self._turn(
                     session, inbound, conversation, batch.checked[n], batch.corrections[n],
-                    vectors[n],
+                    batch.searched[n], vectors[n],
                 )  # fmt: skip
                 turn = replace(turn, conversation_id=conversation.id)
                 turns.append(turn)
@@ -169,6 +174,7 @@ class Engine:
         conversation: Conversation,
         checked: Checked,
         correction: Correction,
+        searched: str,
         vector: Vectors,
     ) -> Turn:
         """Understand the message and decide; while a person owns the conversation, the
@@ -188,11 +194,11 @@ class Engine:
         text, memory = correction.corrected, conversation.memory
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
-        intent = _follow_up(s.intents.classify(vector, model_text(text)), slots, memory, text)
+        intent = _follow_up(s.intents.classify(vector, model_text(searched)), slots, memory, text)
         slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self.settle_intent(intent, slots, text)
-        findings = s.lookup.find(text, vector, intent, slots, who)
+        findings = s.lookup.find(searched, vector, intent, slots, who)
         if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
             findings.faq = [findings.evidence]
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)

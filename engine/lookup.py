@@ -23,6 +23,7 @@ FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the questio
 # its 236 FAQ messages, 222 matched at 0.5 or more and the top entry was right for 202.
 FAQ_EVIDENCE_SCORE = 0.5
 UNPLACED = frozenset({"unsure", "out_of_scope"})  # the intent model could not place the message
+OFF_TOPIC_SURE = 0.9  # the intent model's out-of-scope probability from which it is sure
 # A message the engine is unsure of offers the FAQ entries matching at least this well as the
 # likeliest answers to choose from (a close miss is a good question to ask back).
 FAQ_SUGGEST_SCORE = 0.4
@@ -97,10 +98,13 @@ class Lookup:
             if findings.faq:
                 findings.products = []
         if intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id):
-            # Search scores do not depend on k: the FAQ search just made ranks the same way.
             ranked = self.rank_faq(text, vector, intent.intent, k=SUGGESTIONS)
             best = next(iter(ranked), None)
-            findings.evidence = best if best and best.score >= FAQ_EVIDENCE_SCORE else None
+            # A message the model is sure is off-topic ("whats the weather in oslo") takes a
+            # strong match to be answered from the FAQ, not a middling one.
+            sure_off_topic = intent.intent == "out_of_scope" and intent.confidence >= OFF_TOPIC_SURE
+            needed = FAQ_GENERAL_SCORE if sure_off_topic else FAQ_EVIDENCE_SCORE
+            findings.evidence = best if best and best.score >= needed else None
             if intent.intent == "unsure":
                 findings.suggestions = [s for s in ranked if s.score >= FAQ_SUGGEST_SCORE]
         return findings

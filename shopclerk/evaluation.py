@@ -190,8 +190,10 @@ def _states(text: str, product: Product, attribute: str | None) -> bool:
 
 
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
-    corrected = [engine.stages.speller.correct(t).corrected for t in texts]
-    return corrected, engine.stages.encoder.encode([model_text(t) for t in corrected])
+    """What the engine searches for each text (corrected, places noted), and its embedding."""
+    stages = engine.stages
+    searched = [stages.places.note(stages.speller.correct(t).corrected) for t in texts]
+    return searched, stages.encoder.encode([model_text(t) for t in searched])
 
 
 def _predict(engine: Engine, examples: Sequence[Example]) -> list[str]:

@@ -335,3 +335,22 @@ def test_not_sure_names_the_likeliest_answers_to_choose_from(engine: Engine) -> 
     chosen = chat.say(choices[0])
     assert isinstance(chosen.decision, Reply)
     assert chosen.decision.sources
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("can u send to oslo and whats the fee", "shipping-cost-uk-ch-no"),
+        ("ordering to munich, how long does standard take", "delivery-time-be-de-lu"),
+    ],
+)
+def test_a_city_is_answered_by_its_countrys_rule(engine: Engine, text: str, faq_id: str) -> None:
+    decision = Chat(engine).say(text).decision
+    assert isinstance(decision, Reply)
+    assert [s.id for s in decision.sources] == [faq_id]
+
+
+def test_a_place_does_not_make_an_off_topic_question_a_shop_one(engine: Engine) -> None:
+    turn = Chat(engine).say("whats the weather in oslo")
+    assert turn.intent.intent == "out_of_scope"
+    assert not turn.decision.sources

