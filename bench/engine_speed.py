@@ -1,6 +1,7 @@
 """Engine speed on this machine: start-up, one message at a time, and many at once.
 
     .venv/bin/python bench/engine_speed.py [--data-dir DIR] [--messages 640] [--threads 1]
+                                           [--build]
 
 Needs a built data directory (`shopclerk kb build`); uses its own conversations (channel
 "bench"). Prints medians and ratios measured in this one run:
@@ -8,7 +9,9 @@ Needs a built data directory (`shopclerk kb build`); uses its own conversations 
 - single: one message through the whole engine (warm, grounded generator), p50/p95;
 - batch: messages/s through `handle_stream` (batches of 64 conversations; the next batch is
   embedded while one is answered), next to what the embedding model alone manages on the same
-  texts with the same batches, and their ratio. Both use the same model thread count.
+  texts with the same batches, and their ratio. Both use the same model thread count;
+- with --build: `shopclerk kb build` of the demo store into a new, empty data directory (model
+  export, both indexes, the intent model's training), in a fresh process.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -54,6 +58,16 @@ def startup(data_dir: Path, threads: int) -> float:
     return statistics.median(runs)
 
 
+def build_time() -> float:
+    """Seconds for `shopclerk kb build` of the demo store into an empty data directory."""
+    shopclerk = Path(sys.executable).with_name("shopclerk")
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        started = time.perf_counter()
+        subprocess.run([str(shopclerk), "--data-dir", tmp, "kb", "build"], check=True,
+                       capture_output=True)  # fmt: skip
+        return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_dir = os.environ.get("SHOPCLERK_DATA_DIR")
@@ -61,6 +75,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=640)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--build", action="store_true", help="also time a fresh kb build")
     args = parser.parse_args()
 
     from engine.intent_data import model_text
@@ -106,6 +121,8 @@ def main() -> None:
         f"many conversations, {args.batch} per batch: engine {whole:.0f} msg/s, "
         f"embedding model alone {model:.0f} texts/s, ratio {whole / model:.2f}"
     )
+    if args.build:
+        print(f"kb build of the demo store into an empty data dir: {build_time():.0f} s")
 
 
 if __name__ == "__main__":
