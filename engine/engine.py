@@ -202,6 +202,8 @@ class Engine:
         if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
             findings.faq = [findings.evidence]
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
+        elif intent.intent in UNPLACED and findings.products:  # the catalog does
+            intent = IntentResult("product_info", findings.products[0].score, intent.candidates)
         if findings.tried is not None:
             self.ledger.failed(session, inbound, conversation.id, *findings.tried)
         elif findings.order_access == "locked":

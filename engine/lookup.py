@@ -31,12 +31,19 @@ SUGGESTIONS = 3
 FAQ_STRONG_SCORE = 0.6  # ... and for a product question no product answers
 # A FAQ entry matching this well answers a general question even when the intent is an order
 # step ("what does the status refunded mean?" is not a request to look an order up) or a
-# product question that no named product settles ("warranty on your own backpacks?").
-FAQ_GENERAL_SCORE = 0.65
+# product question that no named product settles ("warranty on your own backpacks?"). Status
+# questions match their entry at 0.73-0.92; "where is my order?" matches "where can I see my
+# previous orders?" at 0.68, and must ask for the order number instead.
+FAQ_GENERAL_SCORE = 0.7
 # When no entry matches FAQ_MIN_SCORE, the best-ranked entry the store tagged with the intent
 # the model is sure of still answers ("pw forgotten help": the password entry), among these.
 TAGGED_WITHIN = 5
 PRODUCT_MIN_SCORE = 0.35
+# A message the intent model cannot place is a product question when a product matches this
+# well ("the skillet": 0.45; "whats the weather in oslo": 0.25 at best); one the model is sure
+# is off-topic needs OFF_TOPIC_MARGIN more.
+PRODUCT_EVIDENCE_SCORE = 0.4
+OFF_TOPIC_MARGIN = 0.1
 
 
 T = TypeVar("T")
@@ -105,6 +112,13 @@ class Lookup:
             sure_off_topic = intent.intent == "out_of_scope" and intent.confidence >= OFF_TOPIC_SURE
             needed = FAQ_GENERAL_SCORE if sure_off_topic else FAQ_EVIDENCE_SCORE
             findings.evidence = best if best and best.score >= needed else None
+            if findings.evidence is None and not findings.products:
+                # Nothing in the FAQ, but what it names is in the catalog ("the skillet",
+                # "skillet oven safe?"): a product question.
+                found = self._products(text, vector, slots)
+                needed = PRODUCT_EVIDENCE_SCORE + (OFF_TOPIC_MARGIN if sure_off_topic else 0)
+                if found and found[0].score >= needed:
+                    findings.products = found
             if intent.intent == "unsure":
                 findings.suggestions = [s for s in ranked if s.score >= FAQ_SUGGEST_SCORE]
         return findings

