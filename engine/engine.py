@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from engine.drafts import last_answer, own_draft, problem_intent, remembered
 from engine.generators.base import Context, Generator
 from engine.generators.prompt import documents
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
@@ -26,6 +27,7 @@ from engine.language import LanguageCheck
 from engine.lookup import UNPLACED, Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
+from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import Conversation, ConversationStore, utcnow
@@ -66,11 +68,18 @@ class Stages:
 
 @dataclass(frozen=True)
 class _Batch:
-    """Messages checked and spell-corrected, ready to embed."""
+    """Messages checked, split into their requests and spell-corrected, ready to embed: one
+    text per request, `requests[n]` of them for the n-th message."""
 
     inbounds: Sequence[Inbound]
     checked: list[Checked]
     corrections: list[Correction]
+    requests: list[int]
+
+    def of(self, n: int) -> range:
+        """Where the n-th message's requests are in `checked`, `corrections` and the vectors."""
+        start = sum(self.requests[:n])
+        return range(start, start + self.requests[n])
 
     @property
     def model_texts(self) -> list[str]:
@@ -113,12 +122,17 @@ class Engine:
 
     def _prepare(self, inbounds: Sequence[Inbound]) -> _Batch:
         s = self.stages
-        checked = [s.guard.check(i.text) for i in inbounds]
+        checked, requests = [], []
+        for inbound in inbounds:
+            whole = s.guard.check(inbound.text)
+            parts = [whole] if whole.refusal else [Checked(r) for r in split_requests(whole.text)]
+            checked += parts
+            requests.append(len(parts))
         corrections = [
             s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
             for c in checked
         ]
-        return _Batch(inbounds, checked, corrections)
+        return _Batch(inbounds, checked, corrections, requests)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
         if not batch.inbounds:  # a stream may pass an empty batch to flush the previous one
@@ -134,15 +148,36 @@ class Engine:
                 if resent is not None:  # answered once already: not again, not stored twice
                     turns.append(resent)
                     continue
-                turn = self._turn(
-                    session, inbound, conversation, batch.checked[n], batch.corrections[n],
-                    vectors[n],
-                )  # fmt: skip
+                turn = self._requests(session, inbound, conversation, batch, vectors, n)
                 turn = replace(turn, conversation_id=conversation.id)
                 turns.append(turn)
                 rows += _message_rows(turn, conversation)
             self.store.record(session, conversations.values(), rows)
         return turns
+
+    def _requests(
+        self, session: Session, inbound: Inbound, conversation: Conversation, batch: _Batch,
+        vectors: Vectors, n: int,
+    ) -> Turn:  # fmt: skip
+        """The n-th message's turn: one request's, or one answering each of its requests in
+        turn (each sees what the ones before it established, the product or order named)."""
+        where = batch.of(n)
+        if len(where) == 1:
+            k = where[0]
+            return self._turn(session, inbound, conversation, batch.checked[k],
+                              batch.corrections[k], vectors[k])  # fmt: skip
+        failures, parts, awaited = conversation.failures_in_a_row, [], {}
+        for k in where:
+            conversation.failures_in_a_row = failures  # one message: one failure at most
+            parts.append(self._turn(session, inbound, conversation, batch.checked[k],
+                                    batch.corrections[k], vectors[k]))  # fmt: skip
+            if conversation.memory.get("awaiting"):  # a question of ours the reply answers
+                awaited = {k: conversation.memory.get(k) for k in ("awaiting", "last_intent")}
+        conversation.memory = {**conversation.memory, **awaited}
+        turn = combined(parts)
+        if conversation.owner == BOT:
+            conversation.failures_in_a_row = failures + 1 if turn.failed else 0
+        return turn
 
     def _resent(
         self, session: Session, conversation: Conversation, inbound: Inbound,
@@ -189,7 +224,9 @@ class Engine:
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
         intent = _follow_up(s.intents.classify(vector), slots, memory)
-        slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
+        # What earlier turns established; the order and last answer only if they are this author's.
+        earlier = {**memory, **{k: mine.get(k) for k in ("order_id", "last_answer")}}
+        slots = s.slots.carry(slots, intent.intent, earlier)
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self._evidence_first(intent, slots, text)
         findings = s.lookup.find(text, vector, intent, slots, who)
@@ -205,10 +242,14 @@ class Engine:
         facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
                           bool(memory.get("asked_to_clarify")))  # fmt: skip
         decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
+        if not isinstance(decision, Reply):
+            draft = self._agents_draft(decision, text, vector, intent, slots, who, earlier, answer)
+            decision = replace(decision, draft=draft)
         _remember(conversation, inbound.sender, intent, slots, findings, answer)
         sources = documents(findings, answer.text if answer.grounded else None, s.timezone)
         return Turn(inbound, correction, intent, slots, decision,
-                    documents=tuple(d.as_dict() for d in sources))  # fmt: skip
+                    documents=tuple(d.as_dict() for d in sources),
+                    failed=answer.failed)  # fmt: skip
 
     @staticmethod
     def _evidence_first(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
@@ -225,6 +266,34 @@ class Engine:
         if intent.intent in UNPLACED and slots.product_skus:
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
+
+    def _agents_draft(
+        self, decision: Handoff | Forwarded, text: str, vector: Vectors, intent: IntentResult,
+        slots: Slots, who: Asker, earlier: dict[str, Any], answer: Answer,
+    ) -> Answer | None:  # fmt: skip
+        """What the agent is offered to send: an answer to the customer's actual problem,
+        from this message or the conversation, or nothing (engine/drafts.py)."""
+        draft = own_draft(intent, answer)
+        if draft is None and intent.intent == "contact_human_agent":
+            draft = self._problem_answer(text, vector, intent, slots, who, earlier)
+        if draft is None and isinstance(decision, Handoff) and intent.intent != "smalltalk":
+            draft = last_answer(earlier)
+        return draft
+
+    def _problem_answer(
+        self, text: str, vector: Vectors, intent: IntentResult, slots: Slots, who: Asker,
+        earlier: dict[str, Any],
+    ) -> Answer | None:  # fmt: skip
+        """The answer to what a message asking for a person is about besides ("... my parcel
+        never came"), when it says more."""
+        topic = problem_intent(intent, ASKS_FOR_PERSON.sub(" ", text))
+        if topic is None:
+            return None
+        s = self.stages
+        slots = s.slots.carry(replace(slots, carried=list(slots.carried)), topic.intent, earlier)
+        findings = s.lookup.find(text, vector, topic, slots, who)
+        return own_draft(topic, s.generator.answer(Context(text, topic, slots, findings,
+                                                           bool(who.proved))))  # fmt: skip
 
     def _asker(
         self, session: Session, inbound: Inbound, conversation: Conversation,
@@ -308,6 +377,8 @@ def _remember(
         if sender is None:  # one person's conversation: it is this customer's
             memory.setdefault("verified_email", email)
             conversation.customer_name = conversation.customer_name or findings.order.customer_name
+    if answer.sources and own_draft(intent, answer) is not None:  # an agent's draft later
+        mine["last_answer"] = remembered(answer)  # the author's own: it may show their order
     memory = store_author_memory(memory, sender, mine)
     if slots.product_skus:
         memory["product_skus"] = slots.product_skus[:1]
@@ -335,6 +406,8 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
     conversation_id, seq = conversation.id or 0, conversation.last_seq
     understanding: dict[str, Any] = {"candidates": data["candidates"], "slots": data["slots"],
                                      "rejected": turn.rejected}  # fmt: skip
+    if turn.requests:  # a message with several requests: what each was understood as
+        understanding["requests"] = data["requests"]
     if turn.documents:  # what a model is given to answer this message (and trained on)
         understanding["documents"] = list(turn.documents)
     if turn.draft is not None:
