@@ -27,6 +27,7 @@ from engine.language import LanguageCheck
 from engine.lookup import UNPLACED, Findings, Lookup
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
+from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector
@@ -224,6 +225,7 @@ class Engine:
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
         intent = _follow_up(s.intents.classify(vector), slots, memory)
+        intent = _referred(intent, slots, text, memory)
         # What earlier turns established; the order and last answer only if they are this author's.
         earlier = {**memory, **{k: mine.get(k) for k in ("order_id", "last_answer")}}
         slots = s.slots.carry(slots, intent.intent, earlier)
@@ -352,6 +354,23 @@ def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) ->
     return intent
 
 
+def _referred(
+    intent: IntentResult, slots: Slots, text: str, memory: dict[str, object]
+) -> IntentResult:
+    """Products pointed at, not named: "no, the other one", "the second one", and "it" in
+    a short message the intent model cannot place ("how much is it?")."""
+    if slots.product_skus or intent.intent not in NOT_A_TOPIC | {"product_info"}:
+        return intent
+    skus = pointed_at(text, memory)
+    if not skus and intent.intent in ("unsure", "out_of_scope"):
+        skus = meant_by_pronoun(text, memory)
+    if not skus:
+        return intent
+    slots.product_skus = skus
+    slots.carried.append("product_skus")
+    return IntentResult("product_info", intent.confidence, intent.candidates)
+
+
 def _remember(
     conversation: Conversation,
     sender: str | None,
@@ -380,8 +399,8 @@ def _remember(
     if answer.sources and own_draft(intent, answer) is not None:  # an agent's draft later
         mine["last_answer"] = remembered(answer)  # the author's own: it may show their order
     memory = store_author_memory(memory, sender, mine)
-    if slots.product_skus:
-        memory["product_skus"] = slots.product_skus[:1]
+    found = [p.record.sku for p in findings.products] if intent.intent == "product_info" else []
+    remember_products(memory, slots.product_skus, found)
     awaiting = None
     if findings.order_access == "needs_email":
         awaiting = "email"
