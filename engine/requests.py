@@ -40,6 +40,7 @@ _BREAK = re.compile(
     re.IGNORECASE,
 )
 _JOINING = re.compile(r"^[\s,;:-]*(?:and|also|plus|so)\b|\b(?:and|also|plus)[\s,;:-]*$", re.I)
+_DATA = re.compile(r"\d|@")  # an order number, an email
 _WORD = re.compile(r"[\w'@.-]+")
 # Words of a greeting or thanks that asks nothing ("thanks!", "hi there", "ok great, thank you").
 _PLEASANTRIES = frozenset(
@@ -47,8 +48,12 @@ _PLEASANTRIES = frozenset(
     "ok okay cool nice lovely good morning afternoon evening again a lot super brilliant "
     "that's thats helpful helps fine alright".split()
 )
-_FILLER = frozenset("please pls plz thanks thx and also too".split())
-MIN_WORDS = 2  # words (besides please/thanks) a piece needs to be a request of its own
+# Words that do not make a request of their own: "HP-105442 pls", "order HP-105442", "my email
+# is ann@example.com" give what the request before them needs.
+_FILLER = frozenset(
+    "please pls plz thanks thx and also too order number no nr id my is it's its the email".split()
+)
+MIN_WORDS = 2  # a piece of fewer words is no request of its own ("and how")
 
 
 def split_requests(text: str) -> list[str]:
@@ -81,7 +86,9 @@ def _pleasantry(piece: str) -> bool:
 
 
 def _substantive(piece: str) -> bool:
-    return len([w for w in _words(piece) if w not in _FILLER]) >= MIN_WORDS
+    words = _words(piece)
+    said = [w for w in words if w not in _FILLER and not _DATA.search(w)]
+    return len(words) >= MIN_WORDS and bool(said)
 
 
 def combined(parts: Sequence[Turn]) -> Turn:

@@ -41,6 +41,8 @@ def test_a_message_with_several_requests_is_split_into_them(
         "the box arrived and is damaged",
         "I ordered a tent and have not received it",
         "where is my order? HP-105442",  # the number belongs to the question
+        "hey, where's my parcel? order HP-105442",
+        "where is my order? my email is ann@example.com",
         "where is my order?? pls",
         "hi! where is my order",
         "btw do you sell tents",
