@@ -10,8 +10,9 @@ answered on its own; the customer gets one reply that answers them all.
 The marks of a new request: a question mark with more words after it; "and" before a question
 word ("... and can I ..."); "and also", or "also" after a comma or full stop; "btw", "by the
 way", "oh and", "one more:" / "one more thing". Greetings and thanks between requests are
-dropped ("thanks!"), and a piece too short to ask anything ("HP-105442 pls") stays with the
-request before it. Anything else stays one request: a full stop does not split ("I bought a
+dropped ("thanks!"), a piece too short to ask anything ("HP-105442 pls") stays with the
+request before it, and a request that points back ("and how much does that cost") is read
+together with the one before it. Anything else stays one request: a full stop does not split ("I bought a
 kettle. Does it work on induction?" needs its first sentence), nor does a plain "and" ("I want
 to return it and get a refund").
 """
@@ -35,11 +36,15 @@ _BREAK = re.compile(
     rf"|[,;]?\s+and\s+(?:also\s+)?(?={_ASKS})"  # "... and can I pay with klarna"
     r"|[,;.!?]?\s*\band\s+also\b[,:]?"  # "... and also, ..."
     r"|[,;.!?]\s*also\b[,:]?"  # "where is my order. also, ..."
-    r"|[,;.!?]?\s*\b(?:btw|by\s+the\s+way|oh\s+and|one\s+more\s+(?:thing|question))\b[,:]?"
+    r"|[,;.!?]?\s*\b(?:by\s+the\s+way|oh\s+and|one\s+more\s+(?:thing|question))\b[,:]?"
+    # "btw" asks something next ("btw do you..."); the Dutch "btw" is VAT ("is btw included").
+    rf"|[,;.!?]?\s*\bbtw\b(?:\s*[,:]|\s+(?={_ASKS}))"
     r"|[,;.!?]?\s*\bone\s+more\s*[:\-\u2013]",  # "one more: ..." (not "I need one more tent")
     re.IGNORECASE,
 )
 _JOINING = re.compile(r"^[\s,;:-]*(?:and|also|plus|so)\b|\b(?:and|also|plus)[\s,;:-]*$", re.I)
+_REFERS = re.compile(r"\b(?:it|its|it's|that|this|those|them|they)\b", re.I)
+_ORDER_OR_EMAIL = re.compile(r"\d{5,}|@")
 _DATA = re.compile(r"\d|@")  # an order number, an email
 _WORD = re.compile(r"[\w'@.-]+")
 # Words of a greeting or thanks that asks nothing ("thanks!", "hi there", "ok great, thank you").
@@ -74,7 +79,14 @@ def split_requests(text: str) -> list[str]:
     if len(requests) > 1 and not _substantive(requests[0]):
         requests[1] = f"{requests[0]} {requests[1]}"
         del requests[0]
-    return requests
+    # "... sent to Toronto and how much does that cost": "that" is the request before it (an
+    # order number before it is not repeated: the conversation's memory carries it).
+    return [f"{requests[n - 1]} {r}" if n and _points_back(requests[n - 1], r) else r
+            for n, r in enumerate(requests)]  # fmt: skip
+
+
+def _points_back(before: str, request: str) -> bool:
+    return bool(_REFERS.search(request)) and not _ORDER_OR_EMAIL.search(before)
 
 
 def _words(text: str) -> list[str]:

@@ -18,8 +18,11 @@ from engine.requests import split_requests
          ["can I pay with paypal", "do you ship to Belgium"]),
         ("where is my order HP-105442, also how long do returns take",
          ["where is my order HP-105442", "how long do returns take"]),
-        ("is the Mooring 35 black and is it waterproof?",
-         ["is the Mooring 35 black", "is it waterproof?"]),
+        ("is the Mooring 35 black and is it waterproof?",  # "it" is read with what it is
+         ["is the Mooring 35 black", "is the Mooring 35 black is it waterproof?"]),
+        ("can I get stuff sent to toronto and how much does that cost",
+         ["can I get stuff sent to toronto",
+          "can I get stuff sent to toronto how much does that cost"]),
         ("where is HP-105442? and btw is the kettle ok on induction",
          ["where is HP-105442?", "is the kettle ok on induction"]),
         ("ok great, thanks! and what about klarna?", ["what about klarna?"]),
@@ -46,6 +49,8 @@ def test_a_message_with_several_requests_is_split_into_them(
         "where is my order?? pls",
         "hi! where is my order",
         "btw do you sell tents",
+        "is btw already in the price shown",  # Dutch for VAT
+        "ordering for my business, how do i get the btw number on the bill",
         "thanks!",
         "thank you so much",
         "",
