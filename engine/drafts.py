@@ -19,7 +19,14 @@ from engine.types import Answer, IntentResult, Source
 
 # Not a problem to draft an answer to ("talk to a person" is the handoff itself).
 NO_PROBLEM = frozenset(
-    {"unsure", "out_of_scope", "smalltalk", "none", "contact_human_agent", "contact_customer_service"}
+    {
+        "unsure",
+        "out_of_scope",
+        "smalltalk",
+        "none",
+        "contact_human_agent",
+        "contact_customer_service",
+    }
 )
 PROBLEM_WORDS = 3  # words besides the ask for a person that can state a problem
 

@@ -12,9 +12,9 @@ word ("... and can I ..."); "and also", or "also" after a comma or full stop; "b
 way", "oh and", "one more:" / "one more thing". Greetings and thanks between requests are
 dropped ("thanks!"), a piece too short to ask anything ("HP-105442 pls") stays with the
 request before it, and a request that points back ("and how much does that cost") is read
-together with the one before it. Anything else stays one request: a full stop does not split ("I bought a
-kettle. Does it work on induction?" needs its first sentence), nor does a plain "and" ("I want
-to return it and get a refund").
+together with the one before it. Anything else stays one request: a full stop does not split
+("I bought a kettle. Does it work on induction?" needs its first sentence), nor does a plain
+"and" ("I want to return it and get a refund").
 """
 
 from __future__ import annotations
@@ -22,7 +22,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from engine.types import Answer, Correction, Decision, Forwarded, Handoff, Reply, Slots, Source, Turn
+from engine.types import (
+    Answer,
+    Correction,
+    Decision,
+    Forwarded,
+    Handoff,
+    Reply,
+    Slots,
+    Source,
+    Turn,
+)
 
 # What starts a question after "and": a question word, or a verb asking about someone or
 # something ("and can I", "and is it"), never a verb going on with a statement ("and is broken").
@@ -49,15 +59,19 @@ _DATA = re.compile(r"\d|@")  # an order number, an email
 _WORD = re.compile(r"[\w'@.-]+")
 # Words of a greeting or thanks that asks nothing ("thanks!", "hi there", "ok great, thank you").
 _PLEASANTRIES = frozenset(
-    "hi hello hey hiya there thanks thank you so much very thx ty cheers great perfect awesome "
-    "ok okay cool nice lovely good morning afternoon evening again a lot super brilliant "
-    "that's thats helpful helps fine alright".split()
+    re.findall(
+        r"\S+",
+        "hi hello hey hiya there thanks thank you so much very thx ty cheers great perfect "
+        "awesome ok okay cool nice lovely good morning afternoon evening again a lot super "
+        "brilliant that's thats helpful helps fine alright",
+    )
 )
 # Words that do not make a request of their own: "HP-105442 pls", "order HP-105442", "my email
 # is ann@example.com" give what the request before them needs.
 _FILLER = frozenset(
-    "please pls plz thanks thx and also too order number no nr id my is it's its the email".split()
-)
+    re.findall(r"\S+", "please pls plz thanks thx and also too order number no nr id my is it's "
+               "its the email")
+)  # fmt: skip
 MIN_WORDS = 2  # a piece of fewer words is no request of its own ("and how")
 
 

@@ -272,8 +272,12 @@ def _check_turn(step: dict[str, Any], turn: dict[str, Any]) -> list[str]:
     problems += [f"answer has {w!r}" for w in step.get("not_contains", []) if w.lower() in answer]
     # What the agent is offered at a handoff: an answer to the problem, or nothing.
     draft = str(turn.get("draft") or "").lower()
-    problems += [f"draft lacks {w!r}" for w in step.get("draft_contains", []) if w.lower() not in draft]
-    problems += [f"draft has {w!r}" for w in step.get("draft_not_contains", []) if w.lower() in draft]
+    problems += [
+        f"draft lacks {w!r}" for w in step.get("draft_contains", []) if w.lower() not in draft
+    ]
+    problems += [
+        f"draft has {w!r}" for w in step.get("draft_not_contains", []) if w.lower() in draft
+    ]
     if step.get("no_draft") and draft:
         problems.append(f"a draft where the bot has nothing: {draft[:60]!r}")
     return problems

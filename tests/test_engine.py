@@ -307,10 +307,10 @@ def test_two_requests_in_one_message_get_one_reply_answering_both(engine: Engine
     chat = Chat(engine)
     turn = chat.say(f"where is {HARRY_ORDER} and can I pay with klarna?")
     assert isinstance(turn.decision, Reply)
-    assert f"email address you used to place it" in turn.decision.text  # the order's step
+    assert "email address you used to place it" in turn.decision.text  # the order's step
     assert "Klarna" in turn.decision.text  # and the payment question
     assert {s.kind for s in turn.decision.sources} == {"faq"}
-    assert [r["intent"] for r in turn.as_dict()["requests"]][0] == "track_order"
+    assert [r["intent"] for r in turn.as_dict()["requests"]][:1] == ["track_order"]
     # The order's question still waits for the email.
     assert HARRY_TRACKING in chat.say(HARRY).decision.text
 

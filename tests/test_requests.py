@@ -28,9 +28,7 @@ from engine.requests import split_requests
         ("ok great, thanks! and what about klarna?", ["what about klarna?"]),
     ],
 )  # fmt: skip
-def test_a_message_with_several_requests_is_split_into_them(
-    text: str, requests: list[str]
-) -> None:
+def test_a_message_with_several_requests_is_split_into_them(text: str, requests: list[str]) -> None:
     assert split_requests(text) == requests
 
 
