@@ -1,9 +1,14 @@
 """The engine: one customer message in, one `Turn` (understanding + decision) out.
 
-    guard -> spelling -> embed -> intent -> slots -> look-ups -> answer -> decision -> record
+    guard -> requests -> spelling -> embed -> intent -> slots -> look-ups -> answer -> decision
+          -> record
 
 Every stage is injected and usable alone. `handle_many` runs a batch of messages (from many
-conversations) through the embedding model in one call, which is where the time goes.
+conversations) through the embedding model in one call, which is where the time goes. A message
+holding several requests ("where is HP-105442 and can I pay with Klarna?") is split before
+embedding (engine/requests.py), each request is one more text in the batch, and its turn answers
+them all in one reply. At a handoff the agent's draft answers the customer's problem from the
+conversation, or is empty (engine/drafts.py).
 """
 
 from __future__ import annotations
@@ -173,7 +178,7 @@ class Engine:
             parts.append(self._turn(session, inbound, conversation, batch.checked[k],
                                     batch.corrections[k], vectors[k]))  # fmt: skip
             if conversation.memory.get("awaiting"):  # a question of ours the reply answers
-                awaited = {k: conversation.memory.get(k) for k in ("awaiting", "last_intent")}
+                awaited = {key: conversation.memory.get(key) for key in ("awaiting", "last_intent")}
         conversation.memory = {**conversation.memory, **awaited}
         turn = combined(parts)
         if conversation.owner == BOT:
