@@ -229,13 +229,13 @@ class Engine:
         text, memory = correction.corrected, conversation.memory
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
-        intent = _follow_up(s.intents.classify(vector), slots, memory)
+        intent = _follow_up(s.intents.classify(vector, model_text(text)), slots, memory, text)
         intent = _referred(intent, slots, text, memory)
         # What earlier turns established; the order and last answer only if they are this author's.
         earlier = {**memory, **{k: mine.get(k) for k in ("order_id", "last_answer")}}
         slots = s.slots.carry(slots, intent.intent, earlier)
         who = self._asker(session, inbound, conversation, mine, slots)
-        intent = self._evidence_first(intent, slots, text)
+        intent = self.settle_intent(intent, slots, text)
         findings = s.lookup.find(text, vector, intent, slots, who)
         if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
             findings.faq = [findings.evidence]
@@ -259,7 +259,7 @@ class Engine:
                     failed=answer.failed)  # fmt: skip
 
     @staticmethod
-    def _evidence_first(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
+    def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
         """What the words themselves settle, whatever the intent model says: someone who asks
         for a person gets one; an order number makes an order question, a product the customer
         named a product question."""
@@ -342,8 +342,22 @@ def _remember_customer(conversation: Conversation, inbound: Inbound) -> None:
         conversation.customer_name = inbound.customer_name
 
 
-def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) -> IntentResult:
-    """Short answers to our own questions continue the previous topic."""
+# Nothing but an order number or email and filler words: "and HP-105372?", "what about order
+# #105372", "ok, and for anna@example.org". (Order numbers and emails, as slots.py reads them.)
+_ONLY_A_REFERENCE = re.compile(
+    r"^\W*(?:ok\W+|okay\W+)?(?:and|also|what about|how about|same for|now)?\W*(?:for\W+)?"
+    r"(?:(?:the|my|this|that)\s+)?(?:other\s+)?(?:order|one|parcel|package|email)?\W*"
+    r"(?:(?:number|no|nr|id)\W*)?(?:#?\s*[A-Za-z]{0,3}[- ]?\d{5,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"\W*(?:too|as well|then|please|pls)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _follow_up(
+    intent: IntentResult, slots: Slots, memory: dict[str, object], text: str = ""
+) -> IntentResult:
+    """Short answers to our own questions, and a bare next reference ("and order HP-105372?"),
+    continue the previous topic."""
     previous = memory.get("last_intent")
     if not isinstance(previous, str):
         return intent
@@ -353,7 +367,8 @@ def _follow_up(intent: IntentResult, slots: Slots, memory: dict[str, object]) ->
     )
     vague = intent.intent in ("unsure", "out_of_scope")
     gave_something = slots.order_id or slots.email or slots.product_skus
-    if gave_awaited or (vague and gave_something):
+    bare = bool(slots.order_id or slots.email) and _ONLY_A_REFERENCE.match(text) is not None
+    if gave_awaited or (gave_something and (vague or bare)):
         slots.carried.append("intent")
         return IntentResult(previous, intent.confidence, intent.candidates)
     return intent

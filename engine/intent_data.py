@@ -10,9 +10,10 @@ Bitext rows are split 70/10/20 into train, validation (for choosing thresholds) 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Literal
 
@@ -62,6 +63,7 @@ class Example:
     text: str
     intent: str
     typo: bool = False  # Bitext tag Z: the text has spelling errors
+    weight: float = 1.0  # how much the example counts in training
 
 
 def _data_file(*parts: str) -> str:
@@ -93,17 +95,72 @@ def bitext_split(split: Split) -> list[Example]:
 
 def store_examples(part: Literal["train", "eval"]) -> list[Example]:
     """The project's own product_info / smalltalk / out_of_scope examples."""
-    with open(_data_file(part, "intent_extra.jsonl"), encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    return _jsonl_examples(part, "intent_extra.jsonl")
+
+
+def everyday_examples() -> list[Example]:
+    """The project's own everyday-worded examples for every intent (typos, slang, fragments,
+    backstories), written apart from the evaluation sets in `engine/data/eval/`."""
+    return [
+        replace(e, weight=EVERYDAY_WEIGHT)
+        for name in EVERYDAY_FILES
+        for e in _jsonl_examples("train", name)
+    ]
+
+
+EVERYDAY_FILES = ("everyday_a.jsonl", "everyday_b.jsonl")
+# Customers write like this, not like Bitext's templates (about 170 rows per intent against 50
+# of these): counting them twice lifted intents_everyday_dev from 0.91 to 0.93.
+EVERYDAY_WEIGHT = 2.0
+
+
+def _jsonl_examples(part: Literal["train", "eval"], name: str) -> list[Example]:
+    path = resources.files("engine").joinpath("data", part, name)
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     return [Example(r["text"], r["intent"]) for r in rows]
 
 
 def training_examples() -> tuple[list[Example], list[Example]]:
     """(train, validation): what the classifier learns from and tunes its thresholds on."""
-    own = store_examples("train")
+    own = store_examples("train") + everyday_examples()
     rng = np.random.default_rng(SPLIT_SEED)
     order = rng.permutation(len(own))
     cut = round(len(own) * 0.85)
     own_train = [own[i] for i in order[:cut]]
     own_valid = [own[i] for i in order[cut:]]
-    return bitext_split("train") + own_train, bitext_split("validation") + own_valid
+    measured = evaluation_texts()
+    return (
+        [e for e in bitext_split("train") + own_train if same_text(e.text) not in measured],
+        [e for e in bitext_split("validation") + own_valid if same_text(e.text) not in measured],
+    )
+
+
+def fingerprint(examples: list[Example], kind: str) -> str:
+    """Which kind of model learns from which examples, labels and weights: a changed file or a
+    new kind of model means training again."""
+    digest = hashlib.sha256(f"{kind}\n".encode())
+    for e in examples:
+        digest.update(f"{e.text}\t{e.intent}\t{e.weight}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def same_text(text: str) -> str:
+    """A message as far as "the same message" goes: case, punctuation and spacing aside."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def evaluation_texts() -> set[str]:
+    """Every message `shopclerk eval` measures on: never learnt from, even where Bitext happens
+    to hold the same few words ("refund status")."""
+    folder = resources.files("engine").joinpath("data", "eval")
+    texts = set()
+    for path in folder.iterdir():
+        if path.name.endswith(".jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line) if line.strip() else {}
+                texts.add(same_text(row.get("text") or row.get("query") or ""))
+    texts.discard("")
+    return texts

@@ -23,7 +23,18 @@ FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the questio
 # its 236 FAQ messages, 222 matched at 0.5 or more and the top entry was right for 202.
 FAQ_EVIDENCE_SCORE = 0.5
 UNPLACED = frozenset({"unsure", "out_of_scope"})  # the intent model could not place the message
+# A message the engine is unsure of offers the FAQ entries matching at least this well as the
+# likeliest answers to choose from (a close miss is a good question to ask back).
+FAQ_SUGGEST_SCORE = 0.4
+SUGGESTIONS = 3
 FAQ_STRONG_SCORE = 0.6  # ... and for a product question no product answers
+# A FAQ entry matching this well answers a general question even when the intent is an order
+# step ("what does the status refunded mean?" is not a request to look an order up) or a
+# product question that no named product settles ("warranty on your own backpacks?").
+FAQ_GENERAL_SCORE = 0.65
+# When no entry matches FAQ_MIN_SCORE, the best-ranked entry the store tagged with the intent
+# the model is sure of still answers ("pw forgotten help": the password entry), among these.
+TAGGED_WITHIN = 5
 PRODUCT_MIN_SCORE = 0.35
 
 
@@ -49,6 +60,8 @@ class Findings:
     # For a message the intent model cannot place: the FAQ entry that answers it on the match's
     # own strength (FAQ_EVIDENCE_SCORE), if any.
     evidence: Scored[FaqEntry] | None = None
+    # For a message the engine is unsure of: the FAQ entries it might be asking about.
+    suggestions: list[Scored[FaqEntry]] = field(default_factory=list)
     faq: list[Scored[FaqEntry]] = field(default_factory=list)
     products: list[Scored[Product]] = field(default_factory=list)
 
@@ -73,16 +86,23 @@ class Lookup:
         searched = self._faq_helps(intent.intent, slots, findings)
         if searched:
             findings.faq = self._faq(text, vector, intent.intent)
-        elif intent.intent == "product_info" and not findings.products:
+        elif intent.intent == "product_info" and not slots.product_skus:
             # A question about the shop that reads like a product question ("do you offer gift
-            # wrapping?"): a close FAQ entry answers it (entries learned from agents, too).
+            # wrapping?", "warranty on your own bags?"): a close FAQ entry answers it when no
+            # product does, or when it matches far better than any product found by search.
+            best_product = max((p.score for p in findings.products), default=0.0)
+            floor = FAQ_STRONG_SCORE if not findings.products else FAQ_GENERAL_SCORE
             findings.faq = [s for s in self._faq(text, vector, intent.intent)
-                            if s.score >= FAQ_STRONG_SCORE]  # fmt: skip
+                            if s.score >= floor and s.score > best_product][:1]  # fmt: skip
+            if findings.faq:
+                findings.products = []
         if intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id):
             # Search scores do not depend on k: the FAQ search just made ranks the same way.
-            ranked = findings.faq if searched else self.rank_faq(text, vector, intent.intent, k=1)
+            ranked = self.rank_faq(text, vector, intent.intent, k=SUGGESTIONS)
             best = next(iter(ranked), None)
             findings.evidence = best if best and best.score >= FAQ_EVIDENCE_SCORE else None
+            if intent.intent == "unsure":
+                findings.suggestions = [s for s in ranked if s.score >= FAQ_SUGGEST_SCORE]
         return findings
 
     @staticmethod
@@ -134,7 +154,11 @@ class Lookup:
         ]
 
     def _faq(self, text: str, vector: Vectors, intent: str) -> list[Scored[FaqEntry]]:
-        return [s for s in self.rank_faq(text, vector, intent) if s.score >= FAQ_MIN_SCORE]
+        ranked = self.rank_faq(text, vector, intent, k=TAGGED_WITHIN)
+        matched = [s for s in ranked if s.score >= FAQ_MIN_SCORE]
+        if matched or intent in UNPLACED:
+            return matched
+        return [s for s in ranked if intent in s.record.intents][:1]
 
     def rank_faq(
         self, text: str, vector: Vectors, intent: str, k: int = 5

@@ -13,6 +13,9 @@ from engine.types import Answer, Decision, Handoff, HandoffReason, IntentResult,
 NEGATIVE_FROM = -0.6  # VADER compound score at or below which the customer is upset
 ALWAYS_HUMAN = frozenset({"contact_human_agent"})
 POLICY_INTENTS = frozenset({"delete_account"})  # a person must do these
+# Damaged, wrong or missing items, a parcel that never came, bad service: a person decides on a
+# replacement, a refund or an apology; the bot's draft (the FAQ's rules, the order) helps them.
+COMPLAINTS = frozenset({"complaint"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class DecisionPolicy:
             return HandoffReason.NEGATIVE_SENTIMENT
         if intent in POLICY_INTENTS or self._refund_over_limit(facts):
             return HandoffReason.POLICY
+        if intent in COMPLAINTS:
+            return HandoffReason.COMPLAINT
         if facts.intent.unsure and facts.unsure_before:
             return HandoffReason.LOW_CONFIDENCE
         if answer.failed and facts.failures_before + 1 >= self.repeated_failure_limit:

@@ -25,6 +25,9 @@ _ORDER_REF = re.compile(
 _SKU = re.compile(r"\b[A-Z]{3}-\d{4}\b", re.IGNORECASE)
 TOKEN_MATCH_FROM = 85.0  # rapidfuzz ratio at which a typed word is a word of a product name
 PRODUCT_MATCH_FROM = 0.6  # share of a name's weight (idf) the message must cover
+# A partial name ("valdren scree", "kavelo french press", "olio 28 skillet") names a product when
+# its words, brand included, narrow the catalog down to this many products at most.
+NARROWED_TO = 2
 
 ORDER_INTENTS = frozenset({
     "track_order", "cancel_order", "change_order", "change_shipping_address", "get_invoice",
@@ -36,8 +39,10 @@ ORDER_INTENTS = frozenset({
 class SlotExtractor:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
+        products = catalog.products.values()
         self._names = ProductNames(
-            {p.sku: _model_name(p.name, p.brand) for p in catalog.products.values()}
+            {p.sku: _model_name(p.name, p.brand) for p in products},
+            {p.sku: utils.default_process(p.brand).split() for p in products},
         )
 
     def extract(self, text: str) -> Slots:
@@ -89,42 +94,102 @@ def _model_name(name: str, brand: str) -> list[str]:
 class ProductNames:
     """Which products a message names, tolerating typos and partial names.
 
-    Each word of a product's name (brand left out) weighs its inverse document frequency over
-    the catalog, so "mooring 35" names one backpack while "travel backpack" names none. A
-    product is mentioned when the message's words (fuzzy, rapidfuzz) cover enough of its weight,
-    including one of its distinctive words.
+    Each word of a product's name weighs its inverse document frequency over the catalog, so
+    "mooring 35" names one backpack while "travel backpack" names none. A product is mentioned
+    when the message's words (fuzzy, rapidfuzz) cover enough of its model name's weight
+    (brand left out), including one of its distinctive words; or when two or more of its words,
+    brand included, and one of them distinctive or the brand, single it out of the catalog
+    ("valdren scree", "kavelo french press": a brand and what it is).
     """
 
-    def __init__(self, names: dict[str, list[str]]) -> None:
+    def __init__(self, names: dict[str, list[str]], brands: dict[str, list[str]]) -> None:
         self._skus = list(names)
-        self._vocabulary = sorted({w for words in names.values() for w in words})
+        full = {sku: [*words, *brands.get(sku, [])] for sku, words in names.items()}
+        self._vocabulary = sorted({w for words in full.values() for w in words})
         position = {w: n for n, w in enumerate(self._vocabulary)}
-        frequency = {w: sum(w in words for words in names.values()) for w in self._vocabulary}
+        frequency = {w: sum(w in words for words in full.values()) for w in self._vocabulary}
         idf = np.array([math.log(1 + len(names) / frequency[w]) for w in self._vocabulary])
         self._weights = np.zeros((len(self._skus), len(self._vocabulary)), dtype=np.float32)
         for row, words in enumerate(names.values()):
             for word in set(words):
                 self._weights[row, position[word]] = idf[position[word]]
         self._totals = self._weights.sum(axis=1)
+        self._full = np.zeros_like(self._weights)  # brand included
+        self._has = np.zeros((len(self._skus), len(self._vocabulary)), dtype=bool)
+        self._brand = np.zeros(len(self._vocabulary), dtype=bool)
+        for row, sku in enumerate(self._skus):
+            columns = [position[w] for w in full[sku]]
+            self._has[row, columns] = True
+            self._full[row, columns] = idf[columns]
+            self._brand[[position[w] for w in brands.get(sku, [])]] = True
         # A name is only recognised through at least one word few products share ("mooring"),
         # never through generic ones alone ("2 tent").
         kinds = {words[-1] for words in names.values()}  # "tent", "backpack": what it is
         self._distinctive = np.array(
             [frequency[w] <= 4 and w.isalpha() and len(w) >= 4 and w not in kinds
-             for w in self._vocabulary]
+             for w in self._vocabulary], dtype=bool,
         )  # fmt: skip
+        # Words that only ever come with one kind ("french" press, "cast" iron skillet) say
+        # what it is, not which one: with that kind they still name two products or more.
+        kind_of = {w: {words[-1] for words in names.values() if w in words} for w in frequency}
+        self._singles_out = self._brand | (self._distinctive & np.array(
+            [frequency[w] == 1 or len(kind_of[w]) > 1 for w in self._vocabulary], dtype=bool
+        ))  # fmt: skip
+        self._short = np.array([len(w) < 5 for w in self._vocabulary], dtype=bool)
 
     def mentioned(self, text: str) -> list[str]:
         words = utils.default_process(text).split()
         if not words or not self._skus:
             return []
         similarity = process.cdist(self._vocabulary, words, scorer=fuzz.ratio, workers=1)
-        present = (similarity.max(axis=1) >= TOKEN_MATCH_FROM).astype(np.float32)
-        coverage = (self._weights @ present) / self._totals
-        distinctive = (self._weights > 0) @ (present * self._distinctive) > 0
-        coverage = np.where(distinctive, coverage, 0.0)
-        best = float(coverage.max())
-        if best < PRODUCT_MATCH_FROM:
-            return []
-        ranked = np.argsort(-coverage)[:3]
-        return [self._skus[i] for i in ranked if coverage[i] >= best - 0.02]
+        best_match = similarity.max(axis=1)
+        # Short words match exactly when they narrow a name down: "and" is not "band".
+        present = (best_match >= TOKEN_MATCH_FROM) & ((best_match >= 100) | ~self._short)
+        loose = best_match >= TOKEN_MATCH_FROM
+        where = similarity.argmax(axis=1)  # the message word each name word matched
+        said = loose.copy()
+        found: list[int] = []
+        while len(found) < 3:
+            named = self._named(loose, present) - set(found)
+            if found:  # a second name needs a brand or distinctive word of its own
+                named = {i for i in named if (self._has[i] & present & self._singles_out).any()}
+            if not named:
+                break
+            # The best-matched name takes its words; another product needs words of its own
+            # ("quellon beacon or tidevann echo": two; "nimbus merino tee ... wool": one).
+            # Names matched equally well are all kept: the customer chooses ("vidal").
+            weight = {i: float(self._full[i] @ loose) for i in named}
+            top = max(weight.values())
+            tied = sorted(i for i in named if weight[i] >= top - 1e-6)
+            found += tied
+            taken = self._has[tied].any(axis=0) & self._singles_out
+            loose, present = loose & ~taken, present & ~taken
+        # In the order the customer wrote them ("X or Y": X first).
+        found.sort(key=lambda i: self._first_said(where, self._has[i] & said))
+        return [self._skus[i] for i in found[:3]]
+
+    def _first_said(self, where: np.ndarray, matched: np.ndarray) -> int:
+        """Where the message names the product: at its brand or distinctive word if any."""
+        strong = where[matched & self._singles_out]
+        return int(strong.min() if strong.size else where[matched].min())
+
+    def _named(self, loose: np.ndarray, present: np.ndarray) -> set[int]:
+        matched = loose.astype(np.float32)
+        coverage = (self._weights @ matched) / self._totals
+        distinctive = (self._weights > 0) @ (matched * self._distinctive) > 0
+        covered = np.flatnonzero(distinctive & (coverage >= PRODUCT_MATCH_FROM))
+        return {int(i) for i in covered} | self._narrowed(present)
+
+    def _narrowed(self, present: np.ndarray) -> set[int]:
+        matched = self._has & present  # each product's words the message has
+        counts = matched.sum(axis=1)
+        strong = matched @ self._singles_out
+        named: set[int] = set()
+        for row in np.flatnonzero((counts >= 2) & (strong > 0)):
+            columns = matched[row]
+            if not (columns & ~self._brand).any():
+                continue  # a brand's name alone ("harbor & pine") names no one product
+            alike = int(self._has[:, columns].all(axis=1).sum())
+            if alike <= NARROWED_TO:
+                named.add(int(row))
+        return named

@@ -99,6 +99,7 @@ class HandoffReason(StrEnum):
     REPEATED_FAILURE = "repeated_failure"
     NEGATIVE_SENTIMENT = "negative_sentiment"
     POLICY = "policy"
+    COMPLAINT = "complaint"  # something went wrong with an order: a person puts it right
 
 
 @dataclass(frozen=True)

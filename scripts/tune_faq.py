@@ -36,8 +36,9 @@ def main() -> None:
     rows = [json.loads(x) for x in resources.files("engine").joinpath(
         "data", "train", "faq_dev.jsonl").read_text().splitlines() if x.strip()]  # fmt: skip
     texts = [engine.stages.speller.correct(r["query"]).corrected for r in rows]
-    vectors = engine.stages.encoder.encode([model_text(t) for t in texts])
-    intents = [r.intent for r in engine.stages.intents.classify_many(vectors)]
+    model_texts = [model_text(t) for t in texts]
+    vectors = engine.stages.encoder.encode(model_texts)
+    intents = [r.intent for r in engine.stages.intents.classify_many(vectors, model_texts)]
     catalog = load_catalog(db)
     variants = {
         "question": lambda f: (f.question,),

@@ -37,6 +37,8 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Where shopclerk keeps its files [env: SHOPCLERK_DATA_DIR]."),
 ]
+# A public FAQ whose licence keeps it out of the repository: measured where it lies beside it.
+KAGGLE_FAQ = Path(__file__).resolve().parents[2] / "shared/data/faq/ecommerce_faq_kaggle.json"
 Replace = Annotated[bool, typer.Option("--replace", help="Replace every record of this kind.")]
 
 
@@ -383,6 +385,12 @@ def evaluate(
         typer.Option(help="grounded or openai (any configured OpenAI-compatible endpoint); "
                      "default: SHOPCLERK_GENERATOR."),
     ] = None,
+    imported_faq: Annotated[
+        Path | None,
+        typer.Option(help="Another store's FAQ file to import into a throwaway store and ask "
+                     "paraphrases of; default: ../shared/data/faq/ecommerce_faq_kaggle.json "
+                     "beside the repository, when it exists."),
+    ] = None,
 ) -> None:  # fmt: skip
     """Measure the bot: intents, out-of-scope, FAQ retrieval, spelling, dialogs, answers."""
     from pydantic import ValidationError
@@ -396,7 +404,7 @@ def evaluate(
         except ValidationError as exc:
             problems = "; ".join(_setting_problem(e) for e in exc.errors())
             raise fail(f"settings: {problems}") from exc
-    results = run_evaluation(chosen)
+    results = run_evaluation(chosen, imported_faq or KAGGLE_FAQ)
     print_table(results)
     path = report or settings().reports_dir / "eval.json"
     path.parent.mkdir(parents=True, exist_ok=True)

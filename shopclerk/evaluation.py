@@ -9,15 +9,21 @@
   FAQ entries, products, order steps or handoff that would be right (`natural_dev.jsonl`, to
   look at and improve against; `natural_test.jsonl`, written apart and only measured: its
   failures are not printed, so that nobody tunes on them).
+- Imported FAQ: another store's FAQ (no alternates, no intent labels; by default the public
+  Kaggle e-commerce FAQ beside the repository, which may not be copied into it) imported into a
+  throwaway store, and everyday paraphrases of its questions asked end to end
+  (`imported_faq_paraphrases.jsonl`; dev failures printed, test ones only counted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -27,10 +33,14 @@ from engine.generators.facts import check
 from engine.generators.prompt import Document
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
-from kb.embeddings import Vectors
+from kb.embeddings import Embedder, Vectors
+from kb.errors import SourceFileError
+from kb.importers import import_faq
+from kb.knowledge import build_indexes
+from kb.models import Product
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import load_engine, load_writer
+from shopclerk.wiring import embedder, load_engine, load_writer
 
 if TYPE_CHECKING:
     from engine.generators.openai import OpenAIWriter, Written
@@ -43,14 +53,16 @@ def _eval_rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_evaluation(settings: Settings) -> dict[str, Any]:
+def run_evaluation(settings: Settings, imported_faq: Path | None = None) -> dict[str, Any]:
+    """Every figure; `imported_faq`: another store's FAQ file for the imported-FAQ section."""
     engine = load_engine(settings, open_db(settings))
     return {
         "natural": natural_figures(engine),
+        "dialogs": dialog_figures(engine),
+        "imported_faq": imported_faq_figures(settings, engine, imported_faq),
         "intent": intent_figures(engine),
         "faq": faq_figures(engine),
         "spelling": spelling_figures(engine),
-        "dialogs": dialog_figures(engine),
         "answers": answer_figures(engine, load_writer(settings)),
     }
 
@@ -69,8 +81,9 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
         if not path.is_file():
             continue
         rows = _eval_rows(name)
+        by_sku = engine.stages.lookup.catalog.by_sku
         verdicts = [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"],
-                                                     "eval"))) for row in rows]  # fmt: skip
+                                                     "eval")), by_sku) for row in rows]  # fmt: skip
         figures[f"{part}_messages"] = len(rows)
         figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
         for kind in sorted({r["kind"] for r in rows}):
@@ -87,9 +100,11 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
 RIGHT, WRONG_RECORD, REFUSED, WRONG = "right", "answered from the wrong record", "refused", "wrong"
 
 
-def judge(row: dict[str, Any], turn: Turn) -> str:
+def judge(row: dict[str, Any], turn: Turn, products: Mapping[str, Product] | None = None) -> str:
     """What a customer who sent `row["text"]` got: the right answer, an answer from the wrong
-    record, a refusal ("not sure", "out of scope"), or something else wrong."""
+    record, a refusal ("not sure", "out of scope"), or something else wrong. A product row with
+    an "attribute" is right only when the reply states that attribute's value for each accepted
+    product it cites (`products`: the catalog by SKU)."""
     kind, accept, decision = row["kind"], set(row["accept"]), turn.decision
     intent = turn.intent.intent
     if kind == "handoff":
@@ -106,10 +121,72 @@ def judge(row: dict[str, Any], turn: Turn) -> str:
     sources = [s for s in decision.sources if s.kind == wanted] if isinstance(decision, Reply) \
         else []  # fmt: skip
     if sources and sources[0].id in accept:
-        return RIGHT
+        cited = [products[s.id] for s in sources if s.id in accept] \
+            if products and wanted == "product" else []  # fmt: skip
+        stated = all(_states(decision.text, p, row.get("attribute")) for p in cited)
+        return RIGHT if stated else WRONG
     if isinstance(decision, Reply) and decision.sources:
         return WRONG_RECORD
     return REFUSED if intent in REFUSALS or isinstance(decision, Handoff) else WRONG
+
+
+def imported_faq_figures(
+    settings: Settings,
+    engine: Engine,
+    faq_file: Path | None,
+    paraphrases: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Paraphrases of another store's FAQ (`{"text", "accept": [entry ids], "pass": "dev" or
+    "test"}`; by default `imported_faq_paraphrases.jsonl`, written for the Kaggle FAQ), answered
+    end to end by an engine on a throwaway store that holds only that FAQ (with the models of
+    `engine`: nothing is exported or trained)."""
+    if faq_file is None or not faq_file.is_file():
+        return {"skipped": f"no FAQ file at {faq_file}" if faq_file else "no FAQ file given"}
+    with tempfile.TemporaryDirectory(prefix="shopclerk-imported-faq-") as tmp:
+        store = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
+        store.models_dir.symlink_to(settings.models_dir.resolve(), target_is_directory=True)
+        db = open_db(store)
+        try:
+            report = import_faq(db, faq_file)
+            encoder = engine.stages.encoder
+            if not isinstance(encoder, Embedder):  # an engine wired by hand: the store's model
+                encoder = embedder(settings)
+            build_indexes(db, store.index_dir, encoder)
+            imported = load_engine(store, db, encoder)
+            rows = paraphrases or _eval_rows("imported_faq_paraphrases.jsonl")
+            return {"entries": report.added, **_imported_verdicts(imported, rows)}
+        except SourceFileError as exc:
+            return {"skipped": str(exc)}
+        finally:
+            db.dispose()
+
+
+def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    failures: list[str] = []
+    for part in ("dev", "test"):
+        mine = [{**r, "kind": "faq"} for r in rows if r["pass"] == part]
+        verdicts = [judge(r, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", r["text"],
+                                                   "eval"))) for r in mine]  # fmt: skip
+        figures[f"{part}_messages"] = len(mine)
+        figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
+        figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
+        figures[f"{part}_refused"] = _share(v == REFUSED for v in verdicts)
+        if part == "dev":
+            failures += [f"{r['text']!r}: {v}"
+                         for r, v in zip(mine, verdicts, strict=True) if v != RIGHT]  # fmt: skip
+    return {**figures, "failures": failures}
+
+
+def _states(text: str, product: Product, attribute: str | None) -> bool:
+    """The reply states the product's value for the attribute the question asked about."""
+    if attribute is None:
+        return True
+    if attribute == "stock":
+        value = str(product.stock) if product.stock > 0 else "out of stock"
+    else:
+        value = product.price if attribute == "price" else product.attributes.get(attribute, "")
+    return value.lower() in text.lower()
 
 
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
@@ -118,8 +195,9 @@ def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vector
 
 
 def _predict(engine: Engine, examples: Sequence[Example]) -> list[str]:
-    _corrected, vectors = _understand(engine, [e.text for e in examples])
-    return [r.intent for r in engine.stages.intents.classify_many(vectors)]
+    corrected, vectors = _understand(engine, [e.text for e in examples])
+    texts = [model_text(t) for t in corrected]
+    return [r.intent for r in engine.stages.intents.classify_many(vectors, texts)]
 
 
 def intent_figures(engine: Engine) -> dict[str, Any]:
@@ -152,13 +230,47 @@ def intent_figures(engine: Engine) -> dict[str, Any]:
         "in_scope_false_rejection": _share(
             predicted[id(e)] in IN_SCOPE_REJECTED for e in in_scope
         ),
+        **everyday_intent_figures(engine),
     }  # fmt: skip
+
+
+EVERYDAY_PARTS = {"dev": "intents_everyday_dev.jsonl", "test": "intents_everyday_test.jsonl"}
+
+
+def everyday_intent_figures(engine: Engine) -> dict[str, Any]:
+    """The intent the engine settles on for customers' everyday wording (written apart from all
+    training data): the model's choice, then what the words themselves settle (a person asked
+    for, an order number given). "unsure" counts as wrong. Failures are printed for dev only."""
+    figures: dict[str, Any] = {}
+    failures: list[str] = []
+    for part, name in EVERYDAY_PARTS.items():
+        if not resources.files("engine").joinpath("data", "eval", name).is_file():
+            continue
+        rows = _eval_rows(name)
+        settled = settled_intents(engine, [r["text"] for r in rows])
+        figures[f"everyday_{part}_rows"] = len(rows)
+        figures[f"everyday_{part}_accuracy"] = _share(
+            got == r["intent"] for r, got in zip(rows, settled, strict=True)
+        )
+        if part == "dev":
+            failures += [f"{r['intent']} {r['text']!r}: {got}"
+                         for r, got in zip(rows, settled, strict=True)
+                         if got != r["intent"]]  # fmt: skip
+    return {**figures, "failures": failures}
+
+
+def settled_intents(engine: Engine, texts: Sequence[str]) -> list[str]:
+    corrected, vectors = _understand(engine, texts)
+    results = engine.stages.intents.classify_many(vectors, [model_text(t) for t in corrected])
+    slots = [engine.stages.slots.extract(t) for t in corrected]
+    return [Engine.settle_intent(r, s, t).intent
+            for r, s, t in zip(results, slots, corrected, strict=True)]  # fmt: skip
 
 
 def faq_figures(engine: Engine) -> dict[str, Any]:
     rows = _eval_rows("faq_paraphrases.jsonl")
     corrected, vectors = _understand(engine, [r["query"] for r in rows])
-    intents = engine.stages.intents.classify_many(vectors)
+    intents = engine.stages.intents.classify_many(vectors, [model_text(t) for t in corrected])
     hits1 = hits3 = 0
     for row, text, vector, intent in zip(rows, corrected, vectors, intents, strict=True):
         ranked = engine.stages.lookup.rank_faq(text, vector, intent.intent, k=3)

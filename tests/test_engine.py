@@ -86,6 +86,8 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
         ("I want to talk to a human", "customer_asked"),
         ("please delete my account", "policy"),
         ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
+        ("the kettle came dented and the lid doesnt fit", "complaint"),
+        ("half my order is missing from the box", "complaint"),
     ],
 )
 def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> None:
@@ -385,3 +387,38 @@ def test_with_nothing_to_offer_the_agents_draft_is_empty(engine: Engine, texts: 
     turns = [chat.say(t) for t in texts]
     assert isinstance(turns[-1].decision, Handoff)
     assert turns[-1].decision.draft is None
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        # An order step the model is sure of, but a general question the FAQ answers well:
+        # not "give me your order number".
+        ("what does the status refunded mean?", "status-refunded"),
+        # Few words matching ("pw"), but the intent is certain and the store tagged one entry
+        # with it.
+        ("pw forgotten help", "password-reset"),
+        # Reads like a product question; the FAQ answers it far better than any product found.
+        ("warranty on your own backpacks?", "warranty-own-brand-bags"),
+    ],
+)
+def test_the_best_evidence_answers(engine: Engine, text: str, faq_id: str) -> None:
+    decision = Chat(engine).say(text).decision
+    assert isinstance(decision, Reply)
+    assert [s.id for s in decision.sources] == [faq_id]
+    assert "order number" not in decision.text
+
+
+def test_not_sure_names_the_likeliest_answers_to_choose_from(engine: Engine) -> None:
+    chat = Chat(engine)
+    turn = chat.say("hmm the thing with the money")
+    assert turn.intent.intent == "unsure"
+    assert isinstance(turn.decision, Reply)
+    choices = turn.decision.quick_replies
+    assert 2 <= len(choices) <= 4
+    assert choices[-1] == "Talk to a person"
+    assert all(f"- {choice}" in turn.decision.text for choice in choices[:-1])
+    # Choosing one is understood, and answered.
+    chosen = chat.say(choices[0])
+    assert isinstance(chosen.decision, Reply)
+    assert chosen.decision.sources

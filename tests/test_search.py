@@ -70,7 +70,8 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
     import_faq(db, faq, replace=True)
     reports = build_indexes(db, settings.index_dir, CountingEmbedder())  # type: ignore[arg-type]
     faq_report = next(r for r in reports if r.kind == "faq")
-    assert calls == [5, 1]  # first build: all five; then only the changed one
+    # Two texts an entry (its question and its answer): first all five, then the changed one.
+    assert calls == [10, 2]
     assert (faq_report.updated, faq_report.removed, faq_report.unchanged) == (1, 1, 3)
     search = open_search(db, settings.index_dir)
     query = "A changed question?"

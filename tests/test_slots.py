@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from engine.engine import Engine
-from engine.slots import SlotExtractor
+from engine.slots import ProductNames, SlotExtractor
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,8 @@ def test_carry_over_fills_only_what_the_turn_left_open(slots: SlotExtractor) -> 
     assert priced.product_skus == ["BAG-1080"]
     own = slots.carry(slots.extract("and HP-105372?"), "track_order", memory)
     assert (own.order_id, own.carried) == ("HP-105372", [])
+
+
+def test_a_store_without_products_still_reads_messages() -> None:
+    """A store that imported only its FAQ: no product is ever named, nothing breaks."""
+    assert ProductNames({}, {}).mentioned("does the tent come in green?") == []

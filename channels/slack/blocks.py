@@ -32,6 +32,7 @@ REASONS = {
     "no_grounded_answer": "No answer found",
     "repeated_failure": "Bot kept failing",
     "negative_sentiment": "Unhappy customer",
+    "complaint": "Complaint",
     "policy": "Policy",
     "agent_took_over": "Taken over",
     "agent_offline": "Agent went offline",

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, tzinfo
 
 from engine.generators import phrases
 from engine.generators.base import Context
-from engine.lookup import Findings, Scored
+from engine.generators.product_answers import product_answer
+from engine.lookup import FAQ_GENERAL_SCORE, Findings, Scored
 from engine.slots import ORDER_INTENTS
 from engine.types import Answer, Source
-from kb.models import FaqEntry, Order, Product
+from kb.models import FaqEntry, Order
 
 _GREETING = re.compile(r"\b(hi|hello|hey|hiya|good (morning|afternoon|evening))\b", re.I)
 _THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|great|perfect|awesome)\b", re.I)
@@ -54,7 +55,7 @@ class GroundedGenerator:
         if intent == "product_info":
             if context.findings.faq and not context.findings.products:
                 return _from_records(intent, context.findings, self.timezone)
-            return _products(context.findings.products)
+            return product_answer(context.text, context.findings.products)
         if intent in ORDER_INTENTS and context.findings.order_access != "shown":
             needs_order = _order_needed(context)
             if needs_order is not None:
@@ -63,12 +64,20 @@ class GroundedGenerator:
 
 
 def _clarify(context: Context) -> Answer:
+    """Ask back, naming the likeliest answers: the FAQ entries that nearly matched first, then
+    what the likeliest intents would do; each is a quick reply that, sent, is understood."""
+    questions = [s.record.question for s in context.findings.suggestions]
     prompts = [
         phrases.INTENT_PROMPTS[c.intent]
         for c in context.intent.candidates
         if c.intent in phrases.INTENT_PROMPTS
     ]
-    return Answer(phrases.UNSURE, quick_replies=(*prompts, "Talk to a person"), failed=True)
+    likeliest = list(dict.fromkeys([*questions, *prompts]))[:CLARIFY_CHOICES]
+    text = "\n".join([phrases.UNSURE, *(f"- {choice}" for choice in likeliest)])
+    return Answer(text, quick_replies=(*likeliest, "Talk to a person"), failed=True)
+
+
+CLARIFY_CHOICES = 3
 
 
 def is_goodbye(text: str) -> bool:
@@ -108,6 +117,8 @@ def _order_needed(context: Context) -> Answer | None:
         return Answer(phrases.WHICH_ORDER, quick_replies=choices)
     if findings.faq and context.intent.intent not in ("track_order", "track_refund"):
         return None  # a general question ("can I cancel an order?"): the FAQ answers it
+    if findings.faq and findings.faq[0].score >= FAQ_GENERAL_SCORE:
+        return None  # "what does the status 'paid' mean?": about orders, not one order
     if slots.email:  # an email alone: the same reply whether it is a customer's or not
         return Answer(phrases.ASK_ORDER_ID_WITH_EMAIL)
     return Answer(phrases.ASK_ORDER_ID)
@@ -167,36 +178,6 @@ def order_summary(order: Order, intent: str, timezone: tzinfo = UTC) -> str:
         items = ", ".join(f"{i['quantity']} x {i['name']}" for i in order.items)
         sentences.append(f"Items: {items}.")
     return " ".join(sentences)
-
-
-def _products(found: list[Scored[Product]]) -> Answer:
-    if not found:
-        return Answer(phrases.NO_PRODUCT, grounded=False, failed=True)
-    sources = tuple(Source("product", s.record.sku, s.record.name, round(s.score, 4))
-                    for s in found)  # fmt: skip
-    if len(found) == 1:
-        return Answer(product_facts(found[0].record), sources)
-    lines = [f"{p.record.name} ({p.record.sku}): {p.record.price}, {_stock(p.record)}"
-             for p in found]  # fmt: skip
-    text = "Here is what I found:\n" + "\n".join(f"- {line}" for line in lines)
-    return Answer(text, sources, quick_replies=tuple(p.record.name for p in found))
-
-
-def product_facts(product: Product) -> str:
-    attributes = "; ".join(f"{k}: {v}" for k, v in product.attributes.items())
-    facts = [f"{product.name} by {product.brand} ({product.sku}) costs {product.price}."]
-    facts.append(_stock(product).capitalize() + ".")
-    if product.delivery_estimate:
-        facts.append(product.delivery_estimate.rstrip(".") + ".")
-    if attributes:
-        facts.append(f"Details: {attributes}.")
-    if product.description:
-        facts.append(product.description)
-    return " ".join(facts)
-
-
-def _stock(product: Product) -> str:
-    return f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
 
 
 def day(value: datetime | str | None, timezone: tzinfo = UTC) -> str:

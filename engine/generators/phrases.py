@@ -120,4 +120,6 @@ HANDOFF = {
     "our team right away; they will reply here.",
     "policy": "This is something a person on our team has to handle. I'm passing the "
     "conversation on; they will reply here.",
+    "complaint": "I'm sorry about that. I'm passing this to a person on our team who can put "
+    "it right; they will reply here.",
 }
