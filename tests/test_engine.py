@@ -325,15 +325,14 @@ def test_thanks_then_one_more_question_answers_the_question(engine: Engine) -> N
     assert "welcome" not in turn.decision.text.lower()
 
 
-def test_no_the_other_one_picks_the_other_product_offered(engine: Engine) -> None:
+def test_no_the_other_one_picks_the_other_product_discussed(engine: Engine) -> None:
     chat = Chat(engine)
-    offered = chat.say("do you have the Sorrel hiking boots or the Sorrel walking sandals?")
-    assert "Sorrel Walking Sandals" in offered.decision.text
-    assert "Sorrel Hiking Boots" in offered.decision.text
+    assert "EUR 154.99" in chat.say("how much is the Vidde tent").decision.text
+    assert "EUR 304.95" in chat.say("and the Moraine 2 tent?").decision.text
     other = chat.say("no, the other one")
-    assert other.decision.text.startswith("Corvado Sorrel Hiking Boots")
+    assert other.decision.text.startswith("Tarnvik Vidde 1 Tent")
     back = chat.say("the other one")
-    assert back.decision.text.startswith("Corvado Sorrel Walking Sandals")
+    assert back.decision.text.startswith("Fjellstad Moraine 2 Tent")
 
 
 def test_it_is_the_product_being_discussed(engine: Engine) -> None:
