@@ -1,9 +1,14 @@
 """The engine: one customer message in, one `Turn` (understanding + decision) out.
 
-    guard -> spelling -> embed -> intent -> slots -> look-ups -> answer -> decision -> record
+    guard -> requests -> spelling -> embed -> intent -> slots -> look-ups -> answer -> decision
+          -> record
 
 Every stage is injected and usable alone. `handle_many` runs a batch of messages (from many
-conversations) through the embedding model in one call, which is where the time goes.
+conversations) through the embedding model in one call, which is where the time goes. A message
+holding several requests ("where is HP-105442 and can I pay with Klarna?") is split before
+embedding (engine/requests.py), each request is one more text in the batch, and its turn answers
+them all in one reply. At a handoff the agent's draft answers the customer's problem from the
+conversation, or is empty (engine/drafts.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from engine.drafts import last_answer, own_draft, problem_intent, remembered
 from engine.generators.base import Context, Generator
 from engine.generators.prompt import documents
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
@@ -27,6 +33,8 @@ from engine.lookup import UNPLACED, Findings, Lookup
 from engine.places import Places
 from engine.policy import DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
+from engine.references import meant_by_pronoun, pointed_at, remember_products
+from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import Conversation, ConversationStore, utcnow
@@ -69,12 +77,20 @@ class Stages:
 
 @dataclass(frozen=True)
 class _Batch:
-    """Messages checked and spell-corrected, ready to embed."""
+    """Messages checked, split into their requests and spell-corrected, ready to embed: one
+    text per request, `requests[n]` of them for the n-th message."""
 
     inbounds: Sequence[Inbound]
     checked: list[Checked]
     corrections: list[Correction]
     searched: list[str]  # what is searched and embedded: corrected, with the places it names
+    requests: list[int]
+
+    def of(self, n: int) -> range:
+        """Where the n-th message's requests are in `checked`, `corrections`, `searched` and
+        the vectors."""
+        start = sum(self.requests[:n])
+        return range(start, start + self.requests[n])
 
     @property
     def model_texts(self) -> list[str]:
@@ -117,13 +133,18 @@ class Engine:
 
     def _prepare(self, inbounds: Sequence[Inbound]) -> _Batch:
         s = self.stages
-        checked = [s.guard.check(i.text) for i in inbounds]
+        checked, requests = [], []
+        for inbound in inbounds:
+            whole = s.guard.check(inbound.text)
+            parts = [whole] if whole.refusal else [Checked(r) for r in split_requests(whole.text)]
+            checked += parts
+            requests.append(len(parts))
         corrections = [
             s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
             for c in checked
         ]
         searched = [s.places.note(c.corrected) for c in corrections]
-        return _Batch(inbounds, checked, corrections, searched)
+        return _Batch(inbounds, checked, corrections, searched, requests)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
         if not batch.inbounds:  # a stream may pass an empty batch to flush the previous one
@@ -139,15 +160,36 @@ class Engine:
                 if resent is not None:  # answered once already: not again, not stored twice
                     turns.append(resent)
                     continue
-                turn = self._turn(
-                    session, inbound, conversation, batch.checked[n], batch.corrections[n],
-                    batch.searched[n], vectors[n],
-                )  # fmt: skip
+                turn = self._requests(session, inbound, conversation, batch, vectors, n)
                 turn = replace(turn, conversation_id=conversation.id)
                 turns.append(turn)
                 rows += _message_rows(turn, conversation)
             self.store.record(session, conversations.values(), rows)
         return turns
+
+    def _requests(
+        self, session: Session, inbound: Inbound, conversation: Conversation, batch: _Batch,
+        vectors: Vectors, n: int,
+    ) -> Turn:  # fmt: skip
+        """The n-th message's turn: one request's, or one answering each of its requests in
+        turn (each sees what the ones before it established, the product or order named)."""
+        where = batch.of(n)
+        if len(where) == 1:
+            k = where[0]
+            return self._turn(session, inbound, conversation, batch.checked[k],
+                              batch.corrections[k], batch.searched[k], vectors[k])  # fmt: skip
+        failures, parts, awaited = conversation.failures_in_a_row, [], {}
+        for k in where:
+            conversation.failures_in_a_row = failures  # one message: one failure at most
+            parts.append(self._turn(session, inbound, conversation, batch.checked[k],
+                                    batch.corrections[k], batch.searched[k], vectors[k]))  # fmt: skip
+            if conversation.memory.get("awaiting"):  # a question of ours the reply answers
+                awaited = {key: conversation.memory.get(key) for key in ("awaiting", "last_intent")}
+        conversation.memory = {**conversation.memory, **awaited}
+        turn = combined(parts)
+        if conversation.owner == BOT:
+            conversation.failures_in_a_row = failures + 1 if turn.failed else 0
+        return turn
 
     def _resent(
         self, session: Session, conversation: Conversation, inbound: Inbound,
@@ -195,7 +237,10 @@ class Engine:
         mine = author_memory(memory, inbound.sender)  # what this message's author proved
         slots = s.slots.extract(text)
         intent = _follow_up(s.intents.classify(vector, model_text(searched)), slots, memory, text)
-        slots = s.slots.carry(slots, intent.intent, {**memory, "order_id": mine.get("order_id")})
+        intent = _referred(intent, slots, text, memory)
+        # What earlier turns established; the order and last answer only if they are this author's.
+        earlier = {**memory, **{k: mine.get(k) for k in ("order_id", "last_answer")}}
+        slots = s.slots.carry(slots, intent.intent, earlier)
         who = self._asker(session, inbound, conversation, mine, slots)
         intent = self.settle_intent(intent, slots, text)
         findings = s.lookup.find(searched, vector, intent, slots, who)
@@ -213,10 +258,14 @@ class Engine:
         facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
                           bool(memory.get("asked_to_clarify")))  # fmt: skip
         decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
+        if not isinstance(decision, Reply):
+            draft = self._agents_draft(decision, text, vector, intent, slots, who, earlier, answer)
+            decision = replace(decision, draft=draft)
         _remember(conversation, inbound.sender, intent, slots, findings, answer)
         sources = documents(findings, answer.text if answer.grounded else None, s.timezone)
         return Turn(inbound, correction, intent, slots, decision,
-                    documents=tuple(d.as_dict() for d in sources))  # fmt: skip
+                    documents=tuple(d.as_dict() for d in sources),
+                    failed=answer.failed)  # fmt: skip
 
     @staticmethod
     def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
@@ -233,6 +282,34 @@ class Engine:
         if intent.intent in UNPLACED and slots.product_skus:
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
+
+    def _agents_draft(
+        self, decision: Handoff | Forwarded, text: str, vector: Vectors, intent: IntentResult,
+        slots: Slots, who: Asker, earlier: dict[str, Any], answer: Answer,
+    ) -> Answer | None:  # fmt: skip
+        """What the agent is offered to send: an answer to the customer's actual problem,
+        from this message or the conversation, or nothing (engine/drafts.py)."""
+        draft = own_draft(intent, answer)
+        if draft is None and intent.intent == "contact_human_agent":
+            draft = self._problem_answer(text, vector, intent, slots, who, earlier)
+        if draft is None and isinstance(decision, Handoff) and intent.intent != "smalltalk":
+            draft = last_answer(earlier)
+        return draft
+
+    def _problem_answer(
+        self, text: str, vector: Vectors, intent: IntentResult, slots: Slots, who: Asker,
+        earlier: dict[str, Any],
+    ) -> Answer | None:  # fmt: skip
+        """The answer to what a message asking for a person is about besides ("... my parcel
+        never came"), when it says more."""
+        topic = problem_intent(intent, ASKS_FOR_PERSON.sub(" ", text))
+        if topic is None:
+            return None
+        s = self.stages
+        slots = s.slots.carry(replace(slots, carried=list(slots.carried)), topic.intent, earlier)
+        findings = s.lookup.find(text, vector, topic, slots, who)
+        return own_draft(topic, s.generator.answer(Context(text, topic, slots, findings,
+                                                           bool(who.proved))))  # fmt: skip
 
     def _asker(
         self, session: Session, inbound: Inbound, conversation: Conversation,
@@ -306,6 +383,23 @@ def _follow_up(
     return intent
 
 
+def _referred(
+    intent: IntentResult, slots: Slots, text: str, memory: dict[str, object]
+) -> IntentResult:
+    """Products pointed at, not named: "no, the other one", "the second one", and "it" in
+    a short message the intent model cannot place ("how much is it?")."""
+    if slots.product_skus or intent.intent not in NOT_A_TOPIC | {"product_info"}:
+        return intent
+    skus = pointed_at(text, memory)
+    if not skus and intent.intent in ("unsure", "out_of_scope"):
+        skus = meant_by_pronoun(text, memory)
+    if not skus:
+        return intent
+    slots.product_skus = skus
+    slots.carried.append("product_skus")
+    return IntentResult("product_info", intent.confidence, intent.candidates)
+
+
 def _remember(
     conversation: Conversation,
     sender: str | None,
@@ -331,9 +425,11 @@ def _remember(
         if sender is None:  # one person's conversation: it is this customer's
             memory.setdefault("verified_email", email)
             conversation.customer_name = conversation.customer_name or findings.order.customer_name
+    if answer.sources and own_draft(intent, answer) is not None:  # an agent's draft later
+        mine["last_answer"] = remembered(answer)  # the author's own: it may show their order
     memory = store_author_memory(memory, sender, mine)
-    if slots.product_skus:
-        memory["product_skus"] = slots.product_skus[:1]
+    found = [p.record.sku for p in findings.products] if intent.intent == "product_info" else []
+    remember_products(memory, slots.product_skus, found)
     awaiting = None
     if findings.order_access == "needs_email":
         awaiting = "email"
@@ -358,6 +454,8 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
     conversation_id, seq = conversation.id or 0, conversation.last_seq
     understanding: dict[str, Any] = {"candidates": data["candidates"], "slots": data["slots"],
                                      "rejected": turn.rejected}  # fmt: skip
+    if turn.requests:  # a message with several requests: what each was understood as
+        understanding["requests"] = data["requests"]
     if turn.documents:  # what a model is given to answer this message (and trained on)
         understanding["documents"] = list(turn.documents)
     if turn.draft is not None:

@@ -65,7 +65,8 @@ class Asker:
         return next(iter(self.given)) if len(self.given) == 1 else None
 
 
-AUTHOR_KEYS = ("emails", "proved", "order_id")  # what is each author's own in a memory
+# What is each author's own in a memory (the last answer may show their order).
+AUTHOR_KEYS = ("emails", "proved", "order_id", "last_answer")
 
 
 def author_memory(memory: dict[str, Any], sender: str | None) -> dict[str, Any]:

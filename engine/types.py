@@ -157,6 +157,10 @@ class Turn:
     rejected: str | None = None  # why the text itself was refused (empty, too long...)
     conversation_id: int | None = None
     documents: tuple[dict[str, str], ...] = ()  # the records found, as a model is given them
+    failed: bool = False  # the bot's answer did not help (not sure, out of scope...)
+    # A message holding several requests: one turn per request (engine/requests.py), this
+    # turn answering them all.
+    requests: tuple[Turn, ...] = ()
 
     @property
     def from_records(self) -> bool:
@@ -198,4 +202,7 @@ class Turn:
             },
             "forwarded_to": decision.owner if isinstance(decision, Forwarded) else None,
             "rejected": self.rejected,
+            "requests": [
+                {"text": t.correction.corrected, "intent": t.intent.intent} for t in self.requests
+            ],
         }

@@ -126,7 +126,7 @@ def conversation_view(
         ),
         "handoff": _handoff(record, names),
         "messages": [message_view(m) for m in messages],
-        "understanding": _understanding(last, orders),
+        "understanding": _understanding(last, orders, understood(conversation, messages, orders)),
         "draft": _draft(last),
         "identity": _identity(conversation),
         "security": [
@@ -176,7 +176,11 @@ def _handoff(record: HandoffRecord | None, names: dict[int, str]) -> dict[str, A
     }  # fmt: skip
 
 
-def _understanding(last: Message | None, orders: Orders) -> dict[str, Any] | None:
+def _understanding(
+    last: Message | None, orders: Orders, conversation: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The latest message as the bot understood it; its order, or else the one the
+    conversation looked up last; and `conversation`, what it understood over all messages."""
     if last is None:
         return None
     slots = last.understanding.get("slots") or {}
@@ -187,9 +191,44 @@ def _understanding(last: Message | None, orders: Orders) -> dict[str, Any] | Non
         "confidence": round(last.intent_confidence or 0.0, 3),
         "candidates": last.understanding.get("candidates", [])[:3],
         "slots": slots,
+        "requests": last.understanding.get("requests", []),
         "corrected_text": last.corrected_text if last.corrected_text != last.text else None,
-        "order": _order(order) if order else None,
+        "order": _order(order) if order else conversation["order"],
+        "conversation": conversation,
     }
+
+
+def understood(
+    conversation: Conversation, messages: list[Message], orders: Orders
+) -> dict[str, Any]:
+    """What the bot understood over the whole conversation: the customer it knows or who
+    proved an order, the order looked up last (and whether its owner proved it), the
+    products discussed."""
+    said = [m for m in messages if m.role == "customer"]
+    order_ids = [(m.understanding.get("slots") or {}).get("order_id") for m in said]
+    order_id = next((o for o in reversed(order_ids) if isinstance(o, str)), None)
+    order = orders.find(order_id) if order_id else None
+    proved = set(_identity(conversation)["proved_emails"])
+    email = conversation.identified_email()
+    return {
+        "customer": {"name": conversation.customer_name, "email": email,
+                     "proved_emails": sorted(proved)} if email or proved else None,
+        "order": _order(order) if order else None,
+        "order_proved": bool(order and order.customer_email.lower() in proved | {email}),
+        "products": _products(messages),
+    }  # fmt: skip
+
+
+def _products(messages: list[Message]) -> list[dict[str, str]]:
+    """The products the bot answered about or drafted, first mention first."""
+    found: dict[str, str] = {}
+    for m in messages:
+        draft = m.understanding.get("draft") if m.role == "customer" else None
+        sources = m.sources + (draft.get("sources", []) if isinstance(draft, dict) else [])
+        for source in sources:
+            if isinstance(source, dict) and source.get("kind") == "product":
+                found.setdefault(str(source.get("id")), str(source.get("title")))
+    return [{"sku": sku, "name": name} for sku, name in found.items()]
 
 
 def _identity(conversation: Conversation) -> dict[str, Any]:

@@ -320,11 +320,15 @@ def dialog_figures(engine: Engine) -> dict[str, Any]:
             if "say_repeat" in step:
                 text = step["say_repeat"][0] * step["say_repeat"][1]
             turn = engine.handle(Inbound(key, text, "eval", dialog.get("email")))
-            for problem in _check_turn(step, turn.as_dict()):
+            seen = {**turn.as_dict(), "draft": turn.draft.text if turn.draft else ""}
+            for problem in _check_turn(step, seen):
                 failures.append(f"{dialog['name']} / turn {number}: {problem}")
-    passed = turns - len({f.rsplit(":", 1)[0] for f in failures})
-    return {"dialogs": len(dialogs), "turns": turns, "turns_passed": passed,
-            "turn_accuracy": round(passed / turns, 4), "failures": failures}  # fmt: skip
+    failed_turns = {f.split(": ", 1)[0] for f in failures}
+    passed = turns - len(failed_turns)
+    failed_dialogs = {f.split(" / turn ", 1)[0] for f in failed_turns}
+    return {"dialogs": len(dialogs), "dialogs_passed": len(dialogs) - len(failed_dialogs),
+            "turns": turns, "turns_passed": passed, "turn_accuracy": round(passed / turns, 4),
+            "failures": failures}  # fmt: skip
 
 
 def answer_figures(engine: Engine, writer: OpenAIWriter | None) -> dict[str, Any]:
@@ -380,6 +384,16 @@ def _check_turn(step: dict[str, Any], turn: dict[str, Any]) -> list[str]:
     answer = turn["answer"].lower()
     problems += [f"answer lacks {w!r}" for w in step.get("contains", []) if w.lower() not in answer]
     problems += [f"answer has {w!r}" for w in step.get("not_contains", []) if w.lower() in answer]
+    # What the agent is offered at a handoff: an answer to the problem, or nothing.
+    draft = str(turn.get("draft") or "").lower()
+    problems += [
+        f"draft lacks {w!r}" for w in step.get("draft_contains", []) if w.lower() not in draft
+    ]
+    problems += [
+        f"draft has {w!r}" for w in step.get("draft_not_contains", []) if w.lower() in draft
+    ]
+    if step.get("no_draft") and draft:
+        problems.append(f"a draft where the bot has nothing: {draft[:60]!r}")
     return problems
 
 

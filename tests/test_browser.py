@@ -127,6 +127,42 @@ def test_a_customer_and_an_agent_talk_through_a_handoff(
         expect(bot.last).to_contain_text("Klarna", timeout=20_000)
 
 
+def test_the_agent_sees_what_the_bot_understood_over_the_conversation(
+    browser: Browser, built_settings: Settings, tmp_path: Path
+) -> None:
+    settings = fresh_settings(built_settings, tmp_path)
+    anna = add_agent(settings, "Anna")
+    with run_server(create_app(settings)) as url:
+        agent = browser.new_page()
+        agent.goto(url + "/agent/login")
+        agent.get_by_test_id("login-username").fill(anna)
+        agent.get_by_test_id("login-password").fill(PASSWORD)
+        agent.get_by_test_id("login-submit").click()
+        expect(agent.get_by_test_id("agent-name")).to_have_text("Anna", timeout=20_000)
+
+        customer = browser.new_page()
+        customer.goto(url + "/")
+        customer.get_by_test_id("sc-launcher").click()
+        bot = customer.locator('[data-testid="sc-msg"][data-role="bot"]')
+        for text, answer in [("where is my order HP-105442?", "email"),
+                             ("it's harryhughes@example.org", "1ZH7P4A26606237378"),
+                             ("how much is the Mooring 35 backpack", "EUR 149.95")]:  # fmt: skip
+            _ask(customer, text)
+            expect(bot.last).to_contain_text(answer, timeout=20_000)
+        _ask(customer, "I'd like to talk to a person")
+
+        queued = agent.get_by_test_id("queue-list").get_by_test_id("queue-item")
+        expect(queued).to_have_count(1, timeout=20_000)
+        queued.click()
+        over = agent.get_by_test_id("understood-conversation")
+        expect(over).to_contain_text("harryhughes@example.org", timeout=20_000)
+        expect(over).to_contain_text("HP-105442")  # proved two messages before the handoff
+        expect(over).to_contain_text("proved by the customer")
+        expect(over).to_contain_text("Mooring 35 Travel Backpack (BAG-1080)")
+        expect(agent.get_by_test_id("understanding")).not_to_contain_text("No order looked up")
+        expect(agent.get_by_test_id("draft-text")).to_contain_text("Mooring 35")
+
+
 def test_the_customer_ends_the_chat_and_rates_it(
     browser: Browser, built_settings: Settings, tmp_path: Path
 ) -> None:

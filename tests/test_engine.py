@@ -302,6 +302,92 @@ def test_the_grounded_generator_cannot_be_steered(engine: Engine, attack: str) -
     assert OLIVER_TRACKING not in answer
 
 
+# -- several requests, pronouns, corrections, the agent's draft ----------------------------------
+
+
+def test_two_requests_in_one_message_get_one_reply_answering_both(engine: Engine) -> None:
+    chat = Chat(engine)
+    turn = chat.say(f"where is {HARRY_ORDER} and can I pay with klarna?")
+    assert isinstance(turn.decision, Reply)
+    assert "email address you used to place it" in turn.decision.text  # the order's step
+    assert "Klarna" in turn.decision.text  # and the payment question
+    assert {s.kind for s in turn.decision.sources} == {"faq"}
+    assert [r["intent"] for r in turn.as_dict()["requests"]][:1] == ["track_order"]
+    # The order's question still waits for the email.
+    assert HARRY_TRACKING in chat.say(HARRY).decision.text
+
+
+def test_thanks_then_one_more_question_answers_the_question(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("which payment methods can I use")
+    turn = chat.say("thanks! one more: can I pay with Klarna?")
+    assert "Klarna" in turn.decision.text
+    assert "welcome" not in turn.decision.text.lower()
+
+
+def test_no_the_other_one_picks_the_other_product_discussed(engine: Engine) -> None:
+    chat = Chat(engine)
+    assert "EUR 154.99" in chat.say("how much is the Vidde tent").decision.text
+    assert "EUR 304.95" in chat.say("and the Moraine 2 tent?").decision.text
+    other = chat.say("no, the other one")
+    assert other.decision.text.startswith("Tarnvik Vidde 1 Tent")
+    back = chat.say("the other one")
+    assert back.decision.text.startswith("Fjellstad Moraine 2 Tent")
+
+
+def test_it_is_the_product_being_discussed(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("do you sell the Skarv sleeping bag")
+    turn = chat.say("how much is it")
+    assert "Skarv Sleeping Bag" in turn.decision.text
+    assert "EUR 154.95" in turn.decision.text
+
+
+def test_the_proved_order_is_carried_to_later_questions(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say(f"where is my order {HARRY_ORDER}?")
+    chat.say(f"it's {HARRY}")
+    chat.say("which payment methods do you take?")  # another topic in between
+    invoice = chat.say("what's the invoice number")
+    assert "INV-2026-013022" in invoice.decision.text
+    cancel = chat.say("can I cancel it")
+    assert f"Order {HARRY_ORDER}" in cancel.decision.text
+
+
+def test_the_agents_draft_answers_the_problem_not_the_ask_for_a_person(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say(f"where is my order {HARRY_ORDER}?")
+    chat.say(HARRY)
+    turn = chat.say("I'd like to talk to a person")
+    assert isinstance(turn.decision, Handoff)
+    assert turn.decision.draft is not None
+    assert HARRY_TRACKING in turn.decision.draft.text  # the order the customer asked about
+    assert "+31" not in turn.decision.draft.text  # not the contact FAQ
+
+
+def test_a_problem_told_with_the_ask_for_a_person_is_drafted(engine: Engine) -> None:
+    turn = Chat(engine).say("my parcel never arrived, I want to talk to a person")
+    assert isinstance(turn.decision, Handoff)
+    assert turn.decision.reason.value == "customer_asked"
+    assert turn.decision.draft is not None
+    assert "parcel" in turn.decision.draft.text
+    assert "+31" not in turn.decision.draft.text
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["hi", "agent please"],
+        ["what's the capital of australia", "who wrote hamlet", "tell me about black holes"],
+    ],
+)
+def test_with_nothing_to_offer_the_agents_draft_is_empty(engine: Engine, texts: list[str]) -> None:
+    chat = Chat(engine)
+    turns = [chat.say(t) for t in texts]
+    assert isinstance(turns[-1].decision, Handoff)
+    assert turns[-1].decision.draft is None
+
+
 @pytest.mark.parametrize(
     ("text", "faq_id"),
     [

@@ -3,6 +3,7 @@ console's API and websocket (Starlette's test client), on a copy of the demo dat
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from channels.slack.blocks import handoff_card
 from engine.state import Message
 from handoff.agents import AgentAccounts
 from handoff.models import HandoffRecord
@@ -364,3 +366,51 @@ def test_an_offline_ticket_uses_the_email_the_customer_already_proved(
         offline = until(customer, is_msg("bot", "right now"))
         assert "We will answer you at harryhughes@example.org" in offline["text"]
         assert "Leave your email" not in offline["text"]
+
+
+def test_the_agent_sees_what_the_bot_understood_over_the_whole_conversation(
+    settings: Settings,
+) -> None:
+    """An order proved two messages before the handoff is the agent's order to look at, with
+    the customer and the product discussed; the draft is about the order, not the contact FAQ."""
+    anna = add_agent(settings, "Anna")
+    with TestClient(create_app(settings)) as client:
+        agent = AgentClient(client, anna)
+        with agent.console() as console, client.websocket_connect("/ws") as customer:
+            until(console, lambda f: f["type"] == "board")
+            widget(customer)
+            for text in ("where is my order HP-105442?", "it's harryhughes@example.org",
+                         "how much is the Mooring 35 backpack"):  # fmt: skip
+                say(customer, text)
+                until(customer, is_msg("bot"))
+            say(customer, "I'd like to talk to a person")
+            cid = until(console, lambda f: f["type"] == "announce")["conversation_id"]
+            view = agent.get(f"/agent/api/conversations/{cid}").json()
+
+    understood = view["understanding"]
+    assert understood["order"]["order_id"] == "HP-105442"  # not "No order looked up"
+    over = understood["conversation"]
+    assert over["customer"]["email"] == "harryhughes@example.org"
+    assert over["order_proved"] is True
+    assert over["products"] == [
+        {"sku": "BAG-1080", "name": "Harbor & Pine Mooring 35 Travel Backpack"}
+    ]
+    assert "Mooring 35" in view["draft"]["text"]  # the last thing the customer asked about
+    assert "+31" not in view["draft"]["text"]  # never the contact FAQ for "a person, please"
+
+    _, blocks = handoff_card(view)
+    card = json.dumps(blocks)
+    assert "Order HP-105442: shipped" in card
+    assert "proved by the customer" in card
+    assert "Products discussed: Harbor &amp; Pine Mooring 35 Travel Backpack (BAG-1080)" in card
+
+
+def test_asking_for_a_person_first_thing_leaves_the_draft_empty(settings: Settings) -> None:
+    anna = add_agent(settings, "Anna")
+    with TestClient(create_app(settings)) as client:
+        agent = AgentClient(client, anna)
+        with agent.console() as console, client.websocket_connect("/ws") as customer:
+            cid = asks_for_a_person(console, customer, "I'd like to talk to a person")
+            view = agent.get(f"/agent/api/conversations/{cid}").json()
+    assert view["draft"] is None  # not the contact FAQ: the bot has nothing for the agent
+    assert view["understanding"]["conversation"]["order"] is None

@@ -324,13 +324,24 @@ def _card_actions(cid: str, item: dict[str, Any], record: dict[str, Any]) -> lis
 
 
 def _found(understanding: dict[str, Any], draft: dict[str, Any] | None) -> list[str]:
+    """What the bot established over the conversation (the customer, the order it looked up
+    last, the products discussed) and the sources of its draft."""
     lines = []
+    over = understanding.get("conversation") or {}
+    customer = over.get("customer") or {}
+    if customer.get("email"):
+        lines.append(f"• Customer: {escape(str(customer['email']))}")
     order = understanding.get("order")
     if order:
+        proved = " (proved by the customer)" if over.get("order_proved") else ""
         lines.append(
             f"• Order {escape(order['order_id'])}: {escape(str(order['status']))}, "
             f"{escape(str(order['total']))}, {escape(str(order.get('customer_name') or ''))}"
+            + proved
         )
+    products = [f"{p.get('name')} ({p.get('sku')})" for p in over.get("products", [])[:5]]
+    if products:
+        lines.append(f"• Products discussed: {escape(', '.join(products))}")
     for source in (draft or {}).get("sources", [])[:5]:
         lines.append(f"• {escape(str(source.get('kind')))}: {escape(str(source.get('title')))}")
     return lines

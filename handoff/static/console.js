@@ -762,6 +762,13 @@
       intentLine.append(meter, textEl("span", "ac-confidence", pct));
     }
     body.push(intentLine);
+    const requests = Array.isArray(u.requests) ? u.requests.filter((r) => r && typeof r === "object") : [];
+    if (requests.length > 1) {
+      body.push(textEl("h3", "ac-sub-title", "Requests in this message"));
+      const ul = el("ul", "ac-requests");
+      for (const r of requests) ul.append(textEl("li", null, str(r.text) + " → " + humanize(str(r.intent))));
+      body.push(ul);
+    }
 
     const slots = u.slots && typeof u.slots === "object" ? u.slots : {};
     const filled = Object.keys(slots)
@@ -779,8 +786,32 @@
     } else {
       body.push(textEl("p", "ac-muted", slots.order_id ? "No order details for " + formatValue(slots.order_id) + "." : "No order looked up."));
     }
+    body.push(...conversationSection(u.conversation));
     body.push(...identitySection(identity, security));
     ui.understandingBody.replaceChildren(...body);
+  }
+
+  // What the bot understood over the whole conversation, not only the latest message: the
+  // customer it knows, the order looked up last (proved or not), the products discussed.
+  function conversationSection(over) {
+    const body = [textEl("h3", "ac-sub-title", "Over the conversation")];
+    const c = over && typeof over === "object" ? over : {};
+    const customer = c.customer && typeof c.customer === "object" ? c.customer : null;
+    const order = c.order && typeof c.order === "object" ? c.order : null;
+    const products = Array.isArray(c.products) ? c.products : [];
+    const who = customer ? [str(customer.name), str(customer.email)].filter(Boolean).join(" · ") : "";
+    const named = products
+      .filter((p) => p && typeof p === "object")
+      .map((p) => str(p.name) + (str(p.sku) ? " (" + str(p.sku) + ")" : ""));
+    const entries = [
+      ["Customer", who],
+      ["Order looked up", order ? str(order.order_id) + ", " + humanize(str(order.status)) + (c.order_proved ? " (proved by the customer)" : " (not proved)") : ""],
+      ["Products discussed", named.join(", ")],
+    ].filter((entry) => entry[1]);
+    const list = entries.length ? definitionList(entries) : textEl("p", "ac-muted", "Nothing established yet.");
+    list.setAttribute("data-testid", "understood-conversation");
+    body.push(list);
+    return body;
   }
 
   function renderDraft(draft) {
