@@ -181,8 +181,10 @@ class Engine:
         failures, parts, awaited = conversation.failures_in_a_row, [], {}
         for k in where:
             conversation.failures_in_a_row = failures  # one message: one failure at most
-            parts.append(self._turn(session, inbound, conversation, batch.checked[k],
-                                    batch.corrections[k], batch.searched[k], vectors[k]))  # fmt: skip
+            parts.append(self._turn(
+                session, inbound, conversation, batch.checked[k], batch.corrections[k],
+                batch.searched[k], vectors[k],
+            ))  # fmt: skip
             if conversation.memory.get("awaiting"):  # a question of ours the reply answers
                 awaited = {key: conversation.memory.get(key) for key in ("awaiting", "last_intent")}
         conversation.memory = {**conversation.memory, **awaited}
