@@ -86,17 +86,33 @@ def split_requests(text: str) -> list[str]:
         return [text]
     requests: list[str] = []
     for piece in asking:
-        if requests and not _substantive(piece):
+        # Too short to ask anything alone ("HP-105442 pls"), or a question with no topic of its
+        # own ("can u send to oslo and whats the fee"): part of the request before it.
+        if requests and (not _substantive(piece) or _elliptic(piece)):
             requests[-1] = f"{requests[-1]} {piece}"
         else:
             requests.append(piece)
     if len(requests) > 1 and not _substantive(requests[0]):
         requests[1] = f"{requests[0]} {requests[1]}"
         del requests[0]
+    if len(requests) == 1 and any(_elliptic(p) for p in asking[1:]):
+        return [text]  # one request after all: the message exactly as it came
     # "... sent to Toronto and how much does that cost": "that" is the request before it (an
     # order number before it is not repeated: the conversation's memory carries it).
     return [f"{requests[n - 1]} {r}" if n and _points_back(requests[n - 1], r) else r
             for n, r in enumerate(requests)]  # fmt: skip
+
+
+def _elliptic(piece: str) -> bool:
+    """A question of a few words whose topic is the request before it: "whats the fee", "how
+    long", "when"."""
+    words = _words(piece)
+    return (len(words) <= ELLIPTIC_WORDS and _QUESTION_WORD.match(piece.strip()) is not None
+            and not _REFERS.search(piece))  # fmt: skip
+
+
+ELLIPTIC_WORDS = 3
+_QUESTION_WORD = re.compile(r"(?:how|what|what's|whats|when|which|where)\b", re.I)
 
 
 def _points_back(before: str, request: str) -> bool:

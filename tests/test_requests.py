@@ -45,6 +45,7 @@ def test_a_message_with_several_requests_is_split_into_them(text: str, requests:
         "hey, where's my parcel? order HP-105442",
         "where is my order? my email is ann@example.com",
         "where is my order?? pls",
+        "can u send to oslo and whats the fee",  # the fee is the shipping's
         "hi! where is my order",
         "btw do you sell tents",
         "is btw already in the price shown",  # Dutch for VAT
