@@ -148,6 +148,9 @@ class ProductNames:
         loose = best_match >= TOKEN_MATCH_FROM
         where = similarity.argmax(axis=1)  # the message word each name word matched
         said = loose.copy()
+        # How often the message says each name word: a brand said twice can name two products
+        # ("the sorrel hiking boots or the sorrel walking sandals").
+        times = (similarity >= TOKEN_MATCH_FROM).sum(axis=1)
         found: list[int] = []
         while len(found) < 3:
             named = self._named(loose, present) - set(found)
@@ -162,16 +165,19 @@ class ProductNames:
             top = max(weight.values())
             tied = sorted(i for i in named if weight[i] >= top - 1e-6)
             found += tied
-            taken = self._has[tied].any(axis=0) & self._singles_out
+            times = times - (self._has[tied].any(axis=0) & self._singles_out)
+            taken = self._singles_out & (times <= 0)
             loose, present = loose & ~taken, present & ~taken
         # In the order the customer wrote them ("X or Y": X first).
         found.sort(key=lambda i: self._first_said(where, self._has[i] & said))
         return [self._skus[i] for i in found[:3]]
 
-    def _first_said(self, where: np.ndarray, matched: np.ndarray) -> int:
-        """Where the message names the product: at its brand or distinctive word if any."""
-        strong = where[matched & self._singles_out]
-        return int(strong.min() if strong.size else where[matched].min())
+    def _first_said(self, where: np.ndarray, matched: np.ndarray) -> float:
+        """Where the message names the product: on average over the words of its name it has,
+        brand aside ("the sorrel hiking boots or the sorrel walking sandals": boots first)."""
+        own = matched & ~self._brand
+        words = own if own.any() else matched
+        return float(where[words].mean()) if words.any() else 0.0
 
     def _named(self, loose: np.ndarray, present: np.ndarray) -> set[int]:
         matched = loose.astype(np.float32)

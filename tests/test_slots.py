@@ -53,3 +53,8 @@ def test_carry_over_fills_only_what_the_turn_left_open(slots: SlotExtractor) -> 
 def test_a_store_without_products_still_reads_messages() -> None:
     """A store that imported only its FAQ: no product is ever named, nothing breaks."""
     assert ProductNames({}, {}).mentioned("does the tent come in green?") == []
+
+
+def test_two_products_of_one_line_are_both_named_in_the_order_said(slots: SlotExtractor) -> None:
+    said = "do you have the Sorrel hiking boots or the Sorrel walking sandals?"
+    assert slots.extract(said).product_skus == ["FTW-1072", "FTW-1376"]  # boots, then sandals
