@@ -81,9 +81,7 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
         if not path.is_file():
             continue
         rows = _eval_rows(name)
-        by_sku = engine.stages.lookup.catalog.by_sku
-        verdicts = [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"],
-                                                     "eval")), by_sku) for row in rows]  # fmt: skip
+        verdicts = _verdicts(engine, rows, engine.stages.lookup.catalog.by_sku)
         figures[f"{part}_messages"] = len(rows)
         figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
         for kind in sorted({r["kind"] for r in rows}):
@@ -95,6 +93,14 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
             failures += [f"{r['kind']} {r['text']!r}: {v}"
                          for r, v in zip(rows, verdicts, strict=True) if v != RIGHT]  # fmt: skip
     return {**figures, "failures": failures}
+
+
+def _verdicts(
+    engine: Engine, rows: Sequence[dict[str, Any]], products: Mapping[str, Product] | None = None
+) -> list[str]:
+    """Each row's text, sent as the first message of a conversation of its own, judged."""
+    return [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"], "eval")),
+                  products) for row in rows]  # fmt: skip
 
 
 RIGHT, WRONG_RECORD, REFUSED, WRONG = "right", "answered from the wrong record", "refused", "wrong"
@@ -166,8 +172,7 @@ def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[s
     failures: list[str] = []
     for part in ("dev", "test"):
         mine = [{**r, "kind": "faq"} for r in rows if r["pass"] == part]
-        verdicts = [judge(r, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", r["text"],
-                                                   "eval"))) for r in mine]  # fmt: skip
+        verdicts = _verdicts(engine, mine)
         figures[f"{part}_messages"] = len(mine)
         figures[f"{part}_right"] = _share(v == RIGHT for v in verdicts)
         figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
