@@ -92,20 +92,24 @@ class Lookup:
         if intent.intent == "product_info" or slots.product_skus:
             findings.products = self._products(text, vector, slots)
         searched = self._faq_helps(intent.intent, slots, findings)
+        reads_like_product = intent.intent == "product_info" and not slots.product_skus
+        unplaced = intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id)
+        # One FAQ search serves every use below: its scores do not depend on how many are kept.
+        ranked = (self.rank_faq(text, vector, intent.intent, k=TAGGED_WITHIN)
+                  if searched or reads_like_product or unplaced else [])  # fmt: skip
         if searched:
-            findings.faq = self._faq(text, vector, intent.intent)
-        elif intent.intent == "product_info" and not slots.product_skus:
+            findings.faq = self._answering(ranked, intent.intent)
+        elif reads_like_product:
             # A question about the shop that reads like a product question ("do you offer gift
             # wrapping?", "warranty on your own bags?"): a close FAQ entry answers it when no
             # product does, or when it matches far better than any product found by search.
             best_product = max((p.score for p in findings.products), default=0.0)
             floor = FAQ_STRONG_SCORE if not findings.products else FAQ_GENERAL_SCORE
-            findings.faq = [s for s in self._faq(text, vector, intent.intent)
+            findings.faq = [s for s in self._answering(ranked, intent.intent)
                             if s.score >= floor and s.score > best_product][:1]  # fmt: skip
             if findings.faq:
                 findings.products = []
-        if intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id):
-            ranked = self.rank_faq(text, vector, intent.intent, k=SUGGESTIONS)
+        if unplaced:
             best = next(iter(ranked), None)
             # A message the model is sure is off-topic ("whats the weather in oslo") takes a
             # strong match to be answered from the FAQ, not a middling one.
@@ -120,7 +124,8 @@ class Lookup:
                 if found and found[0].score >= needed:
                     findings.products = found
             if intent.intent == "unsure":
-                findings.suggestions = [s for s in ranked if s.score >= FAQ_SUGGEST_SCORE]
+                findings.suggestions = [s for s in ranked[:SUGGESTIONS]
+                                        if s.score >= FAQ_SUGGEST_SCORE]  # fmt: skip
         return findings
 
     @staticmethod
@@ -171,8 +176,10 @@ class Lookup:
             if h.score >= PRODUCT_MIN_SCORE
         ]
 
-    def _faq(self, text: str, vector: Vectors, intent: str) -> list[Scored[FaqEntry]]:
-        ranked = self.rank_faq(text, vector, intent, k=TAGGED_WITHIN)
+    @staticmethod
+    def _answering(ranked: list[Scored[FaqEntry]], intent: str) -> list[Scored[FaqEntry]]:
+        """The entries of a ranking that answer the question: those matching FAQ_MIN_SCORE, else
+        the best one the store tagged with the intent the model is sure of."""
         matched = [s for s in ranked if s.score >= FAQ_MIN_SCORE]
         if matched or intent in UNPLACED:
             return matched

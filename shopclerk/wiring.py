@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from engine.engine import Engine, Stages
 from engine.generators import GENERATORS
 from engine.guard import InputGuard
-from engine.intent_data import fingerprint, model_text, training_examples
+from engine.intent_data import Example, fingerprint, model_text, training_examples
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import Lookup
@@ -64,8 +64,11 @@ def embedder(settings: Settings) -> Embedder:
     return Embedder(export_model(settings.models_dir), threads=settings.threads)
 
 
-def train_intents(settings: Settings, encoder: Embedder) -> IntentClassifier:
-    train, _validation = training_examples()
+def train_intents(
+    settings: Settings, encoder: Embedder, train: list[Example] | None = None
+) -> IntentClassifier:
+    """Train and save the intent model, on `train` (by default the project's examples)."""
+    train = training_examples()[0] if train is None else train
     vectors = encoder.encode([model_text(e.text) for e in train])
     classifier = IntentClassifier.train(train, vectors)
     classifier.save(settings.models_dir / INTENT_MODEL, fingerprint(train, IntentClassifier.KIND))
@@ -83,17 +86,15 @@ def build(settings: Settings, db: Database, *, retrain: bool = False) -> BuildRe
     encoder = embedder(settings)
     reports = build_indexes(db, settings.index_dir, encoder)
     model_file = settings.models_dir / INTENT_MODEL
+    train, _validation = training_examples()
     # A model learnt from other examples (an older release's) is trained again.
     trained = (
         retrain
         or not model_file.exists()
-        or (
-            IntentClassifier.learnt_from(model_file)
-            != fingerprint(training_examples()[0], IntentClassifier.KIND)
-        )
+        or IntentClassifier.learnt_from(model_file) != fingerprint(train, IntentClassifier.KIND)
     )
     if trained:
-        train_intents(settings, encoder)
+        train_intents(settings, encoder, train)
     return BuildReport(reports, trained)
 
 

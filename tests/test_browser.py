@@ -39,6 +39,22 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def _sign_in(agent: Page, username: str, name: str) -> None:
+    """On the console's login page: sign in, and wait for the console to greet the agent."""
+    agent.get_by_test_id("login-username").fill(username)
+    agent.get_by_test_id("login-password").fill(PASSWORD)
+    agent.get_by_test_id("login-submit").click()
+    expect(agent.get_by_test_id("agent-name")).to_have_text(name, timeout=20_000)
+
+
+def _open_chat(browser: Browser, url: str) -> Page:
+    """A customer on the store's page, with the chat open."""
+    customer = browser.new_page()
+    customer.goto(url + "/")
+    customer.get_by_test_id("sc-launcher").click()
+    return customer
+
+
 def _ask(page: Page, text: str) -> None:
     page.get_by_test_id("sc-input").fill(text)
     page.get_by_test_id("sc-input").press("Enter")
@@ -81,14 +97,8 @@ def test_a_customer_and_an_agent_talk_through_a_handoff(
         agent = browser.new_page()
         agent.goto(url + "/agent")
         expect(agent).to_have_url(url + "/agent/login")
-        agent.get_by_test_id("login-username").fill(anna)
-        agent.get_by_test_id("login-password").fill(PASSWORD)
-        agent.get_by_test_id("login-submit").click()
-        expect(agent.get_by_test_id("agent-name")).to_have_text("Anna", timeout=20_000)
-
-        customer = browser.new_page()
-        customer.goto(url + "/")
-        customer.get_by_test_id("sc-launcher").click()
+        _sign_in(agent, anna, "Anna")
+        customer = _open_chat(browser, url)
         _ask(customer, "I want to talk to a person")
         banner = customer.get_by_test_id("sc-handoff-banner")
         expect(banner).to_have_attribute("data-state", "queued", timeout=20_000)
@@ -135,14 +145,8 @@ def test_the_agent_sees_what_the_bot_understood_over_the_conversation(
     with run_server(create_app(settings)) as url:
         agent = browser.new_page()
         agent.goto(url + "/agent/login")
-        agent.get_by_test_id("login-username").fill(anna)
-        agent.get_by_test_id("login-password").fill(PASSWORD)
-        agent.get_by_test_id("login-submit").click()
-        expect(agent.get_by_test_id("agent-name")).to_have_text("Anna", timeout=20_000)
-
-        customer = browser.new_page()
-        customer.goto(url + "/")
-        customer.get_by_test_id("sc-launcher").click()
+        _sign_in(agent, anna, "Anna")
+        customer = _open_chat(browser, url)
         bot = customer.locator('[data-testid="sc-msg"][data-role="bot"]')
         for text, answer in [("where is my order HP-105442?", "email"),
                              ("it's harryhughes@example.org", "1ZH7P4A26606237378"),
