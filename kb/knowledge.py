@@ -9,6 +9,7 @@ from sqlalchemy import Engine as Database
 from sqlmodel import Session, func, select
 
 from kb.embeddings import Embedder
+from kb.faq_matcher import FaqMatcher, sync_matcher
 from kb.models import FaqEntry, Order, Product
 from kb.records import content_hash
 from kb.search import Catalog, HybridSearch, SearchKind
@@ -51,13 +52,16 @@ def build_indexes(db: Database, index_dir: Path, embedder: Embedder) -> list[Syn
         index = VectorIndex.load_or_empty(index_dir, kind)
         reports.append(index.sync(_dense_texts(catalog, kind), embedder.encode))
         index.save(index_dir)
+        if kind == "faq":
+            sync_matcher(index, index_dir)
     return reports
 
 
 def open_search(db: Database, index_dir: Path) -> HybridSearch:
     """The search over what is in the database, with the indexes `build_indexes` saved."""
     catalog = load_catalog(db)
-    return HybridSearch(catalog, {kind: VectorIndex.load(index_dir, kind) for kind in KINDS})
+    indexes = {kind: VectorIndex.load(index_dir, kind) for kind in KINDS}
+    return HybridSearch(catalog, indexes, FaqMatcher.load(index_dir, indexes["faq"]))
 
 
 @dataclass(frozen=True)

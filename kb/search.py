@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kb.embeddings import Vectors
+from kb.faq_matcher import FaqMatcher
 from kb.keyword import KeywordIndex
 from kb.models import FaqEntry, Product
 from kb.vector_index import VectorIndex
@@ -26,6 +27,10 @@ DENSE_WEIGHT = 0.75
 BM25_HALF: dict[SearchKind, float] = {"product": 4.0, "faq": 2.0}
 QUESTION_WEIGHT = 2  # an FAQ entry's question counts this many times in its keyword text
 CANDIDATES = 30  # per retriever, before fusion
+# FAQ candidates are ordered by their fused score plus this much of the matcher's probability
+# (kb/faq_matcher.py): a sure matcher decides between entries that match alike, while an entry
+# that matches far better keeps its place.
+MATCHER_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,15 @@ class Catalog:
 class HybridSearch:
     """Dense plus keyword search over one `Catalog`."""
 
-    def __init__(self, catalog: Catalog, dense: dict[SearchKind, VectorIndex]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        dense: dict[SearchKind, VectorIndex],
+        matcher: FaqMatcher | None = None,
+    ) -> None:
         self.catalog = catalog
         self._dense = dense
+        self._matcher = matcher
         self._keyword: dict[SearchKind, KeywordIndex] = {
             "product": KeywordIndex(
                 list(catalog.products), [p.search_text() for p in catalog.products.values()]
@@ -113,6 +124,10 @@ class HybridSearch:
             score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + half)
             fused.append((score, cosine, bm25, record_id))
         fused.sort(reverse=True)
+        if kind == "faq" and self._matcher is not None:
+            likely = self._matcher.probabilities(vector)
+            fused.sort(key=lambda row: row[0] + MATCHER_WEIGHT * likely.get(row[3], 0.0),
+                       reverse=True)  # fmt: skip
         return [self._hit(kind, *row) for row in fused[:k]]
 
     def _hit(self, kind: SearchKind, score: float, cosine: float, bm25: float, rid: int) -> Hit:

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -80,6 +81,18 @@ class VectorIndex:
     def __len__(self) -> int:
         """How many records the index holds."""
         return len(self._hashes)
+
+    def content_hashes(self) -> dict[int, str]:
+        """Each indexed record's content hash, by record id."""
+        return dict(self._hashes)
+
+    def vectors(self) -> tuple[np.ndarray, Vectors]:
+        """Every vector the index holds, with the id of the record it belongs to."""
+        mapped: Any = self._index  # an IndexIDMap2: its ids beside a flat index of the vectors
+        ids = faiss.vector_to_array(mapped.id_map)
+        inner = faiss.downcast_index(mapped.index)
+        vectors = inner.reconstruct_n(0, inner.ntotal) if inner.ntotal else np.empty((0, DIMENSION))
+        return ids // MAX_TEXTS, np.asarray(vectors, dtype=np.float32)
 
     def sync(self, records: Iterable[IndexedText], encode: Encode) -> SyncReport:
         """Make the index hold exactly `records`, embedding only what changed."""

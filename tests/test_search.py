@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from engine.engine import Engine
 from kb.embeddings import Embedder, export_model
+from kb.faq_matcher import FaqMatcher
 from kb.importers import import_faq
 from kb.knowledge import build_indexes, open_search
 from kb.search import Filters
+from kb.vector_index import VectorIndex
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
 
@@ -27,6 +31,23 @@ def test_faq_search_finds_the_answer_with_scores_and_ids(engine: Engine) -> None
     assert hits[0].score >= hits[1].score
     assert 0 < hits[0].dense_score <= 1
     assert hits[0].keyword_score > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "faq_id"),
+    [
+        ("can I pay the courier when the package arrives", "payment-cash-on-delivery"),
+        ("is it possible to order without making a profile?", "guest-checkout"),
+        ("how can I get your weekly emails", "newsletter-subscribe"),
+    ],
+)
+def test_the_faq_matcher_tells_neighbouring_entries_apart(
+    engine: Engine, query: str, faq_id: str
+) -> None:
+    """Entries on neighbouring topics ("pay on delivery" / "cancel after shipping") match such
+    questions alike by their closest text; the matcher learnt from the store's FAQ decides."""
+    hits = engine.stages.lookup._search.search("faq", query, _vector(engine, query), k=3)
+    assert hits[0].key == faq_id
 
 
 def test_product_filters_hold_for_every_hit(engine: Engine) -> None:
@@ -76,3 +97,24 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
     search = open_search(db, settings.index_dir)
     query = "A changed question?"
     assert search.search("faq", query, embedder.encode([query])[0], k=1)[0].key == "q0"
+    # The matcher was learnt again from what the index holds now: the four entries left.
+    matcher = FaqMatcher.load(settings.index_dir, VectorIndex.load(settings.index_dir, "faq"))
+    assert matcher is not None
+    assert sorted(matcher.record_ids) == sorted(search.catalog.faq)
+
+
+def test_a_faq_of_one_entry_is_searched_without_a_matcher(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    db = open_db(settings)
+    faq = tmp_path / "faq.json"
+    faq.write_text(json.dumps({"questions": [{"question": "Do you ship to Mars?",
+                                              "answer": "Not yet."}]}))  # fmt: skip
+    import_faq(db, faq)
+    embedder = Embedder(export_model(settings.models_dir))
+    build_indexes(db, settings.index_dir, embedder)
+    assert FaqMatcher.load(settings.index_dir, VectorIndex.load(settings.index_dir, "faq")) is None
+    search = open_search(db, settings.index_dir)
+    query = "shipping to mars?"
+    assert search.search("faq", query, embedder.encode([query])[0], k=1)[0].title == (
+        "Do you ship to Mars?"
+    )
