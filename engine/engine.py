@@ -36,7 +36,7 @@ from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, 
 from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
-from engine.spelling import SpellingCorrector
+from engine.spelling import SpellingCorrector, spell_out
 from engine.state import Conversation, ConversationStore, utcnow
 from engine.types import (
     Answer,
@@ -73,6 +73,11 @@ class Stages:
     # Places read as countries, for the search and the embedding ("to oslo (Norway)").
     places: Places = field(default_factory=Places.from_geonames)
     proofs: ProofLimits = field(default_factory=ProofLimits)  # failed proofs of an order
+
+    def searched(self, corrected: str) -> str:
+        """What is searched for and embedded: the corrected text with the countries it names
+        and what its shorthands stand for added."""
+        return self.places.note(spell_out(corrected))
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ class Engine:
             s.speller.correct(c.text) if c.refusal is None else Correction(c.text, c.text)
             for c in checked
         ]
-        searched = [s.places.note(c.corrected) for c in corrections]
+        searched = [s.searched(c.corrected) for c in corrections]
         return _Batch(inbounds, checked, corrections, searched, requests)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
@@ -327,12 +332,20 @@ class Engine:
 
 BOT = "bot"
 FAQ_ANSWER = "faq"  # the intent of a message answered from the FAQ on the match alone
-_PERSON = r"(human|person|agent|operator|manager|representative|customer service|someone real)"
+_PERSON = (
+    r"(human|person|agent|operator|manager|representative|customer service|someone real"
+    r"|someone|somebody|(an? )?employee|(a |your )?staff|(a |your )?colleague|a real one)"
+)
 ASKS_FOR_PERSON = re.compile(
     rf"^\W*{_PERSON}\W*(please|pls|plz|now)?\W*$"  # "agent pls", "operator"
-    rf"|\b(talk|speak|chat|connect|put|get|transfer)\b[^.?!]{{0,25}}\b(to|me|with)\b[^.?!]{{0,12}}"
-    rf"\b{_PERSON}\b"  # "let me talk to a human", "put me through to customer service"
-    r"|\b(real|actual|live)\s+(person|human|agent)\b",  # "i want a real person, not a bot"
+    rf"|\b(talk|speak|chat|connect|put|get|transfer)\b[^.?!]{{0,25}}\b(to|me|with)\b"
+    rf"[^.?!]{{0,12}}\b{_PERSON}\b"  # "let me talk to a human", "get me someone who can help"
+    rf"|\bpass me\b[^.?!]{{0,12}}\b{_PERSON}\b"  # "can you pass me to a colleague"
+    r"|\b(real|actual|live)\s+(person|human|agent)\b"  # "i want a real person, not a bot"
+    # "can someone from customer care call me back?"
+    r"|\b(someone|somebody|an? (agent|person|human|colleague))\b[^.?!]{0,25}"
+    r"\b(call|ring|phone) me\b"
+    r"|\bcall me back\b",
     re.IGNORECASE,
 )
 

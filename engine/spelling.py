@@ -32,6 +32,29 @@ CHAT_WORDS = (
     "wanna", "gotta", "login", "logout", "signup", "email", "emails", "online", "checkout",
     "paypal", "voucher", "vouchers", "refundable", "trackable", "unsubscribe", "chatbot",
 )  # fmt: skip
+# Names of payment methods, carriers and the like that customers write whether or not the
+# store's own texts do ("do you take amex" was corrected to "alex", "gpay" to "gay").
+COMMERCE_WORDS = (
+    "amex", "gpay", "applepay", "googlepay", "klarna", "ideal", "bancontact", "maestro",
+    "sofort", "giropay", "afterpay", "clearpay", "venmo", "revolut", "iban", "dhl", "ups",
+    "fedex", "usps", "postnl", "dpd", "gls", "bpost", "hermes", "evri", "vat", "btw", "sku",
+    "wifi", "bluetooth", "usb",
+)  # fmt: skip
+
+# What those short names stand for, added for the search and the embedding as places are
+# ("do you take amex" -> "do you take amex (American Express)"): the FAQ spells them out.
+SHORTHANDS = {
+    "amex": "American Express", "gpay": "Google Pay", "googlepay": "Google Pay",
+    "applepay": "Apple Pay", "cod": "cash on delivery", "bnpl": "buy now, pay later",
+    "t&c": "terms and conditions", "tnc": "terms and conditions", "eta": "delivery time",
+}  # fmt: skip
+_SHORTHAND = re.compile(rf"(?<![\w&])({'|'.join(map(re.escape, SHORTHANDS))})(?![\w&])", re.I)
+
+
+def spell_out(text: str) -> str:
+    """`text`, with what its shorthands stand for added in brackets."""
+    meant = dict.fromkeys(SHORTHANDS[m.lower()] for m in _SHORTHAND.findall(text))
+    return f"{text} ({', '.join(meant)})" if meant else text
 
 
 def load_symspell() -> SymSpell:
@@ -52,7 +75,7 @@ def load_symspell() -> SymSpell:
 class SpellingCorrector:
     def __init__(self, store_vocabulary: Iterable[str] = (), symspell: SymSpell | None = None):
         self._symspell = symspell or load_symspell()
-        self._protected: set[str] = set(CHAT_WORDS)
+        self._protected: set[str] = {*CHAT_WORDS, *COMMERCE_WORDS}
         for text in store_vocabulary:
             for word in _WORD.findall(text):
                 self._protected.add(word.lower())

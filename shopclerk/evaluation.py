@@ -197,7 +197,7 @@ def _states(text: str, product: Product, attribute: str | None) -> bool:
 def _understand(engine: Engine, texts: Sequence[str]) -> tuple[list[str], Vectors]:
     """What the engine searches for each text (corrected, places noted), and its embedding."""
     stages = engine.stages
-    searched = [stages.places.note(stages.speller.correct(t).corrected) for t in texts]
+    searched = [stages.searched(stages.speller.correct(t).corrected) for t in texts]
     return searched, stages.encoder.encode([model_text(t) for t in searched])
 
 

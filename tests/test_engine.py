@@ -84,6 +84,9 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
     ("text", "reason"),
     [
         ("I want to talk to a human", "customer_asked"),
+        ("can someone from customer care call me back? 06 12345678", "customer_asked"),
+        ("helo i need speak with employee", "customer_asked"),
+        ("can you pass me to a colleague", "customer_asked"),
         ("please delete my account", "policy"),
         ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
         ("the kettle came dented and the lid doesnt fit", "complaint"),
@@ -94,6 +97,20 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
     decision = Chat(engine).say(text).decision
     assert isinstance(decision, Handoff)
     assert decision.reason.value == reason
+
+
+def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine) -> None:
+    decision = Chat(engine).say("can i give the gift card to someone else").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources
+
+
+def test_a_payment_shorthand_is_understood(engine: Engine) -> None:
+    """Not corrected to another word ("gpay" -> "gay") and read as what it stands for."""
+    turn = Chat(engine).say("gpay works at checkout?")
+    assert turn.correction.corrected == "gpay works at checkout?"
+    assert isinstance(turn.decision, Reply)
+    assert [s.id for s in turn.decision.sources][:1] == ["payment-wallets"]
 
 
 def test_repeated_failure_hands_off(engine: Engine) -> None:
