@@ -91,12 +91,29 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
         ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
         ("the kettle came dented and the lid doesnt fit", "complaint"),
         ("half my order is missing from the box", "complaint"),
+        ("received my order today but the yoga mat has a big cut in it", "complaint"),
     ],
 )
 def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> None:
     decision = Chat(engine).say(text).decision
     assert isinstance(decision, Handoff)
     assert decision.reason.value == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("says delivered but what does that actually mean", "status-delivered"),
+        ("how do i file a complaint", "complaint"),
+    ],
+)
+def test_a_question_worded_like_a_grievance_is_answered(
+    engine: Engine, text: str, faq_id: str
+) -> None:
+    """Not every sigh is a complaint for a person: what the store knows answers these."""
+    decision = Chat(engine).say(text).decision
+    assert isinstance(decision, Reply)
+    assert [s.id for s in decision.sources][:1] == [faq_id]
 
 
 def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine) -> None:
