@@ -1,4 +1,5 @@
-"""Shared fixtures: a built demo data directory (once per run), fresh databases per test.
+"""Shared fixtures: a built demo data directory and its models (loaded once per run, shared by
+every engine and app the tests start: pass `models` to `create_app`), fresh databases per test.
 
 Tests never reach outside this machine: any connection to a non-loopback address fails.
 """
@@ -20,7 +21,14 @@ from engine.engine import Engine
 from kb.database import Database, open_database
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
-from shopclerk.wiring import build, import_demo_store, limit_threads, load_engine
+from shopclerk.wiring import (
+    Models,
+    build,
+    import_demo_store,
+    limit_threads,
+    load_engine,
+    load_models,
+)
 from tests.slack_api import SlackStandIn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -76,8 +84,14 @@ def built_db(built_settings: Settings) -> Database:
 
 
 @pytest.fixture(scope="session")
-def engine(built_settings: Settings, built_db: Database) -> Engine:
-    return load_engine(built_settings, built_db)
+def models(built_settings: Settings) -> Models:
+    """The built data directory's models, loaded once: they are read-only once loaded."""
+    return load_models(built_settings)
+
+
+@pytest.fixture(scope="session")
+def engine(built_settings: Settings, built_db: Database, models: Models) -> Engine:
+    return load_engine(built_settings, built_db, models)
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Database]:

@@ -21,6 +21,7 @@ from kb.database import open_database
 from kb.models import Product
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.fake_openai import FakeChat
 from tests.test_handoff import fresh_settings, say, widget
 
@@ -35,10 +36,10 @@ def settings(built_settings: Settings, tmp_path: Path) -> Settings:
                           openai_api_key=SecretStr("sk-test"))  # fmt: skip
 
 
-def ask(settings: Settings, fake: FakeChat, *texts: str) -> list[Frame]:
+def ask(settings: Settings, fake: FakeChat, models: Models, *texts: str) -> list[Frame]:
     """The frames the widget gets after each text, up to and including the bot's message."""
     frames: list[Frame] = []
-    app = create_app(settings, openai_client=fake.client(max_retries=0))
+    app = create_app(settings, openai_client=fake.client(max_retries=0), models=models)
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
         widget(ws)
         for text in texts:
