@@ -19,6 +19,8 @@ from shopclerk.wiring import Models
 from tests.live_server import run_server
 from tests.test_handoff import PASSWORD, add_agent, fresh_settings
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -147,6 +147,7 @@ def test_the_allow_list_takes_hosts_and_their_subdomains() -> None:
     assert not check(answer, [RECORD]).passed
 
 
+@pytest.mark.slow
 def test_the_grounded_writers_own_answers_pass_the_check(engine: Engine) -> None:
     """The grounded answers to the FAQ paraphrases and to order questions for every status:
     what the records say must never fail the check the model's answers go through."""

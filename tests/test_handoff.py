@@ -265,6 +265,7 @@ def test_outside_business_hours_the_customer_is_told_so(
                       is_msg("bot", "not available right now (we answer"))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_agent_gone_too_long_loses_the_conversation_and_it_is_flagged(
     built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:

@@ -228,6 +228,7 @@ def test_the_bot_ignores_its_own_and_other_bots_messages(
     assert slack_messages(settings, "customer") == ["do you sell gift cards?"]
 
 
+@pytest.mark.slow
 def test_a_rate_limited_reply_waits_and_is_posted_once(
     settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:

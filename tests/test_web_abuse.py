@@ -148,6 +148,7 @@ class NeverReads:
         self.sock.sendall(b"".join(self.protocol.data_to_send()))
 
 
+@pytest.mark.slow
 def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
     built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
