@@ -1,7 +1,7 @@
 # shopclerk: the two set-up commands.
 #   make demo   install what is needed, build the demo store, serve the web demo on :8000
 #   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
-#   make test-fast   lint, type-check and the tests not marked slow (about a minute)
+#   make test-fast   lint, type-check and the tests not marked slow
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
