@@ -1,6 +1,7 @@
 # shopclerk: the two set-up commands.
 #   make demo   install what is needed, build the demo store, serve the web demo on :8000
 #   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
+#   make test-fast   lint, type-check and the tests not marked slow
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -8,7 +9,7 @@ BIN     = $(VENV)/bin
 # kind of machine pip finds its wheel on local disk instead of downloading a CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo chat test lint typecheck browser clean
+.PHONY: install demo chat test test-fast lint typecheck browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,9 @@ browser:
 
 test: lint typecheck browser
 	$(BIN)/pytest -q
+
+test-fast: lint typecheck
+	$(BIN)/pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

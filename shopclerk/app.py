@@ -29,7 +29,7 @@ from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
 from shopclerk.settings import Settings
-from shopclerk.wiring import embedder, limit_threads, load_engine, load_writer
+from shopclerk.wiring import Models, limit_threads, load_engine, load_models, load_writer
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
     import openai
@@ -37,15 +37,22 @@ if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt t
     from channels.slack.app import SlackConfig
 
 
-def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = None) -> Starlette:
-    """The app; `openai_client` replaces the one the settings describe (another transport)."""
+def create_app(
+    settings: Settings,
+    openai_client: openai.AsyncOpenAI | None = None,
+    models: Models | None = None,
+) -> Starlette:
+    """The app; `openai_client` replaces the one the settings describe (another transport);
+    `models`, already loaded from `settings.models_dir`, spare the start-up loading them (the
+    tests start many apps on one set). Everything else is built afresh in the lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
         db = open_db(settings)
-        encoder = embedder(settings)
-        engine = load_engine(settings, db, encoder)
+        loaded = models or load_models(settings)
+        engine = load_engine(settings, db, loaded)
+        speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
         worker = EngineWorker(engine)
         worker.start()
         tickets = Tickets(db, engine.store)
@@ -61,7 +68,7 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
         # FAQ entries accepted from agents' answers are indexed and used at once; so are index
         # changes made by another process (`shopclerk kb ...`), within seconds.
         reloader = KnowledgeReloader(engine, db, settings.index_dir, worker.run)
-        suggestions = SuggestionEndpoints(db, settings.index_dir, encoder, reloader.reload)
+        suggestions = SuggestionEndpoints(db, settings.index_dir, loaded.encoder, reloader.reload)
         agent_console = AgentConsole(desk, db, accounts, suggestions)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
         following = asyncio.create_task(reloader.follow())
@@ -91,7 +98,10 @@ def create_app(settings: Settings, openai_client: openai.AsyncOpenAI | None = No
             await desk.stop()
             agent_console.logins.close()  # the password-hashing thread
             worker.stop()
+            loaded.spellers.give_back(speller)
             db.dispose()
+            # An app started again in this process (as in the tests) must not keep this one.
+            gc.unfreeze()
 
     console = _Late()
     routes = [*web_routes(), Route("/agent", _to_console), Mount("/agent", app=console)]

@@ -40,7 +40,7 @@ from kb.knowledge import build_indexes
 from kb.models import Product
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
-from shopclerk.wiring import embedder, load_engine, load_writer
+from shopclerk.wiring import embedder, load_engine, load_models, load_writer
 
 if TYPE_CHECKING:
     from engine.generators.openai import OpenAIWriter, Written
@@ -158,7 +158,7 @@ def imported_faq_figures(
             if not isinstance(encoder, Embedder):  # an engine wired by hand: the store's model
                 encoder = embedder(settings)
             build_indexes(db, store.index_dir, encoder)
-            imported = load_engine(store, db, encoder)
+            imported = load_engine(store, db, load_models(store, encoder))
             rows = paraphrases or _eval_rows("imported_faq_paraphrases.jsonl")
             return {"entries": report.added, **_imported_verdicts(imported, rows)}
         except SourceFileError as exc:

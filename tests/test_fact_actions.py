@@ -22,6 +22,7 @@ from engine.generators.facts import check
 from engine.types import Inbound, Reply
 from shopclerk.evaluation import _eval_rows
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.fake_openai import FakeChat
 from tests.test_handoff import fresh_settings
 from tests.test_llm_answers import ask, bot_rows
@@ -56,22 +57,22 @@ ATTACKS = [
 
 @pytest.mark.parametrize(("attack", "compromised", "tell"), ATTACKS)
 def test_a_false_action_status_or_link_never_reaches_the_customer(
-    settings: Settings, attack: str, compromised: str, tell: str
+    settings: Settings, attack: str, compromised: str, tell: str, models: Models
 ) -> None:
     """The model obeys text injected into the chat; the customer gets the grounded answer, and
     none of the false claim is streamed out first."""
     fake = FakeChat(default=compromised)
-    frames = ask(settings, fake, attack)
+    frames = ask(settings, models, fake, attack)
     shown = _shown(frames)
     assert tell not in shown.lower()
     generation = bot_rows(settings)[-1].understanding["generation"]
     assert (generation["generator"], generation["check"]) == ("grounded", "failed")
 
 
-def test_an_allowed_link_host_passes(settings: Settings) -> None:
+def test_an_allowed_link_host_passes(settings: Settings, models: Models) -> None:
     allowed = settings.model_copy(update={"allowed_link_hosts": ["help.shop.example"]})
     answer = f"Your order {ORDER} has been shipped: see https://help.shop.example/tracking."
-    frames = ask(allowed, FakeChat(default=answer), ASK)
+    frames = ask(allowed, models, FakeChat(default=answer), ASK)
     assert frames[-1]["text"] == answer
 
 
@@ -147,6 +148,7 @@ def test_the_allow_list_takes_hosts_and_their_subdomains() -> None:
     assert not check(answer, [RECORD]).passed
 
 
+@pytest.mark.slow
 def test_the_grounded_writers_own_answers_pass_the_check(engine: Engine) -> None:
     """The grounded answers to the FAQ paraphrases and to order questions for every status:
     what the records say must never fail the check the model's answers go through."""

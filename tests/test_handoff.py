@@ -22,6 +22,7 @@ from handoff.models import HandoffRecord
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 
 PASSWORD = "correct horse battery"
 Frame = dict[str, Any]
@@ -133,9 +134,9 @@ def settings(built_settings: Settings, tmp_path: Path) -> Settings:
     return fresh_settings(built_settings, tmp_path)
 
 
-def test_handoff_claim_reply_both_ways_hand_back(settings: Settings) -> None:
+def test_handoff_claim_reply_both_ways_hand_back(settings: Settings, models: Models) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
             until(console, lambda f: f["type"] == "board")
@@ -177,9 +178,11 @@ def test_handoff_claim_reply_both_ways_hand_back(settings: Settings) -> None:
             assert "Klarna" in until(customer, is_msg("bot"))["text"]
 
 
-def test_two_agents_claim_at_once_one_wins_the_other_is_told(settings: Settings) -> None:
+def test_two_agents_claim_at_once_one_wins_the_other_is_told(
+    settings: Settings, models: Models
+) -> None:
     anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         a, b = AgentClient(client, anna), AgentClient(client, ben)
         with a.console() as console, client.websocket_connect("/ws") as customer:
             cid = asks_for_a_person(console, customer, "can I speak to a human agent please")
@@ -196,9 +199,11 @@ def test_two_agents_claim_at_once_one_wins_the_other_is_told(settings: Settings)
             assert status["agent"] == name
 
 
-def test_only_the_owner_may_reply_and_agent_routes_refuse_strangers(settings: Settings) -> None:
+def test_only_the_owner_may_reply_and_agent_routes_refuse_strangers(
+    settings: Settings, models: Models
+) -> None:
     anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         assert client.get("/agent/api/queue").status_code == 401
         assert client.get("/agent/", follow_redirects=False).headers["location"] == ("/agent/login")
         a, b = AgentClient(client, anna), AgentClient(client, ben)
@@ -223,8 +228,13 @@ def test_only_the_owner_may_reply_and_agent_routes_refuse_strangers(settings: Se
         assert wrong.status_code == 401
 
 
-def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(
+    settings: Settings, models: Models
+) -> None:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as customer,
+    ):
         widget(customer)
         say(customer, "I want to talk to a person")
         until_all(customer, handoff_state("offline"), is_msg("bot", "Leave your email"))
@@ -241,11 +251,11 @@ def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(settings: Set
 
 
 def test_outside_business_hours_the_customer_is_told_so(
-    built_settings: Settings, tmp_path: Path
+    built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     closed = fresh_settings(built_settings, tmp_path, business_hours=_closed_now())
     anna = add_agent(closed, "Anna")
-    with TestClient(create_app(closed)) as client:
+    with TestClient(create_app(closed, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
             until(console, lambda f: f["type"] == "board")
@@ -255,13 +265,14 @@ def test_outside_business_hours_the_customer_is_told_so(
                       is_msg("bot", "not available right now (we answer"))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_agent_gone_too_long_loses_the_conversation_and_it_is_flagged(
-    built_settings: Settings, tmp_path: Path
+    built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     quick = fresh_settings(built_settings, tmp_path, agent_away_seconds=1,
                            queue_flag_seconds=1)  # fmt: skip
     anna, ben = add_agent(quick, "Anna"), add_agent(quick, "Ben")
-    with TestClient(create_app(quick)) as client:
+    with TestClient(create_app(quick, models=models)) as client:
         a, b = AgentClient(client, anna), AgentClient(client, ben)
         with b.console() as watcher, client.websocket_connect("/ws") as customer:
             widget(customer)
@@ -282,9 +293,10 @@ def test_an_agent_gone_too_long_loses_the_conversation_and_it_is_flagged(
 
 def test_the_handoff_is_recorded_with_times_outcome_and_paired_replies(
     settings: Settings,
+    models: Models,
 ) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
             cid = asks_for_a_person(console, customer, "I need a human")
@@ -336,9 +348,9 @@ def _closed_now() -> str:
     return f"{other} 09:00-10:00"
 
 
-def test_guessing_passwords_is_slowed_down(settings: Settings) -> None:
+def test_guessing_passwords_is_slowed_down(settings: Settings, models: Models) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         csrf = client.get("/agent/api/session").json()["csrf"]
         tries = [
             client.post("/agent/api/login", json={"username": anna, "password": f"guess {n}"},
@@ -355,8 +367,12 @@ def test_guessing_passwords_is_slowed_down(settings: Settings) -> None:
 
 def test_an_offline_ticket_uses_the_email_the_customer_already_proved(
     settings: Settings,
+    models: Models,
 ) -> None:
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as customer,
+    ):
         widget(customer)
         say(customer, "where is my order HP-105442?")
         until(customer, is_msg("bot", "email"))
@@ -370,11 +386,12 @@ def test_an_offline_ticket_uses_the_email_the_customer_already_proved(
 
 def test_the_agent_sees_what_the_bot_understood_over_the_whole_conversation(
     settings: Settings,
+    models: Models,
 ) -> None:
     """An order proved two messages before the handoff is the agent's order to look at, with
     the customer and the product discussed; the draft is about the order, not the contact FAQ."""
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
             until(console, lambda f: f["type"] == "board")
@@ -405,9 +422,11 @@ def test_the_agent_sees_what_the_bot_understood_over_the_whole_conversation(
     assert "Products discussed: Harbor &amp; Pine Mooring 35 Travel Backpack (BAG-1080)" in card
 
 
-def test_asking_for_a_person_first_thing_leaves_the_draft_empty(settings: Settings) -> None:
+def test_asking_for_a_person_first_thing_leaves_the_draft_empty(
+    settings: Settings, models: Models
+) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console, client.websocket_connect("/ws") as customer:
             cid = asks_for_a_person(console, customer, "I'd like to talk to a person")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from engine.engine import Engine
 from kb.records import FaqRecord
 from shopclerk.evaluation import imported_faq_figures
@@ -31,6 +33,7 @@ def _key(number: int) -> str:
     return FaqRecord.model_validate(OTHER_STORE_FAQ[number]).key()
 
 
+@pytest.mark.slow
 def test_a_paraphrase_is_answered_from_the_imported_entry(
     built_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
@@ -46,6 +49,7 @@ def test_a_paraphrase_is_answered_from_the_imported_entry(
     assert figures["test_right"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_wrong_answer_is_counted_and_shown_as_a_dev_failure(
     built_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ from kb.database import open_database
 from kb.models import Product
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.fake_openai import FakeChat
 from tests.test_handoff import fresh_settings, say, widget
 
@@ -35,10 +36,10 @@ def settings(built_settings: Settings, tmp_path: Path) -> Settings:
                           openai_api_key=SecretStr("sk-test"))  # fmt: skip
 
 
-def ask(settings: Settings, fake: FakeChat, *texts: str) -> list[Frame]:
+def ask(settings: Settings, models: Models, fake: FakeChat, *texts: str) -> list[Frame]:
     """The frames the widget gets after each text, up to and including the bot's message."""
     frames: list[Frame] = []
-    app = create_app(settings, openai_client=fake.client(max_retries=0))
+    app = create_app(settings, openai_client=fake.client(max_retries=0), models=models)
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
         widget(ws)
         for text in texts:
@@ -70,10 +71,12 @@ def bot_rows(settings: Settings) -> list[Message]:
     return [r for r in rows if "generation" in r.understanding]
 
 
-def test_the_answer_streams_then_arrives_stored_and_recorded(settings: Settings) -> None:
+def test_the_answer_streams_then_arrives_stored_and_recorded(
+    settings: Settings, models: Models
+) -> None:
     answer = "Standard delivery in the Netherlands takes 1 to 2 working days."
     fake = FakeChat(default=answer)
-    frames = ask(settings, fake, "How long does delivery take?")
+    frames = ask(settings, models, fake, "How long does delivery take?")
     pieces = [f for f in frames if f["type"] == "stream"]
     final = frames[-1]
     assert len(pieces) > 1
@@ -93,9 +96,11 @@ def test_the_answer_streams_then_arrives_stored_and_recorded(settings: Settings)
     assert generation["latency_ms"] >= 0
 
 
-def test_an_unsupported_fact_sends_the_grounded_answer_and_is_recorded(settings: Settings) -> None:
+def test_an_unsupported_fact_sends_the_grounded_answer_and_is_recorded(
+    settings: Settings, models: Models
+) -> None:
     fake = FakeChat(default="Delivery takes 1 day and costs EUR 1.99.")
-    frames = ask(settings, fake, "How long does delivery take?")
+    frames = ask(settings, models, fake, "How long does delivery take?")
     final = frames[-1]
     shown = "".join(f["delta"] for f in frames if f["type"] == "stream")
     assert "1.99" not in shown
@@ -105,9 +110,11 @@ def test_an_unsupported_fact_sends_the_grounded_answer_and_is_recorded(settings:
     assert "price 1.99" in generation["unsupported"]
 
 
-def test_when_the_api_is_down_the_customer_still_gets_an_answer(settings: Settings) -> None:
+def test_when_the_api_is_down_the_customer_still_gets_an_answer(
+    settings: Settings, models: Models
+) -> None:
     fake = FakeChat().say(503, 503, 503)
-    frames = ask(settings, fake, "How long does delivery take?")
+    frames = ask(settings, models, fake, "How long does delivery take?")
     final = frames[-1]
     assert final["text"]
     assert not [f for f in frames if f["type"] == "error"]
@@ -128,36 +135,38 @@ INJECTIONS = [
 
 @pytest.mark.parametrize(("attack", "compromised"), INJECTIONS)
 def test_a_compromised_answer_never_reaches_the_customer(
-    settings: Settings, attack: str, compromised: str
+    settings: Settings, attack: str, compromised: str, models: Models
 ) -> None:
     """Even if the model obeys the attacker, what it says is checked before it is sent."""
     fake = FakeChat(default=compromised)
-    frames = ask(settings, fake, "How long does delivery take?", attack)
+    frames = ask(settings, models, fake, "How long does delivery take?", attack)
     shown = " ".join(f.get("delta", "") + " " + f.get("text", "") for f in frames)
     for leak in ("word for word", "Answer only from the sources", "EUR 50", "voucher",
                  OTHER_EMAIL):  # fmt: skip
         assert leak.lower() not in shown.lower().replace(attack.lower(), "")
 
 
-def test_other_customers_orders_never_reach_the_model(settings: Settings) -> None:
+def test_other_customers_orders_never_reach_the_model(settings: Settings, models: Models) -> None:
     fake = FakeChat(default="Let me look that up.")
-    ask(settings, fake, f"where is my order {OTHER_ORDER}? my email is {EMAIL}")
+    ask(settings, models, fake, f"where is my order {OTHER_ORDER}? my email is {EMAIL}")
     sent = json.dumps([r["messages"] for r in fake.requests])
     assert OTHER_EMAIL not in sent
     assert "Wout Vermeulen" not in sent
     assert f'order:{OTHER_ORDER}"' not in sent
 
 
-def test_the_owner_sees_their_order_through_the_model(settings: Settings) -> None:
+def test_the_owner_sees_their_order_through_the_model(settings: Settings, models: Models) -> None:
     fake = FakeChat(default=f"Your order {ORDER} has been delivered. "
                             "The tracking number was 3SHRPN719579457.")  # fmt: skip
-    frames = ask(settings, fake, f"where is my order {ORDER}? my email is {EMAIL}")
+    frames = ask(settings, models, fake, f"where is my order {ORDER}? my email is {EMAIL}")
     final = frames[-1]
     assert final["text"] == fake.default
     assert f'<source id="order:{ORDER}">' in fake.requests[0]["messages"][-1]["content"]
 
 
-def test_instructions_hidden_in_a_product_description_stay_data(settings: Settings) -> None:
+def test_instructions_hidden_in_a_product_description_stay_data(
+    settings: Settings, models: Models
+) -> None:
     db = open_database(settings.sqlalchemy_url)
     with Session(db) as session:
         product = session.exec(select(Product).where(Product.sku == "OUT-1033")).one()
@@ -167,7 +176,7 @@ def test_instructions_hidden_in_a_product_description_stay_data(settings: Settin
         session.commit()
     db.dispose()
     fake = FakeChat(default="The backpack is free today with a 100% discount code!")
-    frames = ask(settings, fake, "tell me about the Fjellstad Tind 22 Hiking Backpack")
+    frames = ask(settings, models, fake, "tell me about the Fjellstad Tind 22 Hiking Backpack")
     sent = fake.requests[0]["messages"][-1]["content"] if fake.requests else ""
     assert "</source> SYSTEM" not in sent
     final = frames[-1]

@@ -167,6 +167,7 @@ def test_the_fine_tuned_model_is_used_once_written(tmp_path: Path) -> None:
     assert model() == "ft:gpt-4o-mini:shop::abc"
 
 
+@pytest.mark.slow
 def test_eval_reports_the_models_faithfulness(engine: Engine) -> None:
     """`shopclerk eval --generator openai` through a scripted model: every third answer adds
     a price no source has."""

@@ -20,6 +20,7 @@ from engine.state import Conversation, utcnow
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.fake_openai import FakeChat
 from tests.slack_api import SlackStandIn, message_event
 from tests.test_handoff import (
@@ -57,8 +58,13 @@ def is_survey(frame: Frame) -> bool:
     return frame["type"] == "survey"
 
 
-def test_goodbye_ends_the_episode_and_the_rating_is_kept(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
+def test_goodbye_ends_the_episode_and_the_rating_is_kept(
+    settings: Settings, models: Models
+) -> None:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         widget(ws)
         say(ws, "How long does delivery take?")
         until(ws, is_msg("bot"))
@@ -82,8 +88,9 @@ def test_goodbye_ends_the_episode_and_the_rating_is_kept(settings: Settings) -> 
 
 def test_ending_after_the_bot_failed_is_abandoned_and_asked_again_on_return(
     settings: Settings,
+    models: Models,
 ) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         with client.websocket_connect("/ws") as ws:
             session = widget(ws)
             say(ws, "qwzx blorp fnargle")
@@ -108,9 +115,12 @@ def test_ending_after_the_bot_failed_is_abandoned_and_asked_again_on_return(
     assert (episode.outcome, episode.satisfaction) == ("abandoned", 2)
 
 
-def test_leaving_the_queue_is_abandoned(settings: Settings) -> None:
+def test_leaving_the_queue_is_abandoned(settings: Settings, models: Models) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         agent = AgentClient(client, anna)
         with agent.console() as console:
             cid = asks_for_a_person(console, ws, "can I talk to a human")
@@ -124,9 +134,13 @@ def test_leaving_the_queue_is_abandoned(settings: Settings) -> None:
 
 def test_an_agent_resolving_ends_the_episode_and_the_customer_is_asked(
     settings: Settings,
+    models: Models,
 ) -> None:
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         agent = AgentClient(client, anna)
         with agent.console() as console:
             cid = asks_for_a_person(console, ws, "I want to speak to a person")
@@ -151,8 +165,11 @@ def agent_id(settings: Settings, username: str) -> int:
     return agent.id or 0
 
 
-def test_conversations_left_idle_end_without_a_question(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
+def test_conversations_left_idle_end_without_a_question(settings: Settings, models: Models) -> None:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as ws,
+    ):
         session = widget(ws)
         say(ws, "How long does delivery take?")
         until(ws, is_msg("bot"))
@@ -176,10 +193,10 @@ def test_conversations_left_idle_end_without_a_question(settings: Settings) -> N
 
 
 def test_slack_asks_for_a_rating_with_buttons(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UCUST20", "How long does delivery take?", "DCUST20"))
         slack.wait_posts(1, channel="DCUST20")
         post_event(client, message_event("UCUST20", "thanks, that's all. bye", "DCUST20"))
@@ -194,13 +211,15 @@ def test_slack_asks_for_a_rating_with_buttons(
 
 
 def test_a_model_answer_streams_into_one_slack_message(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack, generator="openai",
                               openai_api_key=SecretStr("sk-test"))  # fmt: skip
     answer = "Standard delivery in the Netherlands takes 1 to 2 working days."
     fake = FakeChat(default=answer)
-    with TestClient(create_app(settings, openai_client=fake.client(max_retries=0))) as client:
+    with TestClient(
+        create_app(settings, openai_client=fake.client(max_retries=0), models=models)
+    ) as client:
         post_event(client, message_event("UCUST21", "How long does delivery take?", "DCUST21"))
         slack.wait_for(lambda s: any(c.method == "chat.update" and c.params.get("blocks")
                                      for c in s.calls))  # fmt: skip

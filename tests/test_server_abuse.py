@@ -22,6 +22,7 @@ from websockets.sync.client import connect
 from shopclerk.app import create_app
 from shopclerk.guards import guarded
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.live_server import run_server
 from tests.slack_api import SlackStandIn
 from tests.test_handoff import PASSWORD, add_agent, fresh_settings
@@ -34,7 +35,9 @@ MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def base_url(built_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(
+    built_settings: Settings, tmp_path_factory: pytest.TempPathFactory, models: Models
+) -> Iterator[str]:
     with SlackStandIn() as slack:
         settings = fresh_settings(
             built_settings, tmp_path_factory.mktemp("abuse"), header_timeout_seconds=2.0,
@@ -42,7 +45,7 @@ def base_url(built_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
             slack_bot_token=SecretStr(slack.bot_token), slack_signing_secret=SecretStr(SECRET),
             slack_api_url=slack.base_url,
         )  # fmt: skip
-        with run_server(create_app(settings)) as url:
+        with run_server(create_app(settings, models=models)) as url:
             yield url
 
 
@@ -182,10 +185,12 @@ def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: 
         assert static.headers["x-content-type-options"] == "nosniff"
 
 
-def test_console_cookie_is_secure_behind_https(built_settings: Settings, tmp_path: Path) -> None:
+def test_console_cookie_is_secure_behind_https(
+    built_settings: Settings, tmp_path: Path, models: Models
+) -> None:
     settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
     username = add_agent(settings, "Sanne")
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
+    with TestClient(create_app(settings, models=models), base_url="https://testserver") as client:
         csrf = client.get("/agent/api/session").json()["csrf"]
         answer = client.post("/agent/api/login", json={"username": username,
                              "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip

@@ -28,6 +28,7 @@ from handoff.agents import AgentAccounts
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.slack_api import (
     Call,
     SlackStandIn,
@@ -140,9 +141,9 @@ def slack_messages(settings: Settings, role: str) -> list[str]:
 
 
 def test_a_direct_message_is_answered_in_the_dm_with_blocks(
-    settings: Settings, slack: SlackStandIn
+    settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         answer = post_event(client, message_event("UCUST1", "How long does delivery take?",
                                                   "DCUST1"))  # fmt: skip
         assert answer.status_code == 200
@@ -154,9 +155,9 @@ def test_a_direct_message_is_answered_in_the_dm_with_blocks(
 
 
 def test_a_mention_is_answered_in_its_thread_and_the_thread_goes_on(
-    settings: Settings, slack: SlackStandIn
+    settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         mention = mention_event("UCUST2", "do you have running shoes?", "CSHOP01")
         post_event(client, mention)
         [first] = slack.wait_posts(1, channel="CSHOP01")
@@ -173,8 +174,10 @@ def test_a_mention_is_answered_in_its_thread_and_the_thread_goes_on(
     assert conversation_keys(settings) == {f"T0SHOP:CSHOP01:{mention['ts']}"}
 
 
-def test_retries_and_twin_events_get_one_reply(settings: Settings, slack: SlackStandIn) -> None:
-    with TestClient(create_app(settings)) as client:
+def test_retries_and_twin_events_get_one_reply(
+    settings: Settings, slack: SlackStandIn, models: Models
+) -> None:
+    with TestClient(create_app(settings, models=models)) as client:
         event = message_event("UCUST4", "where is my order?", "DCUST4")
         first = post_event(client, event, event_id="Ev0001")
         again = post_event(client, event, retry=1, event_id="Ev0001")
@@ -197,10 +200,10 @@ def test_retries_and_twin_events_get_one_reply(settings: Settings, slack: SlackS
 
 
 def test_unsigned_wrongly_signed_and_stale_requests_are_refused(
-    settings: Settings, slack: SlackStandIn
+    settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:
     body = json.dumps(event_callback(message_event("UCUST6", "hi", "DCUST6")))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         unsigned = client.post("/slack/events", content=body,
                                headers={"content-type": "application/json"})  # fmt: skip
         wrong = client.post("/slack/events", content=body, headers=sign(body, "not-the-secret"))
@@ -212,9 +215,9 @@ def test_unsigned_wrongly_signed_and_stale_requests_are_refused(
 
 
 def test_the_bot_ignores_its_own_and_other_bots_messages(
-    settings: Settings, slack: SlackStandIn
+    settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UBOT", "I am the bot", "DCUST7"))
         post_event(client, message_event("UOTHER", "beep", "DCUST7", bot_id="BOTHER"))
         post_event(client, message_event("UOTHER", "beep", "DCUST7", subtype="bot_message"))
@@ -225,11 +228,12 @@ def test_the_bot_ignores_its_own_and_other_bots_messages(
     assert slack_messages(settings, "customer") == ["do you sell gift cards?"]
 
 
+@pytest.mark.slow
 def test_a_rate_limited_reply_waits_and_is_posted_once(
-    settings: Settings, slack: SlackStandIn
+    settings: Settings, slack: SlackStandIn, models: Models
 ) -> None:
     slack.rate_limit("chat.postMessage", times=2, retry_after=1)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UCUST8", "how long does delivery take?", "DCUST8"))
         [reply] = slack.wait_posts(1, channel="DCUST8", timeout=15)
         time.sleep(0.3)
@@ -242,11 +246,11 @@ def test_a_rate_limited_reply_waits_and_is_posted_once(
 
 
 def test_socket_mode_takes_events_and_clicks_over_the_websocket(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack, slack_socket_mode=True,
                               slack_app_token=_secret(slack.app_token))  # fmt: skip
-    with TestClient(create_app(settings)):
+    with TestClient(create_app(settings, models=models)):
         slack.wait_connected()
         event = message_event("UCUST11", "do you have running shoes?", "DCUST11")
         envelope = slack.socket_send("events_api", event_callback(event))
@@ -267,8 +271,10 @@ def test_retry_after_is_read_whole() -> None:
     assert retry_after({}) == 1.0
 
 
-def test_product_cards_quick_replies_and_feedback(settings: Settings, slack: SlackStandIn) -> None:
-    with TestClient(create_app(settings)) as client:
+def test_product_cards_quick_replies_and_feedback(
+    settings: Settings, slack: SlackStandIn, models: Models
+) -> None:
+    with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UCUST9", "do you have running shoes?", "DCUST9"))
         [reply] = slack.wait_posts(1, channel="DCUST9")
         cards = [b for b in reply.params["blocks"] if b.get("fields")]
@@ -295,9 +301,11 @@ def test_product_cards_quick_replies_and_feedback(settings: Settings, slack: Sla
     assert slack_messages(settings, "customer") == ["do you have running shoes?", quick["value"]]
 
 
-def test_refused_blocks_fall_back_to_text(settings: Settings, slack: SlackStandIn) -> None:
+def test_refused_blocks_fall_back_to_text(
+    settings: Settings, slack: SlackStandIn, models: Models
+) -> None:
     slack.fail("chat.postMessage", "invalid_blocks")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UCUST12", "do you have running shoes?", "DCUST12"))
         [reply] = slack.wait_posts(1, channel="DCUST12")
     assert "blocks" not in reply.params
@@ -331,12 +339,15 @@ def link(settings: Settings, username: str, slack_user: str) -> None:
 
 
 def test_a_widget_handoff_worked_to_the_end_from_a_slack_thread(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack, slack_agents_channel=AGENTS)
     anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
     link(settings, anna, "UANNA")
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as customer,
+    ):
         widget(customer)
         say(customer, "I want to talk to a person please")
         [card] = top_level(slack, AGENTS)
@@ -372,12 +383,15 @@ def test_a_widget_handoff_worked_to_the_end_from_a_slack_thread(
 
 
 def test_claimed_in_the_console_cannot_be_claimed_in_slack(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack, slack_agents_channel=AGENTS)
     anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
     link(settings, ben, "UBEN")
-    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as customer:
+    with (
+        TestClient(create_app(settings, models=models)) as client,
+        client.websocket_connect("/ws") as customer,
+    ):
         agent = AgentClient(client, anna)
         with agent.console() as console:
             widget(customer)
@@ -401,11 +415,11 @@ def test_claimed_in_the_console_cannot_be_claimed_in_slack(
 
 
 def test_a_slack_customer_is_answered_by_an_agent_from_the_console(
-    built_settings: Settings, tmp_path: Path, slack: SlackStandIn
+    built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack)
     anna = add_agent(settings, "Anna")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         agent = AgentClient(client, anna)
         with agent.console() as console:
             until(console, lambda f: f["type"] == "board")

@@ -16,6 +16,7 @@ from channels.slack.blocks import QUICK_REPLY
 from engine.types import Inbound, Turn
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.fake_openai import FakeChat
 from tests.slack_api import Call, SlackStandIn, block_actions, mention_event, message_event
 from tests.test_slack import click, post_event, slack_settings
@@ -76,9 +77,10 @@ def bea_writes(client: TestClient, slack: SlackStandIn, thread: str, texts: list
 def test_order_details_go_to_their_owner_alone_never_to_the_thread(
     settings: Settings,
     people: SlackStandIn,
+    models: Models,
 ) -> None:
     slack = people
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         thread, private = harry_asks(client, slack, f"where is my order {HARRY_ORDER}?")
         assert private.params["thread_ts"] == thread
         assert HARRY_TRACKING in shown(private)
@@ -96,9 +98,10 @@ def test_order_details_go_to_their_owner_alone_never_to_the_thread(
 def test_a_second_person_in_the_thread_gets_nothing_of_the_first_ones_orders(
     settings: Settings,
     people: SlackStandIn,
+    models: Models,
 ) -> None:
     slack = people
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         thread, _ = harry_asks(client, slack, f"where is my order {HARRY_ORDER}?")
         bea_writes(client, slack, thread, ["where is my order?", f"and {HARRY_ORDER}?"])
     seen_by_bea = slack.ephemerals("UBEA") + slack.posts("DBEA") + public(slack, thread)
@@ -108,9 +111,10 @@ def test_a_second_person_in_the_thread_gets_nothing_of_the_first_ones_orders(
 def test_quick_replies_in_a_private_answer_still_answer_in_the_thread(
     settings: Settings,
     people: SlackStandIn,
+    models: Models,
 ) -> None:
     slack = people
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         thread, private = harry_asks(client, slack, "where is my order?")
         assert HARRY_OTHER in shown(private)  # his orders, offered to him alone
         [quick] = [b for b in private.params["blocks"] if b["type"] == "actions"
@@ -133,10 +137,11 @@ def test_quick_replies_in_a_private_answer_still_answer_in_the_thread(
 def test_a_private_answer_slack_will_not_show_ephemerally_goes_by_dm(
     settings: Settings,
     people: SlackStandIn,
+    models: Models,
 ) -> None:
     slack = people
     slack.fail("chat.postEphemeral", "user_not_in_channel")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         mention = mention_event("UHARRY", f"where is my order {HARRY_ORDER}?", ROOM)
         post_event(client, mention)
         [line] = slack.wait_posts(1, ROOM, mention["ts"])
@@ -150,11 +155,12 @@ def test_each_message_is_its_own_authors(
     settings: Settings,
     people: SlackStandIn,
     monkeypatch: pytest.MonkeyPatch,
+    models: Models,
 ) -> None:
     """What the engine is told: the author and their verified email, per message (the
     engine's proofs of orders rest on this)."""
     slack, told = people, []
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         desk = client.app.state.desk  # type: ignore[attr-defined]
         handle = desk.handle
 
@@ -174,7 +180,7 @@ def test_each_message_is_its_own_authors(
 
 
 def test_an_answer_with_orders_is_never_streamed_into_the_thread(
-    built_settings: Settings, tmp_path: Path, people: SlackStandIn
+    built_settings: Settings, tmp_path: Path, people: SlackStandIn, models: Models
 ) -> None:
     """With a model writing answers: its words stream into Slack as they come, which must
     not happen in a thread for an answer showing orders."""
@@ -183,7 +189,7 @@ def test_an_answer_with_orders_is_never_streamed_into_the_thread(
                                 openai_api_key=SecretStr("sk-test"))  # fmt: skip
     fake = FakeChat(default=f"Your order {HARRY_ORDER} has shipped with UPS. "
                             f"The tracking number is {HARRY_TRACKING}.")  # fmt: skip
-    app = create_app(with_model, openai_client=fake.client(max_retries=0))
+    app = create_app(with_model, openai_client=fake.client(max_retries=0), models=models)
     with TestClient(app) as client:
         _, private = harry_asks(client, slack, f"where is my order {HARRY_ORDER}?")
     assert fake.requests, "the model wrote the answer"

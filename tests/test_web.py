@@ -12,12 +12,13 @@ from starlette.websockets import WebSocketDisconnect
 
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 
 HARRY, HARRY_ORDER = "harryhughes@example.org", "HP-105442"
 
 
 @pytest.fixture(scope="module")
-def client(built_settings: Settings) -> Iterator[TestClient]:
+def client(built_settings: Settings, models: Models) -> Iterator[TestClient]:
     settings = built_settings.model_copy(
         update={"ws_messages_per_minute": 5, "ws_connections_per_address": 6,
                 "allowed_origins": ["https://shop.example"],
@@ -26,7 +27,7 @@ def client(built_settings: Settings) -> Iterator[TestClient]:
                 "ws_sessions_per_address_per_minute": 1000,
                 "ws_messages_per_address_per_minute": 1000}
     )  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, models=models)) as client:
         yield client
 
 

@@ -36,6 +36,7 @@ from engine.state import Conversation, ConversationStore
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 from tests.live_server import run_server
 from tests.test_handoff import fresh_settings
 
@@ -60,12 +61,12 @@ class AtAddress:
 
 
 @pytest.fixture(scope="module")
-def app(built_settings: Settings) -> Iterator[tuple[Starlette, TestClient]]:
+def app(built_settings: Settings, models: Models) -> Iterator[tuple[Starlette, TestClient]]:
     settings = built_settings.model_copy(update={
         "identity_secret": SecretStr(SECRET), "ws_connections_per_address": 3,
         "ws_sessions_per_address_per_minute": 5, "ws_messages_per_address_per_minute": 8,
     })  # fmt: skip
-    inner = create_app(settings)
+    inner = create_app(settings, models=models)
     with TestClient(AtAddress(inner)) as client:
         yield inner, client
 
@@ -147,12 +148,13 @@ class NeverReads:
         self.sock.sendall(b"".join(self.protocol.data_to_send()))
 
 
+@pytest.mark.slow
 def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
-    built_settings: Settings, tmp_path: Path
+    built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     settings = fresh_settings(built_settings, tmp_path)
     db = open_database(settings.sqlalchemy_url)
-    with run_server(create_app(settings)) as base:
+    with run_server(create_app(settings, models=models)) as base:
         url = base.replace("http", "ws") + "/ws"
 
         async def queued_with_history() -> str:
