@@ -31,7 +31,7 @@ from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, UNPLACED, Findings, Lookup
 from engine.places import Places
-from engine.policy import COMPLAINTS, DecisionPolicy, TurnFacts
+from engine.policy import COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
@@ -256,11 +256,7 @@ class Engine:
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
         elif intent.intent in UNPLACED and findings.products:  # the catalog does
             intent = IntentResult("product_info", findings.products[0].score, intent.candidates)
-        elif (
-            intent.intent in COMPLAINTS
-            and findings.faq
-            and (findings.faq[0].score >= FAQ_GENERAL_SCORE)
-        ):  # a grievance asking what the FAQ answers ("earbuds died, can they be repaired?")
+        elif _faq_answers_instead(intent, findings, text):
             intent = IntentResult(FAQ_ANSWER, findings.faq[0].score, intent.candidates)
         if findings.tried is not None:
             self.ledger.failed(session, inbound, conversation.id, *findings.tried)
@@ -364,6 +360,21 @@ ASKS_FOR_PERSON = re.compile(
     r"|\bcall me back\b",
     re.IGNORECASE,
 )
+
+
+_ASKS_HOW = re.compile(r"^\W*(how|where|what|when|can|could|may|do|does|is|are)\b|\?\W*$", re.I)
+
+
+def _faq_answers_instead(intent: IntentResult, findings: Findings, text: str) -> bool:
+    """A person is called in for complaints and for what a person must do (deleting an
+    account), unless the message asks what an FAQ entry answers well: a grievance that asks
+    ("earbuds died, can they be repaired?") or a question about how it is done ("how can I
+    delete my account?", where "please delete my account" still goes to a person)."""
+    if not findings.faq or findings.faq[0].score < FAQ_GENERAL_SCORE:
+        return False
+    if intent.intent in COMPLAINTS:
+        return True
+    return intent.intent in POLICY_INTENTS and _ASKS_HOW.search(text) is not None
 
 
 def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:

@@ -105,15 +105,26 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
     [
         ("says delivered but what does that actually mean", "status-delivered"),
         ("how do i file a complaint", "complaint"),
+        # "please delete my account" goes to a person; asking how it is done is answered.
+        ("How can I delete my account?", "delete-account"),
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
     engine: Engine, text: str, faq_id: str
 ) -> None:
-    """Not every sigh is a complaint for a person: what the store knows answers these."""
+    """Not every sigh is a complaint for a person, nor every mention of what a person must do
+    a request for it: what the store's FAQ answers well is answered."""
     decision = Chat(engine).say(text).decision
     assert isinstance(decision, Reply)
     assert [s.id for s in decision.sources][:1] == [faq_id]
+
+
+def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
+    """Entries matching about as well: the one the store tagged with the intent wins."""
+    decision = Chat(engine).say("what is your return policy?").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources[0].id != "status-return-requested"
+    assert decision.sources[0].id.startswith("return-")
 
 
 def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine) -> None:
