@@ -188,9 +188,11 @@ class Lookup:
     def rank_faq(
         self, text: str, vector: Vectors, intent: str, k: int = 5
     ) -> list[Scored[FaqEntry]]:
-        """FAQ entries for the question, best first, before any threshold."""
-        # Boosting entries tagged with the detected intent was tried (scripts/tune_faq.py) and
-        # did not help on the development set; `intent` is kept for the next ranker to try.
+        """FAQ entries for the question, best first, before any threshold; of entries matching
+        about as well, those the store tagged with `intent` first."""
+        # A larger boost for the tagged entries was tried (scripts/tune_faq.py) and did not
+        # help on the development set: a tag decides only between near-equal matches.
         catalog = self._search.catalog
-        hits = self._search.search("faq", text, vector, k=k)
+        tagged = {i for i, entry in catalog.faq.items() if intent in entry.intents}
+        hits = self._search.search("faq", text, vector, k=k, preferred=tagged)
         return [Scored(catalog.faq[h.record_id], h.score) for h in hits]
