@@ -119,6 +119,16 @@ def test_a_question_worded_like_a_grievance_is_answered(
     assert [s.id for s in decision.sources][:1] == [faq_id]
 
 
+def test_how_tracking_works_is_answered_and_where_my_order_is_asks_for_it(engine: Engine) -> None:
+    how = Chat(engine).say("is there a way to see where my order is right now").decision
+    assert isinstance(how, Reply)
+    assert [s.id for s in how.sources] == ["track-order"]
+    where = Chat(engine).say("where is my order?").decision
+    assert isinstance(where, Reply)
+    assert "order number" in where.text
+    assert not where.sources
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision

@@ -119,9 +119,19 @@ def _order_needed(context: Context) -> Answer | None:
         return None  # a general question ("can I cancel an order?"): the FAQ answers it
     if findings.faq and findings.faq[0].score >= FAQ_GENERAL_SCORE:
         return None  # "what does the status 'paid' mean?": about orders, not one order
+    if findings.faq and _ASKS_HOW_TO.search(context.text):
+        return None  # "how can I track my parcel?": the FAQ says how it is done
     if slots.email:  # an email alone: the same reply whether it is a customer's or not
         return Answer(phrases.ASK_ORDER_ID_WITH_EMAIL)
     return Answer(phrases.ASK_ORDER_ID)
+
+
+# A question about how something is done, not a request to do it for this customer's order.
+_ASKS_HOW_TO = re.compile(
+    r"\bhow (can|do|does|could|would|should) (i|we|you|one)\b(?! (long|much|many|soon|fast))"
+    r"|\b(is|are) there (a|any) (way|link|option)s?\b|\bhow to\b",
+    re.IGNORECASE,
+)
 
 
 def _from_records(intent: str, findings: Findings, timezone: tzinfo) -> Answer:
