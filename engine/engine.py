@@ -31,7 +31,7 @@ from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, UNPLACED, Findings, Lookup
 from engine.places import Places
-from engine.policy import COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
+from engine.policy import COMPLAINT, COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
@@ -256,6 +256,10 @@ class Engine:
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
         elif intent.intent in UNPLACED and findings.products:  # the catalog does
             intent = IntentResult("product_info", findings.products[0].score, intent.candidates)
+        elif intent.unsure and intent.candidates[0].intent in COMPLAINTS:
+            # Nothing in the store answers it and it reads most like a complaint ("my item is
+            # defective"): a person, not a list of guesses.
+            intent = IntentResult(COMPLAINT, intent.confidence, intent.candidates)
         elif _faq_answers_instead(intent, findings, text):
             intent = IntentResult(FAQ_ANSWER, findings.faq[0].score, intent.candidates)
         if findings.tried is not None:

@@ -15,7 +15,8 @@ ALWAYS_HUMAN = frozenset({"contact_human_agent"})
 POLICY_INTENTS = frozenset({"delete_account"})  # a person must do these
 # Damaged, wrong or missing items, a parcel that never came, bad service: a person decides on a
 # replacement, a refund or an apology; the bot's draft (the FAQ's rules, the order) helps them.
-COMPLAINTS = frozenset({"complaint"})
+COMPLAINT = "complaint"
+COMPLAINTS = frozenset({COMPLAINT})
 
 
 @dataclass(frozen=True)
