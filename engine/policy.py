@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -17,6 +18,17 @@ POLICY_INTENTS = frozenset({"delete_account"})  # a person must do these
 # replacement, a refund or an apology; the bot's draft (the FAQ's rules, the order) helps them.
 COMPLAINT = "complaint"
 COMPLAINTS = frozenset({COMPLAINT})
+
+
+# A customer fed up with the bot itself wants a person, whatever the words' sentiment score
+# ("this bot is useless" is only mildly negative to VADER).
+FED_UP_WITH_BOT = re.compile(
+    r"\b(you|you're|youre|you are|this bot|the bot|this chat ?bot|this assistant|this thing)\b"
+    r"[^.?!]{0,12}\b(useless|stupid|dumb|not helping|no help|not helpful|unhelpful|rubbish"
+    r"|pointless|a joke)\b"
+    r"|\bnot helping( me)? at all\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ class DecisionPolicy:
         intent = facts.intent.intent
         if intent in ALWAYS_HUMAN:
             return HandoffReason.CUSTOMER_ASKED
-        if (
+        if FED_UP_WITH_BOT.search(facts.text) or (
             intent not in ("smalltalk",)
             and self.sentiment(facts.text) <= NEGATIVE_FROM
             and not _answered_from_faq(facts)
