@@ -108,6 +108,7 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         ("how do i file a complaint", "complaint"),
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
+        ("where can i complain about bad service", "complaint"),  # upset, and answered
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
