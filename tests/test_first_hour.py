@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -241,4 +242,25 @@ def test_kb_build_shows_its_steps_and_no_library_noise(
     assert steps[1].startswith("exporting the embedding model to ONNX (the first time only) ...")
     assert steps[2].startswith("embedding new and changed products and FAQ entries ... done (")
     assert len(steps) == 3, build.stderr  # nothing else: no warnings, no deprecations
-    assert "products: 182 added" in build.stdout
+    assert "product index: 182 added" in build.stdout
+
+
+# -- the import formats' documentation -------------------------------------------------------
+
+
+def test_every_example_in_the_import_formats_doc_imports(tmp_path: Path) -> None:
+    from kb.importers import import_faq, import_orders, import_products
+    from shopclerk.database import open_db
+
+    doc = (ROOT / "docs" / "import-formats.md").read_text()
+    examples = re.findall(r"```(csv|json|jsonl)\n(.*?)```", doc, re.S)
+    importers = [import_products, import_products, import_faq, import_faq, import_orders]
+    assert len(examples) == len(importers)
+    db = open_db(Settings(data_dir=tmp_path), migrate=True)
+    for number, ((suffix, text), function) in enumerate(zip(examples, importers, strict=True)):
+        path = tmp_path / f"example{number}.{suffix}"
+        path.write_text(text)
+        report = function(db, path)
+        assert report.errors == [], report.errors
+        assert report.added + report.unchanged == 1
+    db.dispose()
