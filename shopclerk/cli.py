@@ -85,7 +85,7 @@ DataDir = Annotated[
     typer.Option(
         DATA_DIR_OPTION,
         help="Where shopclerk keeps its files, before or after the "
-        "command [env: SHOPCLERK_DATA_DIR].",
+        "command (or SHOPCLERK_DATA_DIR).",
     ),
 ]
 # A public FAQ whose licence keeps it out of the repository: measured where it lies beside it.
