@@ -11,7 +11,7 @@ BIN     = $(VENV)/bin
 TORCH  ?= torch==2.13.0
 PORT   ?= 8000
 
-.PHONY: install demo chat test test-fast lint typecheck browser clean
+.PHONY: install demo chat test test-fast lint typecheck browser js-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+# The browser code's lint and unit tests (eslint, node --test): Node 20.6+ and npm, pinned by
+# package-lock.json. Nothing is built; browsers load the files as they are.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 demo: install
 	$(BIN)/shopclerk db upgrade
@@ -37,6 +43,10 @@ chat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx --no-install eslint .
+
+js-test: node_modules/.installed
+	node --test --import ./tests/js/register.js tests/js/
 
 typecheck: install
 	$(BIN)/mypy
@@ -46,11 +56,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: lint typecheck browser
+test: lint typecheck browser js-test
 	$(BIN)/pytest -q
 
-test-fast: lint typecheck
+test-fast: lint typecheck js-test
 	$(BIN)/pytest -q -m "not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

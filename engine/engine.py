@@ -349,7 +349,7 @@ BOT = "bot"
 COMPLAINT_SURE = 0.75
 FAQ_ANSWER = "faq"  # the intent of a message answered from the FAQ on the match alone
 _PERSON = (
-    r"(human|person|agent|operator|manager|representative|customer service|someone real"
+    r"(human|person|agent|operator|manager|supervisor|representative|customer service|someone real"
     r"|someone|somebody|(an? )?employee|(a |your )?staff|(a |your )?colleague|a real one)"
 )
 ASKS_FOR_PERSON = re.compile(
@@ -358,6 +358,9 @@ ASKS_FOR_PERSON = re.compile(
     rf"[^.?!]{{0,12}}\b{_PERSON}\b"  # "let me talk to a human", "get me someone who can help"
     rf"|\bpass me\b[^.?!]{{0,12}}\b{_PERSON}\b"  # "can you pass me to a colleague"
     r"|\b(real|actual|live)\s+(person|human|agent)\b"  # "i want a real person, not a bot"
+    # "i'd like a human to look at my case", "need an agent"
+    r"|\b(want|need|like|get|have)\s+(a|an|some)\s+(human|person|agent)\b"
+    r"|\bescalat(e|ed|ion)\b"  # "escalate to a supervisor", "i want to escalate this"
     # "can someone from customer care call me back?"
     r"|\b(someone|somebody|an? (agent|person|human|colleague))\b[^.?!]{0,25}"
     r"\b(call|ring|phone) me\b"

@@ -87,6 +87,9 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
         ("can someone from customer care call me back? 06 12345678", "customer_asked"),
         ("helo i need speak with employee", "customer_asked"),
         ("can you pass me to a colleague", "customer_asked"),
+        ("I'd like a human to look at my case", "customer_asked"),
+        ("escalate to a supervisor", "customer_asked"),
+        ("this bot is useless", "negative_sentiment"),  # fed up with the bot: a person
         ("please delete my account", "policy"),
         ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
         ("the kettle came dented and the lid doesnt fit", "complaint"),
@@ -108,6 +111,7 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         ("how do i file a complaint", "complaint"),
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
+        ("where can i complain about bad service", "complaint"),  # upset, and answered
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
@@ -138,8 +142,15 @@ def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine)
     assert decision.sources[0].id.startswith("return-")
 
 
-def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine) -> None:
-    decision = Chat(engine).say("can i give the gift card to someone else").decision
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can i give the gift card to someone else",
+        "the confirmation email doesnt count as an invoice for my work, can i get a real one",
+    ],
+)
+def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine, text: str) -> None:
+    decision = Chat(engine).say(text).decision
     assert isinstance(decision, Reply)
     assert decision.sources
 
