@@ -120,14 +120,10 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
         )  # fmt: skip
         target = out or current.data_dir / "datasets"
         # Progress on stderr (stdout keeps the summary): redaction takes a while on big desks.
-        typer.echo("reading the conversations, redacting personal data ...", err=True, nl=False)
+        typer.echo("exporting: reading the conversations, redacting personal data ...", err=True)
         started = time.monotonic()
-        try:
-            summary = _export(current, selection, target, validation_share, seed)
-        except BaseException:
-            typer.echo(" failed", err=True)
-            raise
-        typer.echo(f" done ({time.monotonic() - started:.1f} s)", err=True)
+        summary = _export(current, selection, target, validation_share, seed)
+        typer.echo(f"exported in {time.monotonic() - started:.1f} s", err=True)
         for line in summary_lines(summary, target):
             typer.echo(line)
 

@@ -469,7 +469,6 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    from shopclerk.database import open_db
     from shopclerk.serving import PortUnavailableError, bind
     from shopclerk.serving import serve as run
 
@@ -477,13 +476,12 @@ def serve(
         sock = bind(host, port)  # before anything slow: a busy port is said at once
     except PortUnavailableError as exc:
         raise fail(str(exc)) from exc
-    open_db(settings(), migrate=True).dispose()  # one line when the database cannot be used
-    from shopclerk.app import create_app
-    from shopclerk.wiring import INTENT_MODEL
-
-    if not (settings().models_dir / INTENT_MODEL).is_file():
+    try:
+        _ready_to_serve()
+    except BaseException:
         sock.close()
-        raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
+        raise
+    from shopclerk.app import create_app
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
     typer.echo(f"agent console: http://{host}:{port}/agent/")
@@ -492,6 +490,17 @@ def serve(
         channel = settings().slack_agents_channel or "no agents channel"
         typer.echo(f"Slack: {how}; {channel}")
     run(create_app(settings()), settings(), host, port, ws, sock)
+
+
+def _ready_to_serve() -> None:
+    """What would otherwise fail inside the server's start-up, as one line: the database
+    (migrated here, as `serve` is one of the two commands that migrate) and the built models."""
+    from shopclerk.database import open_db
+    from shopclerk.wiring import INTENT_MODEL
+
+    open_db(settings(), migrate=True).dispose()
+    if not (settings().models_dir / INTENT_MODEL).is_file():
+        raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
 
 
 @app.command("eval")

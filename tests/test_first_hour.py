@@ -171,7 +171,9 @@ def test_an_import_that_skips_every_row_fails_and_changes_nothing(tmp_path: Path
     good.write_text(json.dumps(ORDER) + "\n")
     wrong = [{**ORDER, "status": "lost"}, {**ORDER, "order_id": "12"}]
     bad.write_text("".join(json.dumps(order) + "\n" for order in wrong))
-    assert shopclerk("--data-dir", str(data), "kb", "import-orders", str(good)).exit_code == 0
+    imported = shopclerk("--data-dir", str(data), "kb", "import-orders", str(good))
+    assert imported.exit_code == 0
+    assert imported.stderr.startswith(f"importing orders from {good} ... done (")  # progress
 
     result = shopclerk("--data-dir", str(data), "kb", "import-orders", str(bad), "--replace")
     line = one_error_line(result)
@@ -197,6 +199,12 @@ def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path: Path) ->
     assert line == (f"error: port {port} on 127.0.0.1 is already in use (another shopclerk "
                     "serve?): stop what holds it, or pick another with --port")  # fmt: skip
     assert "startup complete" not in result.output
+
+
+def test_serve_with_an_unreachable_database_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"}
+    result = shopclerk("--data-dir", str(tmp_path), "serve", "--port", str(free_port()), env=env)
+    assert "cannot open the database at postgresql+psycopg://" in one_error_line(result)
 
 
 def test_serve_before_a_build_says_to_build(tmp_path: Path) -> None:
@@ -264,3 +272,12 @@ def test_every_example_in_the_import_formats_doc_imports(tmp_path: Path) -> None
         assert report.errors == [], report.errors
         assert report.added + report.unchanged == 1
     db.dispose()
+
+
+def test_dataset_export_says_what_it_is_doing(tmp_path: Path) -> None:
+    data = upgraded(tmp_path)
+    result = shopclerk("--data-dir", str(data), "dataset", "export")
+    progress, error = result.stderr.splitlines()
+    assert progress == "exporting: reading the conversations, redacting personal data ..."
+    assert error.startswith("error: no answers to learn from yet")
+    assert result.exit_code == 1
