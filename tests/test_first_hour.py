@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
-from kb.database import open_database
+from kb.database import Database, open_database
 from shopclerk.cli import app, data_dir_first
-from shopclerk.database import alembic_config
+from shopclerk.database import SchemaBehindError, alembic_config, open_db
 from shopclerk.settings import Settings
 from shopclerk.wiring import INTENT_MODEL
 
@@ -122,6 +123,16 @@ def test_only_db_upgrade_migrates(tmp_path: Path) -> None:
     assert shopclerk("--data-dir", str(data), "db", "upgrade").exit_code == 0
     assert _revision(url) == "0009"
     assert shopclerk("--data-dir", str(data), "agents", "list").exit_code == 0
+
+
+def test_commands_open_a_migrated_database_without_migrating_it(db: Database) -> None:
+    """On SQLite and PostgreSQL alike: the revision check reads the schema the URL points at."""
+    settings = Settings(database_url=db.url.render_as_string(hide_password=False))
+    open_db(settings).dispose()  # at the head: opened as it is
+    with db.begin() as connection:  # as if an older release had made it
+        connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+    with pytest.raises(SchemaBehindError, match="at revision 0008, this shopclerk needs 0009"):
+        open_db(settings)
 
 
 def _revision(url: str) -> str | None:
@@ -258,16 +269,15 @@ def test_kb_build_shows_its_steps_and_no_library_noise(
 
 def test_every_example_in_the_import_formats_doc_imports(tmp_path: Path) -> None:
     from kb.importers import import_faq, import_orders, import_products
-    from shopclerk.database import open_db
 
     doc = (ROOT / "docs" / "import-formats.md").read_text()
     examples = re.findall(r"```(csv|json|jsonl)\n(.*?)```", doc, re.S)
     importers = [import_products, import_products, import_faq, import_faq, import_orders]
     assert len(examples) == len(importers)
     db = open_db(Settings(data_dir=tmp_path), migrate=True)
-    for number, ((suffix, text), function) in enumerate(zip(examples, importers, strict=True)):
+    for number, ((suffix, example), function) in enumerate(zip(examples, importers, strict=True)):
         path = tmp_path / f"example{number}.{suffix}"
-        path.write_text(text)
+        path.write_text(example)
         report = function(db, path)
         assert report.errors == [], report.errors
         assert report.added + report.unchanged == 1
