@@ -283,10 +283,15 @@ class Engine:
     @staticmethod
     def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
         """What the words themselves settle, whatever the intent model says: someone who asks
-        for a person gets one; an order number makes an order question, a product the customer
-        named a product question."""
+        for a person gets one, and so does a charge they never made or a lawyer; another shop's
+        order is not this shop's; an order number makes an order question, a product the
+        customer named a product question."""
         if ASKS_FOR_PERSON.search(text):
             return IntentResult("contact_human_agent", 1.0, intent.candidates)
+        if SERIOUS_MATTER.search(text):
+            return IntentResult(COMPLAINT, 1.0, intent.candidates)
+        if ANOTHER_SHOP.search(text) and not slots.order_id:
+            return IntentResult("out_of_scope", 1.0, intent.candidates)
         if intent.intent in COMPLAINTS and intent.confidence < COMPLAINT_SURE:
             # A person is called in for a problem the model is sure of; "says delivered but
             # what does that mean" is not one, and what the store knows answers it.
@@ -382,6 +387,30 @@ def _faq_answers_instead(intent: IntentResult, findings: Findings, text: str) ->
     if intent.intent in COMPLAINTS:
         return True
     return intent.intent in POLICY_INTENTS and _ASKS_HOW.search(text) is not None
+
+
+# Matters a person must take up whatever else the message asks: a charge or an order the
+# customer never made, a bank dispute, legal steps.
+SERIOUS_MATTER = re.compile(
+    r"\b(fraud|fraudulent|scam(med)?|unauthori[sz]ed|chargeback|charge-back|legal action"
+    r"|sue you|small claims|consumer (authority|protection)|ombudsman|trading standards)\b"
+    r"|\b((my|our) |(go(ing)?|went) to (a |my )?|(contact|involve|get|call|hire) (a |my ))"
+    r"(lawyer|solicitor|attorney)\b"
+    r"|\b(disputed?|contested?) (the |this |a )?(payment|charge|transaction)\b"
+    r"|\b(never|didn'?t|did not) (make|made|place|placed|order|ordered|authori[sz]e)\b"
+    r"[^.?!]{0,30}\b(this|that|it|order|payment|charge|purchase)\b"
+    r"|\b(charge|payment|order|purchase)\b[^?!]{0,60}\b(i|we) (never|didn'?t|did not) "
+    r"(make|made|place|placed|order|ordered|authori[sz]e)\b"
+    r"|\b(it )?(was ?n'?t|was not|wasnt) me\b",
+    re.IGNORECASE,
+)
+# Other shops customers mix up with this one ("my amazon package is late"): not ours to answer.
+ANOTHER_SHOP = re.compile(
+    r"\b(amazon|ebay|etsy|aliexpress|alibaba|temu|shein|wish\.com|walmart|target\.com|ikea"
+    r"|decathlon|zalando|bol\.com|coolblue|mediamarkt|otto|asos|argos|john lewis|costco"
+    r"|best buy|home depot)\b",
+    re.IGNORECASE,
+)
 
 
 def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:

@@ -96,6 +96,8 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
         ("half my order is missing from the box", "complaint"),
         ("received my order today but the yoga mat has a big cut in it", "complaint"),
         ("my item is defective", "complaint"),  # unsure, but nothing in the store answers it
+        ("there's a charge of 89.94 from you on my card that i never made", "complaint"),
+        ("sort it out by monday or i'm going to my lawyer", "complaint"),
     ],
 )
 def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> None:
@@ -161,6 +163,16 @@ def test_a_payment_shorthand_is_understood(engine: Engine) -> None:
     assert turn.correction.corrected == "gpay works at checkout?"
     assert isinstance(turn.decision, Reply)
     assert [s.id for s in turn.decision.sources][:1] == ["payment-wallets"]
+
+
+@pytest.mark.parametrize(
+    "text", ["my amazon package is late can you check", "do i need a lawyer for a divorce"]
+)
+def test_another_shops_order_or_a_legal_question_is_out_of_scope(engine: Engine, text: str) -> None:
+    turn = Chat(engine).say(text)
+    assert turn.intent.intent == "out_of_scope"
+    assert isinstance(turn.decision, Reply)
+    assert not turn.decision.sources
 
 
 def test_repeated_failure_hands_off(engine: Engine) -> None:
