@@ -1,5 +1,6 @@
 # shopclerk: the two set-up commands.
 #   make demo   install what is needed, build the demo store, serve the web demo on :8000
+#               (make demo PORT=8080 for another port)
 #   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
 #   make test-fast   lint, type-check and the tests not marked slow
 PYTHON ?= python3
@@ -8,6 +9,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch (sentence-transformers needs it to export the model to ONNX); on this
 # kind of machine pip finds its wheel on local disk instead of downloading a CUDA build.
 TORCH  ?= torch==2.13.0
+PORT   ?= 8000
 
 .PHONY: install demo chat test test-fast lint typecheck browser js-test clean
 
@@ -29,10 +31,12 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 demo: install
+	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
-	$(BIN)/shopclerk serve --host 127.0.0.1 --port 8000
+	$(BIN)/shopclerk serve --host 127.0.0.1 --port $(PORT)
 
 chat: install
+	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
 	$(BIN)/shopclerk chat --explain
 
