@@ -51,6 +51,7 @@ from engine.types import (
     Slots,
     Turn,
 )
+from engine.understanding import DraftSeen, Understanding
 from kb.embeddings import Vectors
 
 
@@ -530,22 +531,23 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
     kept beside it for the agent."""
     data, decision, now = turn.as_dict(), turn.decision, utcnow()
     conversation_id, seq = conversation.id or 0, conversation.last_seq
-    understanding: dict[str, Any] = {"candidates": data["candidates"], "slots": data["slots"],
-                                     "rejected": turn.rejected}  # fmt: skip
+    understanding = Understanding(candidates=data["candidates"], slots=data["slots"],
+                                  rejected=turn.rejected)  # fmt: skip
     if turn.requests:  # a message with several requests: what each was understood as
-        understanding["requests"] = data["requests"]
+        understanding.requests = data["requests"]
     if turn.documents:  # what a model is given to answer this message (and trained on)
-        understanding["documents"] = list(turn.documents)
+        understanding.documents = list(turn.documents)
     if turn.draft is not None:
-        understanding["draft"] = {"text": turn.draft.text,
-                                  "sources": [s.as_dict() for s in turn.draft.sources]}  # fmt: skip
+        understanding.draft = DraftSeen(
+            text=turn.draft.text, sources=[s.as_dict() for s in turn.draft.sources]
+        )
     customer = {
         "conversation_id": conversation_id, "seq": seq + 1, "role": "customer",
         "text": turn.inbound.text,
         "corrected_text": turn.correction.corrected,
         "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
         "intent_confidence": turn.intent.confidence, "decision": None, "handoff_reason": None,
-        "understanding": understanding, "sources": [], "created_at": now,
+        "understanding": understanding.stored(), "sources": [], "created_at": now,
     }  # fmt: skip
     if isinstance(decision, Forwarded):
         conversation.last_seq += 1
@@ -558,7 +560,7 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
         "intent_confidence": None,
         "decision": "rejected" if turn.rejected else decision.kind,
         "handoff_reason": decision.reason.value if isinstance(decision, Handoff) else None,
-        "understanding": {"quick_replies": data["quick_replies"]},
+        "understanding": Understanding(quick_replies=data["quick_replies"]).stored(),
         "sources": data["sources"], "created_at": now,
     }  # fmt: skip
     return [customer, bot]

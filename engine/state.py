@@ -17,6 +17,8 @@ from sqlalchemy import Engine as Database
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from engine.understanding import Understanding
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -90,6 +92,11 @@ class Message(SQLModel, table=True):
     handoff_reason: str | None = Field(default=None, max_length=32)
     sources: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+    @property
+    def understood(self) -> Understanding:
+        """`understanding` as its contract reads it (missing keys take their defaults)."""
+        return Understanding.of(self.understanding)
 
 
 ConversationKey = tuple[str, str]  # (channel, key)
@@ -188,7 +195,7 @@ class ConversationStore:
         conversation_id: int,
         role: str,
         text: str,
-        understanding: dict[str, Any] | None = None,
+        understanding: Understanding | None = None,
         client_message_id: str | None = None,
     ) -> Message:
         """Store one message that is not a turn (an agent's reply, an event of the handoff) as
@@ -209,7 +216,8 @@ class ConversationStore:
                     session.rollback()
                     continue
                 message = Message(conversation_id=conversation_id, seq=last + 1, role=role,
-                                  text=text, understanding=understanding or {},
+                                  text=text,
+                                  understanding=understanding.stored() if understanding else {},
                                   client_message_id=client_message_id)  # fmt: skip
                 session.add(message)
                 session.commit()
@@ -277,14 +285,14 @@ class ConversationStore:
             ).all()
             return customer, bot, list(reversed(earlier))
 
-    def revise(self, message_id: int, text: str, understanding: dict[str, Any]) -> None:
+    def revise(self, message_id: int, text: str, understanding: Understanding) -> None:
         """A bot message rewritten before any channel showed it (the `openai` generator)."""
         with Session(self._db) as session:
             message = session.get(Message, message_id)
             if message is None:
                 return
             message.text = text
-            message.understanding = {**message.understanding, **understanding}
+            message.understanding = {**message.understanding, **understanding.stored()}
             session.add(message)
             session.commit()
 

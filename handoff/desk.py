@@ -29,6 +29,7 @@ from engine.generators.prompt import Document, Said
 from engine.outcomes import FROM_AGENT, QUESTION, SCALE, Outcomes
 from engine.state import Message, utcnow
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
+from engine.understanding import Understanding
 from handoff.hours import BusinessHours
 from handoff.models import Agent
 from handoff.outbox import Outbox
@@ -219,7 +220,7 @@ class Desk:
         if found is None:
             return
         customer, bot, earlier = found
-        docs = [Document.from_dict(d) for d in customer.understanding.get("documents", [])]
+        docs = [Document.from_dict(d) for d in customer.understood.documents or []]
         history = [Said(m.role, m.text) for m in earlier]
         side, stream = self.channels.get(inbound.channel), f"m{bot.id}"
 
@@ -228,7 +229,7 @@ class Desk:
                 await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
 
         written = await writer.answer(docs, history, customer.text, bot.text, on_delta)
-        revised = {"generation": written.as_dict(), "stream": stream}
+        revised = Understanding(generation=written.as_dict(), stream=stream)
         bot_id = bot.id or 0
         await self._run(lambda: store.revise(bot_id, written.text, revised))
 

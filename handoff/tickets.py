@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from engine.state import Conversation, ConversationStore, Message, utcnow
+from engine.understanding import Understanding
 from handoff.models import Agent, HandoffRecord, Note, aware
 from handoff.ownership import BOT, QUEUE, Change, Ownership, agent_owner
 
@@ -131,11 +131,11 @@ class Tickets:
                 record.first_reply_at = utcnow()
                 session.add(record)
                 session.commit()
-        understanding = {
-            "agent_id": agent_id, "agent_name": agent.display_name,
-            "handoff_id": record.id if record else None, "answers": answers,
-            "draft": draft_use, "draft_text": draft,
-        }  # fmt: skip
+        understanding = Understanding(
+            agent_id=agent_id, agent_name=agent.display_name,
+            handoff_id=record.id if record else None, answers=answers,
+            draft=draft_use, draft_text=draft,
+        )  # fmt: skip
         return self.store.append(conversation_id, "agent", text, understanding, client_id)
 
     def withdraw(self, conversation_id: int) -> Event:
@@ -366,7 +366,7 @@ def _answered(
     # "Can I talk to a person?" is not a question the agent's reply answers.
     waiting = [m for m in session.exec(query.order_by(col(Message.seq))).all()
                if m.intent != "contact_human_agent"]  # fmt: skip
-    draft: Any = waiting[-1].understanding.get("draft") if waiting else None
+    draft = waiting[-1].understood.draft if waiting else None
     return [m.id for m in waiting if m.id is not None], (
         draft.get("text") if isinstance(draft, dict) else None
     )

@@ -149,7 +149,7 @@ def message_view(message: Message) -> dict[str, Any]:
                             "text": message.text,
                             "created_at": iso(message.created_at)}  # fmt: skip
     if message.role == "agent":
-        view["agent"] = message.understanding.get("agent_name")
+        view["agent"] = message.understood.agent_name
     if message.role == "customer":
         view["intent"] = message.intent
     if message.handoff_reason:
@@ -183,15 +183,16 @@ def _understanding(
     conversation looked up last; and `conversation`, what it understood over all messages."""
     if last is None:
         return None
-    slots = last.understanding.get("slots") or {}
+    understanding = last.understood
+    slots = understanding.slots
     order_id = slots.get("order_id")
     order = orders.find(order_id) if isinstance(order_id, str) else None
     return {
         "intent": last.intent,
         "confidence": round(last.intent_confidence or 0.0, 3),
-        "candidates": last.understanding.get("candidates", [])[:3],
+        "candidates": understanding.candidates[:3],
         "slots": slots,
-        "requests": last.understanding.get("requests", []),
+        "requests": understanding.requests,
         "corrected_text": last.corrected_text if last.corrected_text != last.text else None,
         "order": _order(order) if order else conversation["order"],
         "conversation": conversation,
@@ -205,7 +206,7 @@ def understood(
     proved an order, the order looked up last (and whether its owner proved it), the
     products discussed."""
     said = [m for m in messages if m.role == "customer"]
-    order_ids = [(m.understanding.get("slots") or {}).get("order_id") for m in said]
+    order_ids = [m.understood.slots.get("order_id") for m in said]
     order_id = next((o for o in reversed(order_ids) if isinstance(o, str)), None)
     order = orders.find(order_id) if order_id else None
     proved = set(_identity(conversation)["proved_emails"])
@@ -223,8 +224,8 @@ def _products(messages: list[Message]) -> list[dict[str, str]]:
     """The products the bot answered about or drafted, first mention first."""
     found: dict[str, str] = {}
     for m in messages:
-        draft = m.understanding.get("draft") if m.role == "customer" else None
-        sources = m.sources + (draft.get("sources", []) if isinstance(draft, dict) else [])
+        draft = m.understood.draft_sources if m.role == "customer" else []
+        sources = m.sources + draft
         for source in sources:
             if isinstance(source, dict) and source.get("kind") == "product":
                 found.setdefault(str(source.get("id")), str(source.get("title")))
@@ -268,8 +269,8 @@ def _order(order: Order) -> dict[str, Any]:
 
 
 def _draft(last: Message | None) -> dict[str, Any] | None:
-    draft = last.understanding.get("draft") if last else None
-    return draft if isinstance(draft, dict) and draft.get("text") else None
+    draft = last.understood.bot_draft if last else None
+    return dict(draft) if draft is not None else None
 
 
 def _excerpt(text: str) -> str:

@@ -265,9 +265,8 @@ def _candidates(dialog: _Dialog) -> Iterator[_Candidate]:
 
 def _questions(dialog: _Dialog, message: Message) -> tuple[Message, ...]:
     """The customer messages an agent's reply answers (none for any other message)."""
-    ids = message.understanding.get("answers") if message.role == "agent" else None
-    found = (dialog.by_id.get(i) for i in ids if isinstance(i, int)) if isinstance(ids, list) \
-        else ()  # fmt: skip
+    ids = message.understood.answers if message.role == "agent" else []
+    found = (dialog.by_id.get(i) for i in ids)
     return tuple(sorted((m for m in found if m is not None and m.role == "customer"),
                         key=lambda m: m.seq))  # fmt: skip
 
@@ -352,7 +351,7 @@ def _refusal(selection: Selection, c: _Candidate) -> str | None:
         episode is None or (episode.satisfaction or 0) < selection.min_satisfaction
     ):
         return "satisfaction"
-    if not isinstance(c.asked[-1].understanding.get("documents"), list):
+    if c.asked[-1].understood.documents is None:
         return "no documents"  # stored before documents were kept: the prompt is not known
     return None
 
@@ -360,8 +359,7 @@ def _refusal(selection: Selection, c: _Candidate) -> str | None:
 def _example(c: _Candidate) -> Example:
     """The candidate as an example, every text but the system prompt scrubbed."""
     names, counts = c.dialog.names, Counter[str]()
-    raw = [Document.from_dict(d) for d in c.asked[-1].understanding["documents"]
-           if isinstance(d, dict)]  # fmt: skip
+    raw = [Document.from_dict(d) for d in c.asked[-1].understood.documents or []]
     keep = record_numbers(d.text for d in raw)
 
     def clean(text: str) -> str:
@@ -374,7 +372,7 @@ def _example(c: _Candidate) -> Example:
     documents = tuple(Document(d.id, clean(d.text)) for d in raw)
     question = clean("\n".join(m.text for m in c.asked))
     episode = c.episode
-    generation = c.answer.understanding.get("generation") if c.answer.role == "bot" else None
+    generation = c.answer.understood.generation if c.answer.role == "bot" else None
     ids = [str(m.id) for m in c.asked] if c.source is Source.RETRIED else []
     return Example(
         id=":".join([c.source.value, *ids, str(c.answer.id)]), source=c.source,
@@ -455,8 +453,8 @@ def _known_names(
             orders.setdefault(conversation.id or 0, set()).add(memory_order)
     for message in rows:
         orders.setdefault(message.conversation_id, set()).update(_order_ids(message))
-        agent_name = message.understanding.get("agent_name") if message.role == "agent" else ""
-        names[message.conversation_id].add(agent_name if isinstance(agent_name, str) else "")
+        agent_name = message.understood.agent_name if message.role == "agent" else ""
+        names[message.conversation_id].add(agent_name or "")
     mentioned = {o for found in orders.values() for o in found}
     owners = dict(session.exec(select(Order.order_id, Order.customer_name)
                                .where(col(Order.order_id).in_(mentioned))).all())  # fmt: skip
@@ -466,13 +464,12 @@ def _known_names(
 
 
 def _order_ids(message: Message) -> set[str]:
-    understanding = message.understanding
-    documents = understanding.get("documents")
-    found = {str(d.get("id", ""))[len("order:") :] for d in documents or []
-             if isinstance(d, dict) and str(d.get("id", "")).startswith("order:")}  # fmt: skip
-    slots = understanding.get("slots")
-    if isinstance(slots, dict) and isinstance(slots.get("order_id"), str):
-        found.add(slots["order_id"])
+    understanding = message.understood
+    found = {str(d.get("id", ""))[len("order:") :] for d in understanding.documents or []
+             if str(d.get("id", "")).startswith("order:")}  # fmt: skip
+    order_id = understanding.slots.get("order_id")
+    if order_id is not None:
+        found.add(order_id)
     return found
 
 

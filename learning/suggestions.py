@@ -154,7 +154,7 @@ def answered_pairs(
             query = query.where(col(Message.created_at) >= since)
         groups = _reply_groups(session.exec(query.order_by(col(Message.id))).all())
         asked = _customer_messages(session, [i for g in groups for i in _answers(g[0])])
-        handoff_ids = [g[0].understanding["handoff_id"] for g in groups]
+        handoff_ids = [h for g in groups if (h := g[0].understood.handoff_id) is not None]
         handoffs = {h.id: h for h in _rows(session, _handoffs, handoff_ids)}
         bot = _bot_replies(session, asked.values())
         names = _names(session, [m for g in groups for m in g] + list(asked.values()))
@@ -166,7 +166,7 @@ def answered_pairs(
         if any(m.id in used for m in (*group, *questions)):
             outcome = "used"
         else:
-            handoff = handoffs.get(first.understanding["handoff_id"])
+            handoff = handoffs.get(first.understood.handoff_id)
             outcome = _why_not(group, questions, handoff, bot)
         if outcome is None:
             outcome = _pair(group, questions, names[first.conversation_id])
@@ -179,8 +179,7 @@ def answered_pairs(
 
 
 def _answers(reply: Message) -> list[int]:
-    answers = reply.understanding.get("answers")
-    return [i for i in answers if isinstance(i, int)] if isinstance(answers, list) else []
+    return reply.understood.answers
 
 
 def _reply_groups(replies: Sequence[Message]) -> list[list[Message]]:
@@ -189,7 +188,7 @@ def _reply_groups(replies: Sequence[Message]) -> list[list[Message]]:
     groups: list[list[Message]] = []
     last: dict[tuple[int, Any], list[Message]] = {}  # (conversation, handoff) -> its last group
     for reply in replies:
-        where = (reply.conversation_id, reply.understanding.get("handoff_id"))
+        where = (reply.conversation_id, reply.understood.handoff_id)
         if where[1] is None:
             continue
         if _answers(reply):
@@ -209,7 +208,7 @@ def _why_not(
     """Why this reply is nothing to learn from; None when it is."""
     if handoff is None or handoff.outcome != "resolved":
         return "not_resolved"
-    if not any(r.understanding.get("draft") in OWN_ANSWERS for r in group):
+    if not any(r.understood.draft_use in OWN_ANSWERS for r in group):
         return "draft_sent"
     if handoff.reason in UNANSWERED:
         return None
@@ -221,7 +220,7 @@ def _bot_failed(message: Message, bot: dict[tuple[int, int], Message]) -> bool:
     """The bot was unsure or out of scope, or had no record to answer this message from."""
     if message.intent in FAILED_INTENTS:
         return True
-    draft = message.understanding.get("draft")
+    draft = message.understood.draft
     if isinstance(draft, dict):  # it was handed off or forwarded: what the bot would have said
         return not draft.get("sources")
     reply = bot.get((message.conversation_id, message.seq + 1))

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from engine.state import ConversationStore, Message
+from engine.understanding import Understanding
 from handoff.agents import AgentAccounts
 from handoff.models import Agent, HandoffRecord
 from handoff.ownership import BOT, QUEUE, agent_owner
@@ -19,7 +20,8 @@ from kb.database import Database
 
 
 def _with_intent(store: ConversationStore, cid: int, text: str, intent: str) -> Message:
-    message = store.append(cid, "customer", text, {"slots": {}, "draft": {"text": "a draft"}})
+    understanding = Understanding(slots={}, draft={"text": "a draft"})
+    message = store.append(cid, "customer", text, understanding)
     with store.session() as session:
         session.execute(update(Message).where(col(Message.id) == message.id).values(intent=intent))
         session.commit()

@@ -256,8 +256,8 @@ class SlackAgents:
         if not value.isdigit():
             return
         message = await asyncio.to_thread(self._message, int(value))
-        draft = message.understanding.get("draft") if message else None
-        if message is None or not isinstance(draft, dict) or not draft.get("text"):
+        draft = message.understood.bot_draft if message else None
+        if message is None or draft is None:
             await self._tell(user, "There is no draft to send for that message.", body)
             return
         try:

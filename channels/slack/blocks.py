@@ -168,7 +168,7 @@ def bot_message(
                 "action_id": f"product_link_{product.sku}"[:255],
             }
         blocks.append(card)
-    quick = [q for q in message.understanding.get("quick_replies", []) if isinstance(q, str)]
+    quick = message.understood.quick_replies
     if quick:
         buttons = [
             _button(q, f"{QUICK_REPLY}_{n}", q) for n, q in enumerate(quick[:MAX_QUICK_REPLIES])
@@ -226,7 +226,7 @@ def survey(episode: int) -> Posting:
 
 
 def agent_message(message: Message) -> Posting:
-    name = str(message.understanding.get("agent_name") or "Support")
+    name = message.understood.agent_name or "Support"
     return message.text, [
         *_sections(escape(message.text)),
         _context(f"{escape(name)}, support team"),
@@ -356,14 +356,14 @@ def mirrored(message: Message, customer: str) -> Posting:
     if message.role == "customer":
         text = f"*{escape(customer)}:* {escape(message.text)}"
         blocks = _sections(text)
-        draft = message.understanding.get("draft")
-        if isinstance(draft, dict) and draft.get("text"):
+        draft = message.understood.bot_draft
+        if draft is not None:
             blocks.append(_context(f"Bot's draft: {escape(str(draft['text']))}"))
             button = _button("Send the bot's draft", SEND_DRAFT, str(message.id))
             blocks.append({"type": "actions", "block_id": SEND_DRAFT, "elements": [button]})
         return f"{customer}: {message.text}", blocks
     if message.role == "agent":
-        name = str(message.understanding.get("agent_name") or "Agent")
+        name = message.understood.agent_name or "Agent"
         return f"{name}: {message.text}", _sections(f"*{escape(name)}:* {escape(message.text)}")
     if message.role == "bot":
         return f"Bot: {message.text}", _sections(f"*Bot:* {escape(message.text)}")
@@ -375,7 +375,7 @@ def history(messages: list[Message], customer: str) -> Posting:
     lines = []
     for m in messages:
         who = {"customer": customer, "bot": "Bot", "system": "—"}.get(
-            m.role, str(m.understanding.get("agent_name") or "Agent")
+            m.role, m.understood.agent_name or "Agent"
         )
         lines.append(f"*{escape(who)}:* {escape(' '.join(m.text.split()))}")
     text = "*The conversation so far*\n" + ("\n".join(lines) or "_(nothing yet)_")

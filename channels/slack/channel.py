@@ -356,7 +356,7 @@ class SlackChannel:
         ):
             author = self._authors.get((address.key, str(asked.client_message_id)))
             return await self._post_privately(address, message, author)
-        streamed = self._streams.pop(str(message.understanding.get("stream")), None)
+        streamed = self._streams.pop(str(message.understood.stream), None)
         if message.role == "bot" and streamed is not None and streamed.ts is not None:
             text, blocks = bot_message(message, self._catalog, self._product_url)
             try:  # the streamed message becomes the answer
@@ -369,7 +369,7 @@ class SlackChannel:
             posting = bot_message(message, self._catalog, self._product_url)
         elif message.role == "agent":
             posting = agent_message(message)
-            extra["username"] = str(message.understanding.get("agent_name") or "Support")[:80]
+            extra["username"] = (message.understood.agent_name or "Support")[:80]
         else:
             posting = system_message(message.text)
         return await self._send(address, posting, **extra)
@@ -378,7 +378,7 @@ class SlackChannel:
         """An ephemeral message to `user` in the thread, else a DM, else nothing but a line
         asking for a DM; the thread gets only a public line saying which. (Ephemeral clicks
         come without the thread's ts: the buttons' block ids carry it.)"""
-        self._streams.pop(str(message.understanding.get("stream")), None)
+        self._streams.pop(str(message.understood.stream), None)
         how = "unknown"
         if user is not None:
             where = f"{address.channel}:{address.thread}"
@@ -479,7 +479,7 @@ class SlackChannel:
 def shows_orders(asked: Message) -> bool:
     """The reply to this customer message shows order records: `Turn.private`, from what the
     engine stored of the turn (its documents)."""
-    documents = asked.understanding.get("documents") or []
+    documents = asked.understood.documents or []
     return asked.role == "customer" and any(
         str(d.get("id", "")).startswith("order:") for d in documents if isinstance(d, dict)
     )

@@ -119,7 +119,7 @@ def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[
                             client_id=message.client_message_id, text=message.text)  # fmt: skip
     if message.role == "agent":
         return server_frame("message", seq=message.seq, id=message.id, role="agent",
-                            agent=message.understanding.get("agent_name") or "Support",
+                            agent=message.understood.agent_name or "Support",
                             text=message.text)  # fmt: skip
     if message.role == "system":
         return server_frame("message", seq=message.seq, id=message.id, role="system",
@@ -133,9 +133,10 @@ def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[
                              "in_stock": product.stock > 0,
                              "url": product_url.format(sku=product.sku)})  # fmt: skip
     handoff = {"reason": message.handoff_reason} if message.handoff_reason else None
-    stream = message.understanding.get("stream")  # the streamed bubble this message completes
+    understanding = message.understood
+    stream = understanding.stream  # the streamed bubble this message completes
     return server_frame(
         "message", seq=message.seq, id=message.id, role="bot", text=message.text,
-        quick_replies=list(message.understanding.get("quick_replies", [])),
+        quick_replies=understanding.quick_replies,
         products=products, handoff=handoff, **({"stream": stream} if stream else {}),
     )  # fmt: skip
