@@ -30,6 +30,7 @@ from engine.intent_data import model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, UNPLACED, Findings, Lookup
+from engine.owners import BOT
 from engine.places import Places
 from engine.policy import COMPLAINT, COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
@@ -37,7 +38,7 @@ from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector, spell_out
-from engine.state import Conversation, ConversationStore, utcnow
+from engine.state import Conversation, ConversationStore, Role, utcnow
 from engine.types import (
     Answer,
     Correction,
@@ -348,7 +349,6 @@ class Engine:
         return replace(who, locked=locked)
 
 
-BOT = "bot"
 # The complaint probability from which a message is taken as a problem for a person to put
 # right. Chosen on natural_dev.jsonl (0.65, 0.75 and none tried): unsure complaints were
 # mostly questions the FAQ answers ("says delivered but what does that actually mean": 0.55).
@@ -542,7 +542,7 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
             text=turn.draft.text, sources=[s.as_dict() for s in turn.draft.sources]
         )
     customer = {
-        "conversation_id": conversation_id, "seq": seq + 1, "role": "customer",
+        "conversation_id": conversation_id, "seq": seq + 1, "role": Role.CUSTOMER,
         "text": turn.inbound.text,
         "corrected_text": turn.correction.corrected,
         "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
@@ -554,7 +554,7 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
         return [customer]
     conversation.last_seq += 2
     bot = {
-        "conversation_id": conversation_id, "seq": seq + 2, "role": "bot",
+        "conversation_id": conversation_id, "seq": seq + 2, "role": Role.BOT,
         "text": decision.text,
         "corrected_text": None, "client_message_id": None, "intent": None,
         "intent_confidence": None,

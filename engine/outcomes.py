@@ -25,7 +25,8 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from engine.state import Conversation, Feedback, Message, aware, utcnow
+from engine.owners import BOT
+from engine.state import Conversation, Feedback, Message, Role, aware, utcnow
 
 OUTCOMES = ("bot_resolved", "agent_resolved", "abandoned", "handed_off_unresolved")
 IDLE_MINUTES = 30
@@ -59,10 +60,10 @@ FROM_AGENT = {"resolved": "agent_resolved", "unresolved": "handed_off_unresolved
 def classify(messages: Sequence[Message], thumbs_down: set[int], owner: str) -> str:
     """The outcome of an episode that ended without an agent's verdict (the customer said
     goodbye, ended the chat, or went away)."""
-    if owner != "bot" or any(m.role == "agent" for m in messages):
+    if owner != BOT or any(m.role == Role.AGENT for m in messages):
         return "abandoned"  # left while waiting for (or talking to) a person
-    asked = [m for m in messages if m.role == "customer"]
-    answers = [m for m in messages if m.role == "bot" and m.decision != "rejected"]
+    asked = [m for m in messages if m.role == Role.CUSTOMER]
+    answers = [m for m in messages if m.role == Role.BOT and m.decision != "rejected"]
     if not asked or not answers:
         return "abandoned"
     last = answers[-1]
@@ -95,7 +96,7 @@ class Outcomes:
                 .where(Message.conversation_id == conversation_id, col(Message.seq) >= first)
                 .order_by(col(Message.seq))
             ).all()
-            if not any(m.role == "customer" for m in messages):
+            if not any(m.role == Role.CUSTOMER for m in messages):
                 return None
             if outcome is None:
                 ids = [m.id for m in messages if m.id is not None]
@@ -150,7 +151,7 @@ class Outcomes:
             query = (
                 select(Conversation.id)
                 .outerjoin(ended, ended.c.conversation_id == col(Conversation.id))
-                .where(Conversation.owner == "bot", col(Conversation.updated_at) < before,
+                .where(Conversation.owner == BOT, col(Conversation.updated_at) < before,
                        Conversation.last_seq > func.coalesce(ended.c.last, 0))
                 .limit(500)
             )  # fmt: skip

@@ -10,12 +10,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, insert, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Dialect,
+    TypeDecorator,
+    UniqueConstraint,
+    insert,
+    tuple_,
+    update,
+)
 from sqlalchemy import Engine as Database
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.sqltypes import AutoString
 
 from engine.understanding import Understanding
 
@@ -72,6 +83,28 @@ class Conversation(SQLModel, table=True):
         return self.customer_email or (verified if isinstance(verified, str) else None)
 
 
+class Role(StrEnum):
+    """Who wrote a message. Stored as its value, the text rows always held."""
+
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"  # a person answering a handed-off conversation
+    SYSTEM = "system"  # an event of the handoff told to the customer ("Sam joined")
+
+
+class _RoleText(TypeDecorator[Role]):
+    """A `Role` in a VARCHAR(16) column: its value in, a `Role` back out."""
+
+    impl = AutoString(length=16)
+    cache_ok = True
+
+    def process_bind_param(self, value: Role | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else Role(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Role | None:
+        return None if value is None else Role(value)
+
+
 class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_message_id"),
@@ -81,7 +114,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     seq: int = 0  # 1, 2, 3... within the conversation: the order channels show and replay
-    role: str = Field(max_length=16)  # customer | bot
+    role: Role = Field(sa_column=Column(_RoleText(), nullable=False))
     text: str
     corrected_text: str | None = None
     client_message_id: str | None = Field(default=None, max_length=128)
@@ -160,7 +193,7 @@ class ConversationStore:
         reply = session.exec(
             select(Message.text)
             .where(Message.conversation_id == conversation_id, col(Message.id) > asked,
-                   Message.role == "bot")
+                   Message.role == Role.BOT)
             .order_by(col(Message.id))
         ).first()  # fmt: skip
         return reply or ""
@@ -193,7 +226,7 @@ class ConversationStore:
     def append(
         self,
         conversation_id: int,
-        role: str,
+        role: Role,
         text: str,
         understanding: Understanding | None = None,
         client_message_id: str | None = None,
@@ -246,7 +279,7 @@ class ConversationStore:
         """Record a rating of one of this conversation's bot messages; False if it is not one."""
         with Session(self._db) as session:
             query = _messages_of(channel, key).where(Message.id == message_id,
-                                                     Message.role == "bot")  # fmt: skip
+                                                     Message.role == Role.BOT)  # fmt: skip
             message = session.exec(query).first()
             if message is None:
                 return False
@@ -266,7 +299,7 @@ class ConversationStore:
         before it; the latest such pair when there is no client id."""
         with Session(self._db) as session:
             mine = select(Message).where(Message.conversation_id == conversation_id,
-                                         Message.role == "customer")  # fmt: skip
+                                         Message.role == Role.CUSTOMER)  # fmt: skip
             if client_message_id is not None:
                 mine = mine.where(Message.client_message_id == client_message_id)
             customer = session.exec(mine.order_by(col(Message.seq).desc())).first()
@@ -274,7 +307,7 @@ class ConversationStore:
                 return None
             bot = session.exec(select(Message).where(
                 Message.conversation_id == conversation_id, Message.seq == customer.seq + 1,
-                Message.role == "bot")).first()  # fmt: skip
+                Message.role == Role.BOT)).first()  # fmt: skip
             if bot is None:
                 return None
             earlier = session.exec(

@@ -31,13 +31,13 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from engine.owners import BOT, QUEUE
 from engine.state import utcnow
 from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
 from handoff.desk import Console, Desk
 from handoff.logins import Attempt, BusyError, LoginGate, ThrottledError
 from handoff.models import Agent, AgentLogin
 from handoff.outbox import Outbox
-from handoff.ownership import BOT, QUEUE
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
 
 if TYPE_CHECKING:

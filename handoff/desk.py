@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from engine.generators.grounded import is_goodbye
 from engine.generators.prompt import Document, Said
 from engine.outcomes import FROM_AGENT, QUESTION, SCALE, Outcomes
-from engine.state import Message, utcnow
+from engine.owners import BOT, QUEUE, Owner, agent_owner
+from engine.state import Message, Role, utcnow
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
 from engine.understanding import Understanding
 from handoff.hours import BusinessHours
 from handoff.models import Agent
 from handoff.outbox import Outbox
-from handoff.ownership import BOT, QUEUE, Change, agent_owner
+from handoff.ownership import Change
 from handoff.tickets import Event, Tickets
 from handoff.views import Orders, board, conversation_view, for_agent, message_view
 
@@ -183,7 +184,7 @@ class Desk:
             await self._end(cid, "customer")
         else:
             text = "The customer ended the chat."
-            message = await self._run(lambda: self.tickets.store.append(cid, "system", text))
+            message = await self._run(lambda: self.tickets.store.append(cid, Role.SYSTEM, text))
             await self._deliver(cid)
             self._message_to_consoles(cid, message)
 
@@ -267,7 +268,7 @@ class Desk:
         if offline:
             record = await asyncio.to_thread(self.tickets.open_record, cid)
             text = self._offline_text(record.contact_email if record else None)
-            await self._run(lambda: self.tickets.store.append(cid, "bot", text))
+            await self._run(lambda: self.tickets.store.append(cid, Role.BOT, text))
         await self._told(event, announce="new")
 
     async def _forwarded(self, turn: Turn, cid: int) -> None:
@@ -278,10 +279,10 @@ class Desk:
                 await self._run(lambda: self.tickets.contact(cid, email))
                 if not self.available():
                     text = f"Thank you. We will answer you at {email}."
-                    await self._run(lambda: self.tickets.store.append(cid, "system", text))
+                    await self._run(lambda: self.tickets.store.append(cid, Role.SYSTEM, text))
                     await self._deliver(cid)
         messages = await asyncio.to_thread(self.tickets.messages, cid, 5)
-        customer = [m for m in messages if m.role == "customer"][-1:]
+        customer = [m for m in messages if m.role == Role.CUSTOMER][-1:]
         for message in customer:
             self._message_to_consoles(cid, message)
         # The bot's understanding and draft are new: a console showing it fetches them. (No
@@ -332,14 +333,15 @@ class Desk:
 
     async def agent_typing(self, agent: Agent, cid: int, on: bool) -> None:
         owner = await asyncio.to_thread(self.tickets.ownership.owner, cid)
-        if owner == f"agent:{agent.id}":
+        if owner == agent_owner(agent.id or 0):
             await self._typing_to_customer(cid, agent, on)
 
     async def owner_name(self, owner: str | None) -> str:
         """Who `owner` is, as agents are told ("Anna already has this conversation")."""
-        if owner is None or not owner.startswith("agent:"):
+        parsed = Owner.parse(owner) if owner is not None else None
+        if parsed is None or parsed.agent_id is None:
             return {QUEUE: "The queue", BOT: "The bot"}.get(owner or "", "Nobody")
-        agent_id = int(owner.split(":", 1)[1])
+        agent_id = parsed.agent_id
         agents = await asyncio.to_thread(self.tickets.agents, [agent_id])
         return agents[agent_id].display_name if agent_id in agents else "Another agent"
 
@@ -453,7 +455,7 @@ class Desk:
             position = queued.index(cid) + 1 if cid in queued else len(queued) + 1
             record = self.tickets.open_record(cid)
             return _waiting(position, self.available(), bool(record and record.contact_email))
-        agent_id = int(owner.split(":", 1)[1])
+        agent_id = Owner.parse(owner).agent_id or 0
         name = self.tickets.agents([agent_id]).get(agent_id)
         display = name.display_name if name else "an agent"
         return {"state": "agent", "agent": display, "text": f"You are chatting with {display}."}

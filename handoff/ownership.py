@@ -18,14 +18,9 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
+from engine.owners import BOT, QUEUE, agent_owner
 from engine.state import Conversation, utcnow
 from handoff.models import OwnershipChange
-
-BOT, QUEUE = "bot", "queue"
-
-
-def agent_owner(agent_id: int) -> str:
-    return f"agent:{agent_id}"
 
 
 @dataclass(frozen=True)

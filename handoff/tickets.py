@@ -16,10 +16,11 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from engine.state import Conversation, ConversationStore, Message, utcnow
+from engine.owners import AGENT_OWNERS, BOT, QUEUE, Owner, agent_owner
+from engine.state import Conversation, ConversationStore, Message, Role, utcnow
 from engine.understanding import Understanding
 from handoff.models import Agent, HandoffRecord, Note, aware
-from handoff.ownership import BOT, QUEUE, Change, Ownership, agent_owner
+from handoff.ownership import Change, Ownership
 
 DRAFT_USES = ("sent", "edited", "own")
 OUTCOMES = ("resolved", "unresolved", "abandoned")
@@ -87,7 +88,7 @@ class Tickets:
             session.add(record)
             session.commit()
         text = f"{agent.display_name} joined the chat."
-        return Event(conversation_id, change, self.store.append(conversation_id, "system", text))
+        return Event(conversation_id, change, self.store.append(conversation_id, Role.SYSTEM, text))
 
     def release(
         self, conversation_id: int, agent: Agent, to: str, outcome: str, actor: str | None = None
@@ -107,7 +108,7 @@ class Tickets:
         if to == QUEUE:
             self._open(conversation_id, outcome, actor or agent_owner(agent_id), offline=False)
         text = RELEASED[outcome].format(name=agent.display_name)
-        return Event(conversation_id, change, self.store.append(conversation_id, "system", text))
+        return Event(conversation_id, change, self.store.append(conversation_id, Role.SYSTEM, text))
 
     def reply(
         self, conversation_id: int, agent: Agent, text: str, client_id: str, draft_use: str
@@ -136,7 +137,7 @@ class Tickets:
             handoff_id=record.id if record else None, answers=answers,
             draft=draft_use, draft_text=draft,
         )  # fmt: skip
-        return self.store.append(conversation_id, "agent", text, understanding, client_id)
+        return self.store.append(conversation_id, Role.AGENT, text, understanding, client_id)
 
     def withdraw(self, conversation_id: int) -> Event:
         """The customer leaves the queue (ends the chat before anyone took it): back to the
@@ -214,9 +215,9 @@ class Tickets:
         """Agents who own a conversation now."""
         with Session(self._db) as session:
             owners = session.exec(
-                select(Conversation.owner).where(col(Conversation.owner).like("agent:%"))
+                select(Conversation.owner).where(col(Conversation.owner).like(AGENT_OWNERS))
             ).all()
-            return {int(o.split(":", 1)[1]) for o in owners}
+            return {Owner.parse(o).agent_id or 0 for o in owners}
 
     def queue_order(self) -> list[int]:
         """Queued conversations, longest waiting first."""
@@ -304,7 +305,7 @@ class Tickets:
         with Session(self._db) as session:
             latest = (
                 select(func.max(Message.seq).label("seq"), col(Message.conversation_id))
-                .where(col(Message.conversation_id).in_(list(ids)), Message.role == "customer")
+                .where(col(Message.conversation_id).in_(list(ids)), Message.role == Role.CUSTOMER)
                 .group_by(col(Message.conversation_id))
                 .subquery()
             )
@@ -355,11 +356,11 @@ def _answered(
     since = record.requested_at if record else None
     last_agent = session.exec(
         select(func.max(Message.seq)).where(
-            Message.conversation_id == conversation_id, Message.role == "agent"
+            Message.conversation_id == conversation_id, Message.role == Role.AGENT
         )
     ).one()
     query = select(Message).where(Message.conversation_id == conversation_id,
-                                  Message.role == "customer",
+                                  Message.role == Role.CUSTOMER,
                                   col(Message.seq) > (last_agent or 0))  # fmt: skip
     if since is not None:
         query = query.where(col(Message.created_at) >= since - timedelta(minutes=30))

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.audit import SecurityEvent, SecurityLog
+from engine.owners import QUEUE, Owner, agent_owner
 from engine.proof import author_memory
-from engine.state import Conversation, Message, utcnow
+from engine.state import Conversation, Message, Role, utcnow
 from handoff.models import HandoffRecord, Note, aware
-from handoff.ownership import QUEUE, agent_owner
 from handoff.tickets import Tickets
 from kb.models import Order
 
@@ -114,7 +114,7 @@ def conversation_view(
             agent_ids.add(who)
     agents = tickets.agents(sorted(agent_ids))
     names = {i: a.display_name for i, a in agents.items()}
-    last = next((m for m in reversed(messages) if m.role == "customer"), None)
+    last = next((m for m in reversed(messages) if m.role == Role.CUSTOMER), None)
     position = None
     if conversation.owner == QUEUE:
         order = tickets.queue_order()
@@ -148,9 +148,9 @@ def message_view(message: Message) -> dict[str, Any]:
     view: dict[str, Any] = {"id": message.id, "seq": message.seq, "role": message.role,
                             "text": message.text,
                             "created_at": iso(message.created_at)}  # fmt: skip
-    if message.role == "agent":
+    if message.role == Role.AGENT:
         view["agent"] = message.understood.agent_name
-    if message.role == "customer":
+    if message.role == Role.CUSTOMER:
         view["intent"] = message.intent
     if message.handoff_reason:
         view["handoff_reason"] = message.handoff_reason
@@ -205,7 +205,7 @@ def understood(
     """What the bot understood over the whole conversation: the customer it knows or who
     proved an order, the order looked up last (and whether its owner proved it), the
     products discussed."""
-    said = [m for m in messages if m.role == "customer"]
+    said = [m for m in messages if m.role == Role.CUSTOMER]
     order_ids = [m.understood.slots.get("order_id") for m in said]
     order_id = next((o for o in reversed(order_ids) if isinstance(o, str)), None)
     order = orders.find(order_id) if order_id else None
@@ -224,7 +224,7 @@ def _products(messages: list[Message]) -> list[dict[str, str]]:
     """The products the bot answered about or drafted, first mention first."""
     found: dict[str, str] = {}
     for m in messages:
-        draft = m.understood.draft_sources if m.role == "customer" else []
+        draft = m.understood.draft_sources if m.role == Role.CUSTOMER else []
         sources = m.sources + draft
         for source in sources:
             if isinstance(source, dict) and source.get("kind") == "product":
@@ -279,7 +279,7 @@ def _excerpt(text: str) -> str:
 
 
 def _agent_id(owner: str) -> int | None:
-    return int(owner.split(":", 1)[1]) if owner.startswith("agent:") else None
+    return Owner.parse(owner).agent_id
 
 
 def iso(moment: datetime) -> str:

@@ -63,7 +63,7 @@ from engine.generators import claims
 from engine.generators.facts import check
 from engine.generators.prompt import Document, Said, messages
 from engine.outcomes import FAILED_INTENTS, Episode
-from engine.state import HISTORY, Conversation, Customer, Feedback, Message, aware
+from engine.state import HISTORY, Conversation, Customer, Feedback, Message, Role, aware
 from handoff.models import Agent
 from kb.models import Order
 from learning.privacy import PLACEHOLDERS, record_numbers, scrub
@@ -226,7 +226,7 @@ class _Dialog:
 
     def reply_to(self, customer: Message) -> Message | None:
         reply = self.by_seq.get(customer.seq + 1)
-        return reply if reply is not None and reply.role == "bot" else None
+        return reply if reply is not None and reply.role == Role.BOT else None
 
     def before(self, seq: int) -> list[Message]:
         return [m for m in self.messages if m.seq < seq][-HISTORY:]
@@ -254,8 +254,8 @@ class _Candidate:
 def _candidates(dialog: _Dialog) -> Iterator[_Candidate]:
     for message in dialog.messages:
         asked = dialog.by_seq.get(message.seq - 1)
-        if message.role == "bot" and message.decision == "reply" and asked is not None \
-                and asked.role == "customer":  # fmt: skip
+        if message.role == Role.BOT and message.decision == "reply" and asked is not None \
+                and asked.role == Role.CUSTOMER:  # fmt: skip
             yield _Candidate(Source.BOT, dialog, (asked,), message, asked.intent)
         questions = _questions(dialog, message)
         if questions:
@@ -265,9 +265,9 @@ def _candidates(dialog: _Dialog) -> Iterator[_Candidate]:
 
 def _questions(dialog: _Dialog, message: Message) -> tuple[Message, ...]:
     """The customer messages an agent's reply answers (none for any other message)."""
-    ids = message.understood.answers if message.role == "agent" else []
+    ids = message.understood.answers if message.role == Role.AGENT else []
     found = (dialog.by_id.get(i) for i in ids)
-    return tuple(sorted((m for m in found if m is not None and m.role == "customer"),
+    return tuple(sorted((m for m in found if m is not None and m.role == Role.CUSTOMER),
                         key=lambda m: m.seq))  # fmt: skip
 
 
@@ -305,7 +305,7 @@ def _retried(dialog: _Dialog) -> Iterator[_Candidate]:
     """For each failed attempt, the first later answer in the same episode that helped with a
     message on the same topic (same intent, or much the same words)."""
     agents = _agent_answers(dialog)
-    asked = [m for m in dialog.messages if m.role == "customer"]
+    asked = [m for m in dialog.messages if m.role == Role.CUSTOMER]
     for n, attempt in enumerate(asked):
         if not _failed(dialog, attempt):
             continue
@@ -345,7 +345,7 @@ def _refusal(selection: Selection, c: _Candidate) -> str | None:
         return "outcome"
     if c.rating == "down":
         return "thumbs down"
-    if selection.feedback == "up" and c.answer.role == "bot" and c.rating != "up":
+    if selection.feedback == "up" and c.answer.role == Role.BOT and c.rating != "up":
         return "not thumbed up"
     if selection.min_satisfaction is not None and (
         episode is None or (episode.satisfaction or 0) < selection.min_satisfaction
@@ -368,11 +368,11 @@ def _example(c: _Candidate) -> Example:
         return cleaned
 
     context = tuple(Said(m.role, clean(m.text)) for m in c.dialog.before(c.asked[0].seq)
-                    if m.role != "system")  # fmt: skip
+                    if m.role != Role.SYSTEM)  # fmt: skip
     documents = tuple(Document(d.id, clean(d.text)) for d in raw)
     question = clean("\n".join(m.text for m in c.asked))
     episode = c.episode
-    generation = c.answer.understood.generation if c.answer.role == "bot" else None
+    generation = c.answer.understood.generation if c.answer.role == Role.BOT else None
     ids = [str(m.id) for m in c.asked] if c.source is Source.RETRIED else []
     return Example(
         id=":".join([c.source.value, *ids, str(c.answer.id)]), source=c.source,
@@ -453,7 +453,7 @@ def _known_names(
             orders.setdefault(conversation.id or 0, set()).add(memory_order)
     for message in rows:
         orders.setdefault(message.conversation_id, set()).update(_order_ids(message))
-        agent_name = message.understood.agent_name if message.role == "agent" else ""
+        agent_name = message.understood.agent_name if message.role == Role.AGENT else ""
         names[message.conversation_id].add(agent_name or "")
     mentioned = {o for found in orders.values() for o in found}
     owners = dict(session.exec(select(Order.order_id, Order.customer_name)

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.lookup import Lookup
+from engine.owners import agent_owner
 from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
 from kb.embeddings import Embedder
@@ -158,7 +159,7 @@ class SuggestionEndpoints:
                           "alternates a list of texts")  # fmt: skip
         accept = partial(suggestions.accept, self._db, sid, question=edits["question"],
                          answer=edits["answer"], key=edits["key"], topic=edits["topic"] or "",
-                         alternates=alternates, by=f"agent:{agent.id}")  # fmt: skip
+                         alternates=alternates, by=agent_owner(agent.id or 0))  # fmt: skip
         try:
             entry = await asyncio.to_thread(accept)
         except SuggestionError as exc:
@@ -173,7 +174,7 @@ class SuggestionEndpoints:
 
     async def reject(self, request: Request, agent: Agent) -> Response:
         reject = partial(suggestions.reject, self._db, request.path_params["sid"],
-                         by=f"agent:{agent.id}")  # fmt: skip
+                         by=agent_owner(agent.id or 0))  # fmt: skip
         try:
             suggestion = await asyncio.to_thread(reject)
         except SuggestionError as exc:

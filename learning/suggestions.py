@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from engine.state import Conversation, Customer, Message, utcnow
+from engine.state import Conversation, Customer, Message, Role, utcnow
 from handoff.models import Agent, HandoffRecord
 from kb.embeddings import Vectors
 from kb.models import FaqEntry, Order
@@ -149,7 +149,7 @@ def answered_pairs(
     report = report if report is not None else SuggestReport()
     with Session(db) as session:
         used = {i for ids in session.exec(select(FaqSuggestion.source_message_ids)) for i in ids}
-        query = select(Message).where(Message.role == "agent")
+        query = select(Message).where(Message.role == Role.AGENT)
         if since is not None:
             query = query.where(col(Message.created_at) >= since)
         groups = _reply_groups(session.exec(query.order_by(col(Message.id))).all())
@@ -254,7 +254,7 @@ def _handoffs(ids: list[int]) -> SelectOfScalar[HandoffRecord]:
 
 def _customer_messages(session: Session, ids: Iterable[int]) -> dict[int, Message]:
     def query(chunk: list[int]) -> SelectOfScalar[Message]:
-        return select(Message).where(col(Message.id).in_(chunk), Message.role == "customer")
+        return select(Message).where(col(Message.id).in_(chunk), Message.role == Role.CUSTOMER)
 
     return {m.id: m for m in _rows(session, query, ids) if m.id is not None}
 
@@ -264,7 +264,7 @@ def _bot_replies(session: Session, asked: Iterable[Message]) -> dict[tuple[int, 
 
     def query(chunk: list[tuple[int, int]]) -> SelectOfScalar[Message]:
         where = tuple_(col(Message.conversation_id), col(Message.seq)).in_(chunk)
-        return select(Message).where(where, Message.role == "bot")
+        return select(Message).where(where, Message.role == Role.BOT)
 
     after = [(m.conversation_id, m.seq + 1) for m in asked]
     return {(m.conversation_id, m.seq): m for m in _rows(session, query, after)}

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
+from engine.owners import BOT, QUEUE, Owner, agent_owner
 from engine.state import ConversationStore
-from handoff.ownership import BOT, QUEUE, Ownership, agent_owner
+from handoff.ownership import Ownership
 from kb.database import Database
 
 
@@ -80,3 +81,14 @@ def test_two_agents_claiming_at_the_same_moment_exactly_one_wins(db: Database) -
         winner = next(agent for agent, won in results.items() if won)
         assert ownership.owner(cid) == agent_owner(winner)
         assert [c.to_owner for c in ownership.history(cid)] == ["queue", agent_owner(winner)]
+
+
+def test_an_owner_reads_back_as_it_is_stored() -> None:
+    for text in (BOT, QUEUE, "agent:12"):
+        assert str(Owner.parse(text)) == text
+    assert Owner.parse("agent:12") == Owner.agent(12)
+    assert Owner.parse("agent:12").is_agent
+    assert Owner.parse(QUEUE).agent_id is None
+    for wrong in ("agent:", "agent:x", "person:3", ""):
+        with pytest.raises(ValueError, match="not a conversation owner"):
+            Owner.parse(wrong)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
+from engine.owners import BOT, QUEUE, agent_owner
 from engine.state import ConversationStore, Message
 from engine.understanding import Understanding
 from handoff.agents import AgentAccounts
 from handoff.models import Agent, HandoffRecord
-from handoff.ownership import BOT, QUEUE, agent_owner
 from handoff.tickets import NotYoursError, Tickets
 from handoff.views import board
 from kb.database import Database

@@ -38,11 +38,11 @@ from channels.slack.blocks import (
 )
 from channels.slack.models import SlackAgentThread
 from channels.slack.store import SlackStore
-from engine.state import Message
+from engine.owners import BOT, QUEUE, agent_owner
+from engine.state import Message, Role
 from handoff.agents import AgentAccounts
 from handoff.desk import Desk
 from handoff.models import Agent
-from handoff.ownership import BOT, QUEUE, agent_owner
 from handoff.tickets import NotYoursError
 from handoff.views import iso
 
@@ -332,7 +332,7 @@ def _customer(view: dict[str, Any]) -> str:
 
 def _written_in_slack(message: Message) -> bool:
     """An agent's reply typed in the thread: already there."""
-    return message.role == "agent" and (message.client_message_id or "").startswith(FROM_SLACK)
+    return message.role == Role.AGENT and (message.client_message_id or "").startswith(FROM_SLACK)
 
 
 def _same_handoff(view: dict[str, Any], thread: SlackAgentThread) -> bool:

@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from engine.outcomes import QUESTION, SCALE
-from engine.state import Message
+from engine.owners import BOT, QUEUE, Owner
+from engine.state import Message, Role
 from kb.search import Catalog
 
 Block = dict[str, Any]
@@ -297,19 +298,19 @@ def _state(item: dict[str, Any], record: dict[str, Any]) -> str:
     if record.get("closed_at"):
         outcome = OUTCOMES.get(str(record.get("outcome")), str(record.get("outcome")))
         return f"{outcome}" + (f" by {escape(record['agent'])}" if record.get("agent") else "")
-    owner = str(item.get("owner"))
-    if owner.startswith("agent:"):
+    owner = Owner.parse(str(item.get("owner")))
+    if owner.is_agent:
         return f"With {escape(str(item.get('owner_name') or 'an agent'))}"
     flagged = " :warning: waiting long" if record.get("flagged") else ""
-    return ("Waiting in the queue" if owner == "queue" else "With the bot") + flagged
+    return ("Waiting in the queue" if owner.kind == QUEUE else "With the bot") + flagged
 
 
 def _card_actions(cid: str, item: dict[str, Any], record: dict[str, Any]) -> list[Block]:
-    owner = str(item.get("owner"))
-    if record.get("closed_at") and owner == "bot":
+    owner = Owner.parse(str(item.get("owner")))
+    if record.get("closed_at") and owner.kind == BOT:
         return []
     actions = []
-    if not owner.startswith("agent:"):
+    if not owner.is_agent:
         actions.append(_button("Claim", CLAIM, cid, "primary"))
     actions += [_button("Hand back to bot", HAND_BACK, cid), _button("Resolve", RESOLVE, cid)]
     options = [("unresolved", "Close as unresolved"), ("abandoned", "Close as abandoned"),
@@ -353,7 +354,7 @@ def _plain(text: str, limit: int) -> str:
 
 def mirrored(message: Message, customer: str) -> Posting:
     """A message of the conversation, shown in its agents thread."""
-    if message.role == "customer":
+    if message.role == Role.CUSTOMER:
         text = f"*{escape(customer)}:* {escape(message.text)}"
         blocks = _sections(text)
         draft = message.understood.bot_draft
@@ -362,10 +363,10 @@ def mirrored(message: Message, customer: str) -> Posting:
             button = _button("Send the bot's draft", SEND_DRAFT, str(message.id))
             blocks.append({"type": "actions", "block_id": SEND_DRAFT, "elements": [button]})
         return f"{customer}: {message.text}", blocks
-    if message.role == "agent":
+    if message.role == Role.AGENT:
         name = message.understood.agent_name or "Agent"
         return f"{name}: {message.text}", _sections(f"*{escape(name)}:* {escape(message.text)}")
-    if message.role == "bot":
+    if message.role == Role.BOT:
         return f"Bot: {message.text}", _sections(f"*Bot:* {escape(message.text)}")
     return system_message(message.text)
 

@@ -44,7 +44,7 @@ from channels.slack.blocks import (
     system_message,
 )
 from channels.slack.store import SlackStore
-from engine.state import ConversationStore, Message
+from engine.state import ConversationStore, Message, Role
 from engine.types import Inbound, Turn
 from kb.search import Catalog
 
@@ -254,7 +254,7 @@ class SlackChannel:
             asked, before = before, message
             if message.seq <= posted:
                 continue
-            if message.role != "customer" and not await self._post(address, message, asked):
+            if message.role != Role.CUSTOMER and not await self._post(address, message, asked):
                 self._retry_later(key)
                 return False
             await asyncio.to_thread(self._slack.set_posted, cid, message.seq)
@@ -350,14 +350,14 @@ class SlackChannel:
         extra: dict[str, Any] = {}
         if (
             address.thread is not None
-            and message.role == "bot"
+            and message.role == Role.BOT
             and asked is not None
             and shows_orders(asked)
         ):
             author = self._authors.get((address.key, str(asked.client_message_id)))
             return await self._post_privately(address, message, author)
         streamed = self._streams.pop(str(message.understood.stream), None)
-        if message.role == "bot" and streamed is not None and streamed.ts is not None:
+        if message.role == Role.BOT and streamed is not None and streamed.ts is not None:
             text, blocks = bot_message(message, self._catalog, self._product_url)
             try:  # the streamed message becomes the answer
                 await self._client.chat_update(channel=address.channel, ts=streamed.ts,
@@ -365,9 +365,9 @@ class SlackChannel:
                 return True
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.info("could not complete a streamed message (%s); posting it", exc)
-        if message.role == "bot":
+        if message.role == Role.BOT:
             posting = bot_message(message, self._catalog, self._product_url)
-        elif message.role == "agent":
+        elif message.role == Role.AGENT:
             posting = agent_message(message)
             extra["username"] = (message.understood.agent_name or "Support")[:80]
         else:
@@ -480,7 +480,7 @@ def shows_orders(asked: Message) -> bool:
     """The reply to this customer message shows order records: `Turn.private`, from what the
     engine stored of the turn (its documents)."""
     documents = asked.understood.documents or []
-    return asked.role == "customer" and any(
+    return asked.role == Role.CUSTOMER and any(
         str(d.get("id", "")).startswith("order:") for d in documents if isinstance(d, dict)
     )
 

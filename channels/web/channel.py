@@ -38,6 +38,7 @@ from channels.web.rest import (
     rest_identity,
 )
 from channels.web.shoppers import Shoppers
+from engine.owners import BOT
 from engine.state import ConversationStore
 from engine.types import Inbound, Turn
 from handoff.outbox import Outbox
@@ -238,7 +239,7 @@ class WebChannel:
         self._sessions.setdefault(session, set()).add(socket)
         socket.send(server_frame("welcome", session=session, last_seq=last,
                                  replay_after=replay_after, identity=verdict))  # fmt: skip
-        if conversation.owner != "bot":
+        if conversation.owner != BOT:
             status = await self._desk.status(CHANNEL, session)
             if status is not None:
                 socket.send(server_frame("handoff", **status))

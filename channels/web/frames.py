@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from channels.web.identity import IdentityClaim
-from engine.state import Message
+from engine.state import Message, Role
 from kb.search import Catalog
 
 VERSION = 1
@@ -114,14 +114,14 @@ def server_frame(type_: str, **fields: Any) -> dict[str, Any]:
 
 def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[str, Any]:
     """A stored message as the widget shows it."""
-    if message.role == "customer":
+    if message.role == Role.CUSTOMER:
         return server_frame("message", seq=message.seq, id=message.id, role="customer",
                             client_id=message.client_message_id, text=message.text)  # fmt: skip
-    if message.role == "agent":
+    if message.role == Role.AGENT:
         return server_frame("message", seq=message.seq, id=message.id, role="agent",
                             agent=message.understood.agent_name or "Support",
                             text=message.text)  # fmt: skip
-    if message.role == "system":
+    if message.role == Role.SYSTEM:
         return server_frame("message", seq=message.seq, id=message.id, role="system",
                             text=message.text)  # fmt: skip
     products = []
