@@ -26,10 +26,10 @@ from engine.drafts import last_answer, own_draft, problem_intent, remembered
 from engine.generators.base import Context, Generator
 from engine.generators.prompt import documents
 from engine.guard import NOT_ENGLISH, Checked, InputGuard
-from engine.intent_data import model_text
+from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC, model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
-from engine.lookup import FAQ_GENERAL_SCORE, UNPLACED, Findings, Lookup
+from engine.lookup import FAQ_GENERAL_SCORE, Findings, Lookup
 from engine.owners import BOT
 from engine.places import Places
 from engine.policy import COMPLAINT, COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
@@ -256,7 +256,7 @@ class Engine:
         if findings.evidence is not None:  # the FAQ answers it: not "not sure", not off-topic
             findings.faq = [findings.evidence]
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
-        elif intent.intent in UNPLACED and findings.products:  # the catalog does
+        elif intent.intent in FAILED_INTENTS and findings.products:  # the catalog does
             intent = IntentResult("product_info", findings.products[0].score, intent.candidates)
         elif intent.unsure and intent.candidates[0].intent in COMPLAINTS:
             # Nothing in the store answers it and it reads most like a complaint ("my item is
@@ -298,14 +298,14 @@ class Engine:
             # A person is called in for a problem the model is sure of; "says delivered but
             # what does that mean" is not one, and what the store knows answers it.
             intent = IntentResult("unsure", intent.confidence, intent.candidates)
-        if intent.intent in UNPLACED and slots.order_id:
+        if intent.intent in FAILED_INTENTS and slots.order_id:
             # An order number settles what it is about: the likeliest thing to do with an order.
             likeliest = next((c for c in intent.candidates
                               if c.intent in ORDER_INTENTS and c.intent not in COMPLAINTS),
                              None)  # fmt: skip
             chosen = likeliest.intent if likeliest else "track_order"
             return IntentResult(chosen, intent.confidence, intent.candidates)
-        if intent.intent in UNPLACED and slots.product_skus:
+        if intent.intent in FAILED_INTENTS and slots.product_skus:
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
 
@@ -419,8 +419,6 @@ def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:
 
 
 _NO_INTENT = IntentResult("none", 0.0, ())
-# Intents that are not something to follow up on ("and the other one?" never means these).
-NOT_A_TOPIC = frozenset({"unsure", "out_of_scope", "smalltalk", "none", "contact_human_agent"})
 
 
 def _remember_customer(conversation: Conversation, inbound: Inbound) -> None:
@@ -453,7 +451,7 @@ def _follow_up(
     gave_awaited = (awaited == "email" and slots.email) or (
         awaited == "order_id" and (slots.order_id or slots.malformed_order_id)
     )
-    vague = intent.intent in ("unsure", "out_of_scope")
+    vague = intent.intent in FAILED_INTENTS
     gave_something = slots.order_id or slots.email or slots.product_skus
     bare = bool(slots.order_id or slots.email) and _ONLY_A_REFERENCE.match(text) is not None
     if gave_awaited or (gave_something and (vague or bare)):
@@ -470,7 +468,7 @@ def _referred(
     if slots.product_skus or intent.intent not in NOT_A_TOPIC | {"product_info"}:
         return intent
     skus = pointed_at(text, memory)
-    if not skus and intent.intent in ("unsure", "out_of_scope"):
+    if not skus and intent.intent in FAILED_INTENTS:
         skus = meant_by_pronoun(text, memory)
     if not skus:
         return intent

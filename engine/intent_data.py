@@ -31,6 +31,12 @@ BITEXT_INTENTS = (
 STORE_INTENTS = ("product_info", "smalltalk")
 OUT_OF_SCOPE = "out_of_scope"
 LABELS = (*BITEXT_INTENTS, *STORE_INTENTS, OUT_OF_SCOPE)
+UNSURE = "unsure"  # no label was sure enough (engine/intents.py)
+# The intent model could not place the message: the bot did not help with it.
+FAILED_INTENTS = frozenset({UNSURE, OUT_OF_SCOPE})
+# Intents that are not something to follow up on ("and the other one?" never means these,
+# and two messages with one of them do not ask the same thing).
+NOT_A_TOPIC = FAILED_INTENTS | {"smalltalk", "none", "contact_human_agent"}
 
 SPLIT_SEED = 20261123
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

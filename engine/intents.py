@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.intent_data import LABELS, OUT_OF_SCOPE, Example, model_text
+from engine.intent_data import LABELS, OUT_OF_SCOPE, UNSURE, Example, model_text
 from engine.lexical import LetterPieces
 from engine.types import IntentResult, IntentScore
 
@@ -160,4 +160,4 @@ def decide(labels: Sequence[str], probabilities: Vectors) -> IntentResult:
         return IntentResult(top.intent, top.score, candidates)
     if top.score < REJECT_BELOW:
         return IntentResult(OUT_OF_SCOPE, top.score, candidates)
-    return IntentResult("unsure", top.score, candidates)
+    return IntentResult(UNSURE, top.score, candidates)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from engine.intent_data import FAILED_INTENTS
 from engine.proof import Asker
 from engine.slots import ORDER_INTENTS
 from engine.types import IntentResult, Slots
@@ -22,7 +23,6 @@ FAQ_MIN_SCORE = 0.45  # fused score under which no FAQ entry answers the questio
 # answered from the FAQ when an entry matches this well. Chosen on natural_dev.jsonl only: of
 # its 236 FAQ messages, 222 matched at 0.5 or more and the top entry was right for 202.
 FAQ_EVIDENCE_SCORE = 0.5
-UNPLACED = frozenset({"unsure", "out_of_scope"})  # the intent model could not place the message
 OFF_TOPIC_SURE = 0.9  # the intent model's out-of-scope probability from which it is sure
 # A message the engine is unsure of offers the FAQ entries matching at least this well as the
 # likeliest answers to choose from (a close miss is a good question to ask back).
@@ -93,7 +93,9 @@ class Lookup:
             findings.products = self._products(text, vector, slots)
         searched = self._faq_helps(intent.intent, slots, findings)
         reads_like_product = intent.intent == "product_info" and not slots.product_skus
-        unplaced = intent.intent in UNPLACED and not (slots.order_id or slots.malformed_order_id)
+        unplaced = intent.intent in FAILED_INTENTS and not (
+            slots.order_id or slots.malformed_order_id
+        )
         # One FAQ search serves every use below: its scores do not depend on how many are kept.
         ranked = (self.rank_faq(text, vector, intent.intent, k=TAGGED_WITHIN)
                   if searched or reads_like_product or unplaced else [])  # fmt: skip
@@ -181,7 +183,7 @@ class Lookup:
         """The entries of a ranking that answer the question: those matching FAQ_MIN_SCORE, else
         the best one the store tagged with the intent the model is sure of."""
         matched = [s for s in ranked if s.score >= FAQ_MIN_SCORE]
-        if matched or intent in UNPLACED:
+        if matched or intent in FAILED_INTENTS:
             return matched
         return [s for s in ranked if intent in s.record.intents][:1]
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from engine.intent_data import FAILED_INTENTS
 from engine.owners import BOT
 from engine.state import Conversation, Feedback, Message, Role, aware, utcnow
 
@@ -50,8 +51,6 @@ class Episode(SQLModel, table=True):
     satisfaction_at: datetime | None = None
 
 
-# Bot decisions and intents that mean the bot did not help with that message.
-FAILED_INTENTS = frozenset({"unsure", "out_of_scope"})
 # An agent's closing outcome (handoff/tickets.py OUTCOMES) as the episode's outcome.
 FROM_AGENT = {"resolved": "agent_resolved", "unresolved": "handed_off_unresolved",
               "abandoned": "abandoned"}  # fmt: skip

@@ -102,6 +102,11 @@ class HandoffReason(StrEnum):
     COMPLAINT = "complaint"  # something went wrong with an order: a person puts it right
 
 
+# Handoff reasons that say the bot had no answer (`customer_asked` counts when the bot failed).
+UNANSWERED = frozenset({HandoffReason.LOW_CONFIDENCE.value, HandoffReason.NO_GROUNDED_ANSWER.value,
+                        HandoffReason.REPEATED_FAILURE.value})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a generator drafted: text, the records it used, and whether it answers at all."""

@@ -62,8 +62,10 @@ from sqlmodel import Session, col, select
 from engine.generators import claims
 from engine.generators.facts import check
 from engine.generators.prompt import Document, Said, messages
-from engine.outcomes import FAILED_INTENTS, Episode
+from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC
+from engine.outcomes import Episode
 from engine.state import HISTORY, Conversation, Customer, Feedback, Message, Role, aware
+from engine.types import UNANSWERED
 from handoff.models import Agent
 from kb.models import Order
 from learning.privacy import PLACEHOLDERS, record_numbers, scrub
@@ -78,8 +80,6 @@ class Source(StrEnum):
 
 
 DEFAULT_OUTCOMES = frozenset({"bot_resolved", "agent_resolved"})
-FAILED_HANDOFFS = frozenset({"low_confidence", "no_grounded_answer", "repeated_failure"})
-NOT_A_TOPIC = frozenset({"unsure", "out_of_scope", "smalltalk", "none", "contact_human_agent"})
 SIMILAR_FROM = 60  # rapidfuzz token_set_ratio: "do u ship 2 belgium" ~ "Do you ship to Belgium?"
 CONVERSATIONS_AT_ONCE = 500  # read in slices: a big store's messages never all in memory
 # The filters in the order they are applied: a dropped example is counted under the first.
@@ -287,7 +287,7 @@ def _failed(dialog: _Dialog, customer: Message) -> bool:
     if reply is None:
         return False
     if reply.decision == "handoff":
-        return reply.handoff_reason in FAILED_HANDOFFS
+        return reply.handoff_reason in UNANSWERED
     return reply.decision == "reply" and (
         dialog.ratings.get(reply.id or 0) == "down" or customer.intent in FAILED_INTENTS
     )

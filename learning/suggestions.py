@@ -49,7 +49,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from engine.intent_data import FAILED_INTENTS
 from engine.state import Conversation, Customer, Message, Role, utcnow
+from engine.types import UNANSWERED
 from handoff.models import Agent, HandoffRecord
 from kb.embeddings import Vectors
 from kb.models import FaqEntry, Order
@@ -64,9 +66,6 @@ MIN_ANSWER_CHARS = 20
 MAX_ALTERNATES = 5
 CHUNK = 500  # ids per `IN (...)`
 
-# Handoff reasons that say the bot had no answer; `customer_asked` counts when the bot failed.
-UNANSWERED = frozenset({"low_confidence", "no_grounded_answer", "repeated_failure"})
-FAILED_INTENTS = frozenset({"unsure", "out_of_scope"})
 NOT_QUESTIONS = frozenset({"smalltalk", "contact_human_agent"})
 OWN_ANSWERS = frozenset({"own", "edited"})  # not "sent": the bot's draft as it was
 SKIPS = {
