@@ -16,7 +16,7 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from engine.state import utcnow
+from engine.clock import utcnow
 
 PROOF_FAILED: Final = "proof_failed"  # an order number and an email that do not belong together
 PROOF_LOCKED: Final = "proof_locked"  # a look-up refused: too many failures

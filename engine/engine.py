@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from engine.clock import utcnow
 from engine.drafts import last_answer, own_draft, problem_intent, remembered
 from engine.generators.base import Context, Generator
 from engine.generators.prompt import documents
@@ -30,6 +31,7 @@ from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC, model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, Findings, Lookup
+from engine.models import Conversation, Role
 from engine.owners import BOT
 from engine.places import Places
 from engine.policy import COMPLAINT, COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
@@ -38,7 +40,7 @@ from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector, spell_out
-from engine.state import Conversation, ConversationStore, Role, utcnow
+from engine.store import ConversationStore
 from engine.types import (
     Answer,
     Correction,

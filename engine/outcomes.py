@@ -25,9 +25,10 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from engine.clock import aware, utcnow
 from engine.intent_data import FAILED_INTENTS
+from engine.models import Conversation, Feedback, Message, Role
 from engine.owners import BOT
-from engine.state import Conversation, Feedback, Message, Role, aware, utcnow
 
 OUTCOMES = ("bot_resolved", "agent_resolved", "abandoned", "handed_off_unresolved")
 IDLE_MINUTES = 30

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, select
 
-from engine.state import utcnow
+from engine.clock import utcnow
 from handoff.models import Agent, AgentLogin
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -31,8 +31,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from engine.clock import utcnow
 from engine.owners import BOT, QUEUE
-from engine.state import utcnow
 from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
 from handoff.desk import Console, Desk
 from handoff.logins import Attempt, BusyError, LoginGate, ThrottledError

@@ -24,11 +24,12 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from engine.clock import utcnow
 from engine.generators.grounded import is_goodbye
 from engine.generators.prompt import Document, Said
+from engine.models import Message, Role
 from engine.outcomes import FROM_AGENT, QUESTION, SCALE, Outcomes
 from engine.owners import BOT, QUEUE, Owner, agent_owner
-from engine.state import Message, Role, utcnow
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
 from engine.understanding import Understanding
 from handoff.hours import BusinessHours

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from engine.state import aware, utcnow
+from engine.clock import aware, utcnow
 
 
 class Agent(SQLModel, table=True):

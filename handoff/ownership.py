@@ -18,8 +18,9 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
+from engine.clock import utcnow
+from engine.models import Conversation
 from engine.owners import BOT, QUEUE, agent_owner
-from engine.state import Conversation, utcnow
 from handoff.models import OwnershipChange
 
 

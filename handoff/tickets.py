@@ -16,8 +16,10 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from engine.clock import utcnow
+from engine.models import Conversation, Message, Role
 from engine.owners import AGENT_OWNERS, BOT, QUEUE, Owner, agent_owner
-from engine.state import Conversation, ConversationStore, Message, Role, utcnow
+from engine.store import ConversationStore
 from engine.understanding import Understanding
 from handoff.models import Agent, HandoffRecord, Note, aware
 from handoff.ownership import Change, Ownership

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.audit import SecurityEvent, SecurityLog
+from engine.clock import utcnow
+from engine.models import Conversation, Message, Role
 from engine.owners import QUEUE, Owner, agent_owner
 from engine.proof import author_memory
-from engine.state import Conversation, Message, Role, utcnow
 from handoff.models import HandoffRecord, Note, aware
 from handoff.tickets import Tickets
 from kb.models import Order

@@ -59,12 +59,14 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
+from engine.clock import aware
 from engine.generators import claims
 from engine.generators.facts import check
 from engine.generators.prompt import Document, Said, messages
 from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC
+from engine.models import Conversation, Customer, Feedback, Message, Role
 from engine.outcomes import Episode
-from engine.state import HISTORY, Conversation, Customer, Feedback, Message, Role, aware
+from engine.store import HISTORY
 from engine.types import UNANSWERED
 from handoff.models import Agent
 from kb.models import Order

@@ -49,8 +49,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from engine.clock import utcnow
 from engine.intent_data import FAILED_INTENTS
-from engine.state import Conversation, Customer, Message, Role, utcnow
+from engine.models import Conversation, Customer, Message, Role
 from engine.types import UNANSWERED
 from handoff.models import Agent, HandoffRecord
 from kb.embeddings import Vectors

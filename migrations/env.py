@@ -7,9 +7,6 @@ from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import channels.slack.models  # noqa: F401  (registers the Slack tables)
-import engine.audit  # (registers the security log)
-import engine.outcomes  # (registers the outcome table)
-import engine.state  # noqa: F401  (registers the conversation tables)
 import handoff.models  # noqa: F401  (registers the agent tables)
 import kb.models  # (registers the knowledge tables)
 import kb.suggestion_models  # noqa: F401  (registers the FAQ suggestions table)

@@ -25,7 +25,7 @@ from engine.policy import DecisionPolicy
 from engine.proof import ProofLimits
 from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from kb.database import Database
 from kb.embeddings import MODEL_NAME, Embedder, export_model
 from kb.errors import ModelMissingError

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import Session, select
 
+from engine.models import Conversation
 from engine.outcomes import Episode
-from engine.state import Conversation
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings

@@ -16,8 +16,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from engine.generators.prompt import SYSTEM_PROMPT, Document, Said, messages
+from engine.models import Conversation, Feedback, Message
 from engine.outcomes import Episode
-from engine.state import Conversation, ConversationStore, Feedback, Message
+from engine.store import ConversationStore
 from handoff.models import Agent, HandoffRecord
 from kb.database import Database, open_database
 from kb.models import Order

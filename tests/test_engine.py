@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.engine import Engine
-from engine.state import ConversationStore, Message
+from engine.models import Message
+from engine.store import ConversationStore
 from engine.types import Handoff, Inbound, Reply, Turn
 from kb.database import Database
 from shopclerk.settings import Settings

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from channels.slack.blocks import handoff_card
-from engine.state import Message
+from engine.models import Message
 from handoff.agents import AgentAccounts
 from handoff.models import HandoffRecord
 from kb.database import open_database

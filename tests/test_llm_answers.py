@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from engine.generators.prompt import SYSTEM_PROMPT
-from engine.state import Conversation, Message
+from engine.models import Conversation, Message
 from kb.database import open_database
 from kb.models import Product
 from shopclerk.app import create_app

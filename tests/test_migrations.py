@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from kb.database import open_database
 from shopclerk.database import alembic_config, upgrade
 

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from channels.slack.blocks import SATISFACTION
+from engine.clock import utcnow
+from engine.models import Conversation
 from engine.outcomes import Episode, Outcomes
-from engine.state import Conversation, utcnow
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings

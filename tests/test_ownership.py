@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from engine.owners import BOT, QUEUE, Owner, agent_owner
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from handoff.ownership import Ownership
 from kb.database import Database
 

@@ -15,7 +15,7 @@ import pytest
 from engine.audit import PROOF_FAILED, PROOF_LOCKED, SecurityLog
 from engine.engine import Engine
 from engine.proof import ProofLimits
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from engine.types import Inbound, Turn
 from handoff.tickets import Tickets
 from handoff.views import conversation_view

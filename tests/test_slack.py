@@ -23,7 +23,7 @@ from channels.slack.blocks import (
     mirrored,
     plain_text,
 )
-from engine.state import Conversation, Feedback, Message
+from engine.models import Conversation, Feedback, Message
 from handoff.agents import AgentAccounts
 from kb.database import open_database
 from shopclerk.app import create_app

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from kb.database import Database
 
 
 def _row(conversation_id: int, role: str, text: str, seq: int) -> dict[str, object]:
-    from engine.state import utcnow
+    from engine.clock import utcnow
 
     return {"conversation_id": conversation_id, "role": role, "text": text, "seq": seq,
             "understanding": {}, "sources": [], "created_at": utcnow()}  # fmt: skip
@@ -91,7 +91,7 @@ def test_feedback_only_on_this_conversations_bot_messages(db: Database) -> None:
     assert not store.save_feedback("web", "s5", bot.id, "up")  # someone else's conversation
     from sqlmodel import Session, select
 
-    from engine.state import Feedback
+    from engine.models import Feedback
 
     with Session(db) as session:
         ratings = session.exec(select(Feedback.rating)).all()
@@ -101,7 +101,7 @@ def test_feedback_only_on_this_conversations_bot_messages(db: Database) -> None:
 def test_a_known_customer_is_linked_once_across_conversations(db: Database) -> None:
     from sqlmodel import Session, select
 
-    from engine.state import Customer
+    from engine.models import Customer
 
     store = ConversationStore(db)
     with store.session() as session:

@@ -24,8 +24,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from engine.clock import utcnow
 from engine.engine import Engine
-from engine.state import Conversation, ConversationStore, Message, utcnow
+from engine.models import Conversation, Message
+from engine.store import ConversationStore
 from engine.types import Inbound, Reply
 from handoff.models import Agent, HandoffRecord
 from kb.database import Database, open_database

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
+from engine.models import Message
 from engine.owners import BOT, QUEUE, agent_owner
-from engine.state import ConversationStore, Message
+from engine.store import ConversationStore
 from engine.understanding import Understanding
 from handoff.agents import AgentAccounts
 from handoff.models import Agent, HandoffRecord

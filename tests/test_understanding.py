@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from engine.state import ConversationStore, Message, utcnow
+from engine.clock import utcnow
+from engine.models import Message
+from engine.store import ConversationStore
 from engine.understanding import Understanding
 from kb.database import Database
 

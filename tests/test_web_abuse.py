@@ -32,7 +32,8 @@ from websockets.uri import parse_uri
 
 from channels.web.limits import RateLimit
 from engine.audit import IDENTITY_REJECTED, SecurityLog
-from engine.state import Conversation, ConversationStore
+from engine.models import Conversation
+from engine.store import ConversationStore
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings

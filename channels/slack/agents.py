@@ -38,8 +38,8 @@ from channels.slack.blocks import (
 )
 from channels.slack.models import SlackAgentThread
 from channels.slack.store import SlackStore
+from engine.models import Message, Role
 from engine.owners import BOT, QUEUE, agent_owner
-from engine.state import Message, Role
 from handoff.agents import AgentAccounts
 from handoff.desk import Desk
 from handoff.models import Agent

@@ -46,7 +46,7 @@ from channels.slack.blocks import (
 )
 from channels.slack.channel import CHANNEL, SlackChannel
 from channels.slack.store import SlackStore
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from handoff.agents import AgentAccounts
 from handoff.desk import Desk
 from kb.search import Catalog

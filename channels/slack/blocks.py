@@ -13,9 +13,9 @@ import html
 import re
 from typing import Any
 
+from engine.models import Message, Role
 from engine.outcomes import QUESTION, SCALE
 from engine.owners import BOT, QUEUE, Owner
-from engine.state import Message, Role
 from kb.search import Catalog
 
 Block = dict[str, Any]

@@ -44,7 +44,8 @@ from channels.slack.blocks import (
     system_message,
 )
 from channels.slack.store import SlackStore
-from engine.state import ConversationStore, Message, Role
+from engine.models import Message, Role
+from engine.store import ConversationStore
 from engine.types import Inbound, Turn
 from kb.search import Catalog
 

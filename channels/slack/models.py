@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.state import utcnow
+from engine.clock import utcnow
 
 
 class SlackConversation(SQLModel, table=True):

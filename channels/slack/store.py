@@ -6,7 +6,7 @@ from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
 from channels.slack.models import SlackAgentThread, SlackConversation
-from engine.state import Conversation, Message
+from engine.models import Conversation, Message
 
 
 class SlackStore:

@@ -39,7 +39,7 @@ from channels.web.rest import (
 )
 from channels.web.shoppers import Shoppers
 from engine.owners import BOT
-from engine.state import ConversationStore
+from engine.store import ConversationStore
 from engine.types import Inbound, Turn
 from handoff.outbox import Outbox
 from kb.search import Catalog

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from channels.web.identity import IdentityClaim
-from engine.state import Message, Role
+from engine.models import Message, Role
 from kb.search import Catalog
 
 VERSION = 1

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from channels.web.identity import IdentityClaim, IdentityVerifier, RejectedError, Shopper
 from engine.audit import IDENTITY_REJECTED, event
-from engine.state import Conversation, ConversationStore
+from engine.models import Conversation
+from engine.store import ConversationStore
 
 log = logging.getLogger(__name__)
 VERIFIED, REJECTED = "verified", "rejected"

@@ -1,0 +1,248 @@
+"""Conversation state in the database, so a conversation survives a restart: the store that
+loads conversations, records turns and appends the messages that are not turns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine as Database
+from sqlalchemy import insert, tuple_, update
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from engine.clock import utcnow
+from engine.models import Conversation, ConversationKey, Customer, Feedback, Message, Role
+from engine.understanding import Understanding
+
+HISTORY = 30  # earlier messages a model is given with a customer's message (and trained on)
+
+
+class ConversationStore:
+    """Conversations and their messages. A batch of turns is one session and one commit."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self._db, expire_on_commit=False) as session:
+            yield session
+
+    def load_many(
+        self, session: Session, keys: Sequence[ConversationKey]
+    ) -> dict[ConversationKey, Conversation]:
+        """The conversations with these keys, created on first contact, in one query."""
+        wanted = list(dict.fromkeys(keys))
+        query = select(Conversation).where(
+            tuple_(col(Conversation.channel), col(Conversation.key)).in_(wanted)
+        )
+        found = {(c.channel, c.key): c for c in session.exec(query).all()}
+        new = [Conversation(channel=ch, key=k) for ch, k in wanted if (ch, k) not in found]
+        if new:
+            session.add_all(new)
+            session.flush()  # assigns their ids
+            found.update({(c.channel, c.key): c for c in new})
+        # Detached from here on: `record` writes their state back in one statement.
+        session.expunge_all()
+        return found
+
+    def load(self, channel: str, key: str) -> Conversation:
+        with self.session() as session:
+            conversation = self.load_many(session, [(channel, key)])[(channel, key)]
+            session.commit()
+            return conversation
+
+    @staticmethod
+    def earlier_reply(session: Session, conversation_id: int, client_message_id: str) -> str | None:
+        """The reply already given to this client message id, if it was received before."""
+        asked = session.exec(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id,
+                Message.client_message_id == client_message_id,
+            )
+        ).first()
+        if asked is None:
+            return None
+        reply = session.exec(
+            select(Message.text)
+            .where(Message.conversation_id == conversation_id, col(Message.id) > asked,
+                   Message.role == Role.BOT)
+            .order_by(col(Message.id))
+        ).first()  # fmt: skip
+        return reply or ""
+
+    @staticmethod
+    def record(
+        session: Session,
+        conversations: Iterable[Conversation],
+        messages: Sequence[dict[str, Any]],
+    ) -> None:
+        """Write the conversations' state and insert the message rows, then commit: one
+        statement each, however many conversations the batch held. Never the owner: only
+        `handoff.ownership` changes that, with its conditional updates."""
+        conversations = list(conversations)
+        _link_customers(session, conversations)
+        now = utcnow()
+        state = [
+            {"id": c.id, "customer_id": c.customer_id, "customer_email": c.customer_email,
+             "customer_name": c.customer_name,
+             "memory": c.memory, "failures_in_a_row": c.failures_in_a_row,
+             "last_seq": c.last_seq, "updated_at": now}
+            for c in conversations
+        ]  # fmt: skip
+        if state:
+            session.execute(update(Conversation), state)
+        if messages:
+            session.execute(insert(Message), list(messages))
+        session.commit()
+
+    def append(
+        self,
+        conversation_id: int,
+        role: Role,
+        text: str,
+        understanding: Understanding | None = None,
+        client_message_id: str | None = None,
+    ) -> Message:
+        """Store one message that is not a turn (an agent's reply, an event of the handoff) as
+        the conversation's next seq. The seq is taken with a conditional update, so a writer
+        that got there first makes this one retry instead of both using the same number."""
+        for _ in range(20):
+            with Session(self._db, expire_on_commit=False) as session:
+                last = session.exec(
+                    select(Conversation.last_seq).where(Conversation.id == conversation_id)
+                ).one()
+                taken = session.execute(
+                    update(Conversation)
+                    .where(col(Conversation.id) == conversation_id,
+                           col(Conversation.last_seq) == last)
+                    .values(last_seq=last + 1, updated_at=utcnow())
+                )  # fmt: skip
+                if getattr(taken, "rowcount", 0) != 1:
+                    session.rollback()
+                    continue
+                message = Message(conversation_id=conversation_id, seq=last + 1, role=role,
+                                  text=text,
+                                  understanding=understanding.stored() if understanding else {},
+                                  client_message_id=client_message_id)  # fmt: skip
+                session.add(message)
+                session.commit()
+                return message
+        raise RuntimeError(f"conversation {conversation_id}: no free seq after 20 tries")
+
+    def exists(self, channel: str, key: str) -> bool:
+        with Session(self._db) as session:
+            query = select(Conversation.id).where(
+                Conversation.channel == channel, Conversation.key == key
+            )
+            return session.exec(query).first() is not None
+
+    def messages_after(self, channel: str, key: str, seq: int, limit: int = 500) -> list[Message]:
+        """The conversation's messages with a higher seq than `seq`, in order."""
+        with Session(self._db) as session:
+            query = _messages_of(channel, key).where(col(Message.seq) > seq)
+            return list(session.exec(query.order_by(col(Message.seq)).limit(limit)).all())
+
+    def message_for_client_id(self, channel: str, key: str, client_id: str) -> Message | None:
+        with Session(self._db) as session:
+            query = _messages_of(channel, key).where(Message.client_message_id == client_id)
+            return session.exec(query).first()
+
+    def save_feedback(self, channel: str, key: str, message_id: int, rating: str) -> bool:
+        """Record a rating of one of this conversation's bot messages; False if it is not one."""
+        with Session(self._db) as session:
+            query = _messages_of(channel, key).where(Message.id == message_id,
+                                                     Message.role == Role.BOT)  # fmt: skip
+            message = session.exec(query).first()
+            if message is None:
+                return False
+            existing = session.exec(
+                select(Feedback).where(Feedback.message_id == message_id)
+            ).first()
+            feedback = existing or Feedback(message_id=message_id, rating=rating)
+            feedback.rating, feedback.created_at = rating, utcnow()
+            session.add(feedback)
+            session.commit()
+            return True
+
+    def answered(
+        self, conversation_id: int, client_message_id: str | None
+    ) -> tuple[Message, Message, list[Message]] | None:
+        """A customer's message, the bot's reply to it (the next seq) and the 30 messages
+        before it; the latest such pair when there is no client id."""
+        with Session(self._db) as session:
+            mine = select(Message).where(Message.conversation_id == conversation_id,
+                                         Message.role == Role.CUSTOMER)  # fmt: skip
+            if client_message_id is not None:
+                mine = mine.where(Message.client_message_id == client_message_id)
+            customer = session.exec(mine.order_by(col(Message.seq).desc())).first()
+            if customer is None:
+                return None
+            bot = session.exec(select(Message).where(
+                Message.conversation_id == conversation_id, Message.seq == customer.seq + 1,
+                Message.role == Role.BOT)).first()  # fmt: skip
+            if bot is None:
+                return None
+            earlier = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.seq < customer.seq)
+                .order_by(col(Message.seq).desc())
+                .limit(HISTORY)
+            ).all()
+            return customer, bot, list(reversed(earlier))
+
+    def revise(self, message_id: int, text: str, understanding: Understanding) -> None:
+        """A bot message rewritten before any channel showed it (the `openai` generator)."""
+        with Session(self._db) as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                return
+            message.text = text
+            message.understanding = {**message.understanding, **understanding.stored()}
+            session.add(message)
+            session.commit()
+
+    def history(self, conversation_id: int, limit: int = 50) -> list[Message]:
+        with Session(self._db) as session:
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.id).desc())
+                .limit(limit)
+            )
+            return list(reversed(session.exec(query).all()))
+
+
+def _messages_of(channel: str, key: str) -> SelectOfScalar[Message]:
+    """The messages of the conversation with this key (to narrow down further)."""
+    return (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(Conversation.channel == channel, Conversation.key == key)
+    )
+
+
+def _link_customers(session: Session, conversations: Sequence[Conversation]) -> None:
+    """Give each conversation whose customer became known its `Customer` row."""
+    unlinked: dict[str, list[Conversation]] = defaultdict(list)
+    for conversation in conversations:
+        email = conversation.identified_email()
+        if conversation.customer_id is None and email:
+            unlinked[email].append(conversation)
+    if not unlinked:
+        return
+    query = select(Customer).where(col(Customer.email).in_(list(unlinked)))
+    found = {c.email: c for c in session.exec(query).all()}
+    new = [Customer(email=email, name=waiting[0].customer_name)
+           for email, waiting in unlinked.items() if email not in found]  # fmt: skip
+    if new:
+        session.add_all(new)
+        session.flush()  # assigns their ids
+        found.update({c.email: c for c in new})
+    for email, waiting in unlinked.items():
+        for conversation in waiting:
+            conversation.customer_id = found[email].id
