@@ -143,6 +143,15 @@ def test_wanting_to_buy_a_named_product_shows_the_product(engine: Engine) -> Non
     assert "EUR 154.99" in decision.text
 
 
+def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
+    """"dishwasher safe" matches casseroles better, but the customer asks about a skillet."""
+    decision = Chat(engine).say("is the skillet dishwasher safe").decision
+    assert isinstance(decision, Reply)
+    assert sorted(s.id for s in decision.sources) == ["KIT-1130", "KIT-1142"]
+    assert "Skillet" in decision.text
+    assert "Casserole" not in decision.text
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision
