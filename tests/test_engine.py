@@ -144,7 +144,7 @@ def test_wanting_to_buy_a_named_product_shows_the_product(engine: Engine) -> Non
 
 
 def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
-    """"dishwasher safe" matches casseroles better, but the customer asks about a skillet."""
+    """Casseroles match "dishwasher safe" better, but the customer asks about a skillet."""
     decision = Chat(engine).say("is the skillet dishwasher safe").decision
     assert isinstance(decision, Reply)
     assert sorted(s.id for s in decision.sources) == ["KIT-1130", "KIT-1142"]
