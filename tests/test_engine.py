@@ -152,6 +152,14 @@ def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
     assert "Casserole" not in decision.text
 
 
+def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine: Engine) -> None:
+    """The headphones match weakly; the warranty entry matches far better."""
+    decision = Chat(engine).say("what's the warranty on headphones").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources[0].kind == "faq"
+    assert decision.sources[0].id.startswith("warranty-")
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision
