@@ -162,6 +162,18 @@ def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine
     assert decision.sources[0].id.startswith("warranty-")
 
 
+def test_a_general_refund_question_is_answered_and_a_personal_one_asks_for_the_order(
+    engine: Engine,
+) -> None:
+    general = Chat(engine).say("bancontact refund how long does it take").decision
+    assert isinstance(general, Reply)
+    assert general.sources[0].kind == "faq"
+    mine = Chat(engine).say("where is my refund").decision
+    assert isinstance(mine, Reply)
+    assert "order number" in mine.text
+    assert not mine.sources
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision
