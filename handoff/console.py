@@ -362,7 +362,7 @@ class AgentConsole:
 
     async def _known(self, request: Request) -> int:
         cid: int = request.path_params["cid"]
-        if not _is_id(cid) or await asyncio.to_thread(self.desk.tickets.address, cid) is None:
+        if not _is_id(cid) or not await self.desk.exists(cid):
             raise ApiError(404, "unknown_conversation", "There is no such conversation.")
         return cid
 

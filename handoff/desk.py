@@ -116,8 +116,8 @@ class Desk:
         self.tickets = tickets
         self.orders = orders
         self.config = config
-        self.channels: dict[str, CustomerSide] = {}
-        self.watchers: list[Watcher] = []
+        self._channels: dict[str, CustomerSide] = {}
+        self._watchers: list[Watcher] = []
         self._present: dict[str, dict[int, str]] = {}  # agents online elsewhere, by where
         self._consoles: dict[int, set[Console]] = defaultdict(set)
         self._gone_since: dict[int, float] = {}  # agent id -> when their last console closed
@@ -139,12 +139,39 @@ class Desk:
         self._with_people.update((c.channel, c.key) for c in conversations.values())
         self._sweeper = asyncio.create_task(self._sweep())
 
+    def connect(self, channel: str, side: CustomerSide) -> None:
+        """The channel `channel`'s customers are reached through `side` from now on."""
+        self._channels[channel] = side
+
+    def follow(self, watcher: Watcher) -> None:
+        """`watcher` is given every frame the consoles get from now on."""
+        self._watchers.append(watcher)
+
     async def stop(self) -> None:
         for task in [self._sweeper, *self._tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    # -- looking up ------------------------------------------------------------------------------
+
+    def conversation_id(self, channel: str, key: str) -> int | None:
+        return self.tickets.conversation_id(channel, key)
+
+    def address(self, cid: int) -> tuple[str, str] | None:
+        """The conversation's (channel, key); None when there is no such conversation."""
+        return self.tickets.address(cid)
+
+    async def exists(self, cid: int) -> bool:
+        return await asyncio.to_thread(self.tickets.address, cid) is not None
+
+    async def owner(self, cid: int) -> str | None:
+        return await asyncio.to_thread(self.tickets.ownership.owner, cid)
+
+    async def messages(self, cid: int, limit: int) -> list[Message]:
+        """The conversation's latest `limit` messages, oldest first."""
+        return await asyncio.to_thread(self.tickets.messages, cid, limit)
 
     # -- customers ------------------------------------------------------------------------------
 
@@ -208,8 +235,8 @@ class Desk:
             return
         await self._deliver(cid)
         address = await self._address(cid)
-        if address and address[0] in self.channels:
-            await self.channels[address[0]].notify(address[1], "survey", **_survey(episode.id))
+        if address and address[0] in self._channels:
+            await self._channels[address[0]].notify(address[1], "survey", **_survey(episode.id))
 
     async def _write(self, inbound: Inbound, cid: int, writer: Writer) -> None:
         """The model writes the answer, streamed to the customer as it comes; the stored reply
@@ -221,7 +248,7 @@ class Desk:
         customer, bot, earlier = found
         docs = [Document.from_dict(d) for d in customer.understanding.get("documents", [])]
         history = [Said(m.role, m.text) for m in earlier]
-        side, stream = self.channels.get(inbound.channel), f"m{bot.id}"
+        side, stream = self._channels.get(inbound.channel), f"m{bot.id}"
 
         async def on_delta(delta: str) -> None:
             if side is not None:
@@ -422,8 +449,8 @@ class Desk:
         statuses = await asyncio.to_thread(self._statuses, also)
         for cid, status in statuses.items():
             address = await self._address(cid)
-            if address and address[0] in self.channels:
-                await self.channels[address[0]].notify(address[1], "handoff", **status)
+            if address and address[0] in self._channels:
+                await self._channels[address[0]].notify(address[1], "handoff", **status)
 
     def _statuses(self, also: int | None) -> dict[int, dict[str, Any]]:
         """The handoff status of every queued conversation (and of `also`), in a few queries
@@ -459,13 +486,13 @@ class Desk:
 
     async def _deliver(self, cid: int) -> None:
         address = await self._address(cid)
-        if address and address[0] in self.channels:
-            await self.channels[address[0]].deliver(address[1])
+        if address and address[0] in self._channels:
+            await self._channels[address[0]].deliver(address[1])
 
     async def _typing_to_customer(self, cid: int, agent: Agent, on: bool) -> None:
         address = await self._address(cid)
-        if address and address[0] in self.channels:
-            await self.channels[address[0]].notify(
+        if address and address[0] in self._channels:
+            await self._channels[address[0]].notify(
                 address[1], "typing", on=on, who="agent", name=agent.display_name
             )
 
@@ -475,7 +502,7 @@ class Desk:
 
     def _to_consoles(self, frame: dict[str, Any]) -> None:
         """Queued for every console and watcher; waits for none of them."""
-        for watcher in self.watchers:
+        for watcher in self._watchers:
             watcher.desk_event(frame)
         for consoles in list(self._consoles.values()):
             for console in list(consoles):
@@ -506,7 +533,7 @@ class Desk:
 
     def _board(self) -> dict[str, Any]:
         def customer_online(channel: str, key: str) -> bool:
-            return channel in self.channels and self.channels[channel].online(key)
+            return channel in self._channels and self._channels[channel].online(key)
 
         return board(self.tickets, self.online_agents(), customer_online, not self.available())
 
@@ -515,9 +542,9 @@ class Desk:
         return known if known is not None else await asyncio.to_thread(self.tickets.address, cid)
 
     def _customer_online(self, address: tuple[str, str] | None) -> bool:
-        if address is None or address[0] not in self.channels:
+        if address is None or address[0] not in self._channels:
             return False
-        return self.channels[address[0]].online(address[1])
+        return self._channels[address[0]].online(address[1])
 
     # -- the sweeper ----------------------------------------------------------------------------
 
