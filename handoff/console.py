@@ -33,11 +33,12 @@ from starlette.websockets import WebSocket
 
 from engine.state import utcnow
 from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
-from handoff.desk import Console, Desk
+from handoff.desk import Desk
 from handoff.logins import Attempt, BusyError, LoginGate, ThrottledError
 from handoff.models import Agent, AgentLogin
 from handoff.outbox import Outbox
 from handoff.ownership import BOT, QUEUE
+from handoff.presence import Console
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
 
 if TYPE_CHECKING:
