@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -169,12 +170,17 @@ class Lookup:
         named = [catalog.by_sku[s] for s in slots.product_skus if s in catalog.by_sku]
         if named:
             return [Scored(p, 1.0) for p in named]
-        hits = self._search.search("product", text, vector, k=3)
-        return [
-            Scored(catalog.products[h.record_id], h.score)
-            for h in hits
-            if h.score >= PRODUCT_MIN_SCORE
-        ]
+        # A kind the customer names ("is the skillet dishwasher safe") keeps the search to
+        # products of that kind: casseroles and teapots matched "dishwasher safe" better.
+        said = set(re.findall(r"[a-z]+", text.lower()))
+        kinds = {w for w in said if w in catalog.of_kind} or {
+            w.removesuffix("s") for w in said if w.removesuffix("s") in catalog.of_kind
+        }
+        of_kind = [i for kind in kinds for i in catalog.of_kind[kind]]
+        hits = self._search.search("product", text, vector, k=3, among=of_kind or None)
+        # Of the kind named, even a weak match is one of the products meant.
+        floor = 0.0 if of_kind else PRODUCT_MIN_SCORE
+        return [Scored(catalog.products[h.record_id], h.score) for h in hits if h.score >= floor]
 
     @staticmethod
     def _answering(ranked: list[Scored[FaqEntry]], intent: str) -> list[Scored[FaqEntry]]:
