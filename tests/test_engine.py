@@ -114,6 +114,8 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
         ("where can i complain about bad service", "complaint"),  # upset, and answered
+        ("ordered by accident, how to cancel?", "cancel-order"),  # "accident" reads as upset
+        ("i want my account removed, how", "delete-account"),
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
@@ -150,6 +152,14 @@ def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
     assert sorted(s.id for s in decision.sources) == ["KIT-1130", "KIT-1142"]
     assert "Skillet" in decision.text
     assert "Casserole" not in decision.text
+
+
+def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine: Engine) -> None:
+    """The headphones match weakly; the warranty entry matches far better."""
+    decision = Chat(engine).say("what's the warranty on headphones").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources[0].kind == "faq"
+    assert decision.sources[0].id.startswith("warranty-")
 
 
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
