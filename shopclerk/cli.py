@@ -15,12 +15,14 @@ import typer
 from typer.core import TyperGroup
 
 from kb.errors import KbError
+from learning.command_context import fail
 from learning.commands import finetune_app
 from learning.dataset_commands import dataset_app
 from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+from shopclerk.command_services import CliServices
 from shopclerk.settings import Settings, load_settings
 
 DATA_DIR_OPTION = "--data-dir"
@@ -101,7 +103,7 @@ state = _State()
 
 
 @app.callback()
-def _main(data_dir: DataDir = None) -> None:
+def _main(ctx: typer.Context, data_dir: DataDir = None) -> None:
     from pydantic import ValidationError
 
     try:
@@ -114,6 +116,7 @@ def _main(data_dir: DataDir = None) -> None:
     from shopclerk.wiring import limit_threads
 
     limit_threads(state.settings.threads)
+    ctx.obj = CliServices(state.settings)  # the sub-apps' settings and clients
 
 
 def _data_dir_problem(exc: OSError) -> str:
@@ -138,11 +141,6 @@ def _setting_problem(error: object) -> str:
 def settings() -> Settings:
     assert state.settings is not None
     return state.settings
-
-
-def fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 # -- db ----------------------------------------------------------------------------------------

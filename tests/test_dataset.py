@@ -32,9 +32,10 @@ from learning.dataset import (
     split,
     validate_chat_line,
 )
-from learning.dataset_commands import make_dataset_app
+from learning.dataset_commands import dataset_app
 from learning.finetune import check_dataset
 from learning.privacy import luhn, scrub
+from shopclerk.command_services import CliServices
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
 
@@ -475,8 +476,8 @@ def test_postgresql_gives_the_same_examples(db: Database) -> None:
 def test_the_command_writes_the_files_and_prints_a_summary(
     shop: tuple[Database, Store], settings: Settings
 ) -> None:
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, ["export", "--validation-share", "0.2", "--seed", "1"])
+    result = runner.invoke(dataset_app, ["export", "--validation-share", "0.2", "--seed", "1"],
+                           obj=CliServices(settings))  # fmt: skip
     assert result.exit_code == 0, result.output
     out = settings.data_dir / "datasets"
     assert f"examples written to {out}" in result.output
@@ -490,11 +491,10 @@ def test_the_command_writes_the_files_and_prints_a_summary(
 
 def test_the_command_with_flags(shop: tuple[Database, Store], settings: Settings,
                                 tmp_path: Path) -> None:  # fmt: skip
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, [
+    result = runner.invoke(dataset_app, [
         "export", "--out", str(tmp_path), "--outcome", "agent_resolved", "--outcome",
         "handed_off_unresolved", "--source", "agent", "--channel", "web", "--since", "2026-03-01",
-    ])  # fmt: skip
+    ], obj=CliServices(settings))  # fmt: skip
     assert result.exit_code == 0, result.output
     plain = [json.loads(line) for line in (tmp_path / "train.plain.jsonl").open()]
     assert [(p["source"], p["outcome"]) for p in plain] == [("agent", "handed_off_unresolved")]
@@ -503,9 +503,8 @@ def test_the_command_with_flags(shop: tuple[Database, Store], settings: Settings
 def test_the_command_fails_plainly_when_nothing_matches(
     shop: tuple[Database, Store], settings: Settings
 ) -> None:
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, ["export", "--min-satisfaction", "5", "--feedback", "up",
-                                 "--source", "agent"])  # fmt: skip
+    args = ["export", "--min-satisfaction", "5", "--feedback", "up", "--source", "agent"]
+    result = runner.invoke(dataset_app, args, obj=CliServices(settings))
     assert result.exit_code == 1
     assert "error: no example left: of 13 answers" in result.output
     assert "source 11, " in result.output
@@ -514,6 +513,6 @@ def test_the_command_fails_plainly_when_nothing_matches(
 
 def test_the_command_without_a_database_names_it(tmp_path: Path) -> None:
     bare = load_settings(tmp_path / "empty")
-    result = runner.invoke(make_dataset_app(lambda: bare), ["export"])
+    result = runner.invoke(dataset_app, ["export"], obj=CliServices(bare))
     assert result.exit_code == 1
     assert f"error: no database at {tmp_path / 'empty' / 'shopclerk.db'}" in result.output
