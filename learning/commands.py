@@ -1,6 +1,6 @@
 """`shopclerk finetune`: train the store's own model from the exported dataset.
 
-    shopclerk finetune [--train PATH] [--validation PATH] [--model BASE] [--no-wait]
+    shopclerk finetune [--train PATH] [--validation PATH] [--model BASE] [--no-wait] [--dry-run]
     shopclerk finetune status [JOB_ID] [--follow]
 
 The settings and the API client come from Typer's context (`learning.command_context`): the
@@ -21,7 +21,7 @@ import typer
 from learning.command_context import CommandServices, CommandSettings, fail, services
 
 if TYPE_CHECKING:
-    from learning.finetune import FineTuning
+    from learning.finetune import FineTuning, TrainingRequest
 
 Work = Callable[["FineTuning"], Awaitable[None]]
 
@@ -65,6 +65,9 @@ def make_finetune_app() -> typer.Typer:
         no_wait: Annotated[bool, typer.Option(
             "--no-wait", help="Start the job and return; `finetune status` finishes it.")] = False,
         poll_seconds: PollSeconds = 10.0,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Check the files as the job would and say what would be sent; "
+            "send nothing (needs no key).")] = False,
     ) -> None:  # fmt: skip
         """Fine-tune the base model on the exported dataset and follow the job to its end.
 
@@ -82,6 +85,9 @@ def make_finetune_app() -> typer.Typer:
             validation=validation or _existing(default_dataset(current.data_dir, "validation")),
             seed=seed,
         )
+        if dry_run:
+            _dry_run(request)
+            return
         started: list[str] = []  # the job's id once it exists, for Ctrl-C
 
         async def work(tuning: FineTuning) -> None:
@@ -118,6 +124,21 @@ def make_finetune_app() -> typer.Typer:
         _run(services(ctx), poll_seconds, work, lambda: job_id)
 
     return app
+
+
+def _dry_run(request: TrainingRequest) -> None:
+    """What `FineTuning.start` would check and send, without sending it."""
+    from learning.finetune import MIN_TRAINING_EXAMPLES, FinetuneError, check_dataset
+
+    try:
+        train = check_dataset(request.train, minimum=MIN_TRAINING_EXAMPLES)
+        validation = check_dataset(request.validation) if request.validation else None
+    except FinetuneError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"would train {request.base_model} on {train.examples} examples ({train.path})")
+    if validation is not None:
+        typer.echo(f"measured on {validation.examples} examples ({validation.path})")
+    typer.echo(f"seed {request.seed}; nothing was sent: run it without --dry-run to start the job")
 
 
 def _existing(path: Path) -> Path | None:

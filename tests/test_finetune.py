@@ -509,3 +509,19 @@ def test_events_read_as_plain_lines() -> None:
     assert describe_event(event(level="warn", message="File has 3 duplicate examples")) == (
         "warning: File has 3 duplicate examples"
     )
+
+
+def test_a_dry_run_checks_the_files_and_sends_nothing(
+    settings: Settings, datasets: tuple[Path, Path]
+) -> None:
+    fake = FakeFineTuning()
+    bare = settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})
+    result = invoke(bare, ["--dry-run"], lambda: fake.client())
+    assert result.exit_code == 0, result.output
+    assert f"would train gpt-4o-mini on 12 examples ({datasets[0]})" in result.output
+    assert f"measured on 3 examples ({datasets[1]})" in result.output
+    assert fake.requests == []
+    datasets[0].write_text("".join(datasets[0].read_text().splitlines(keepends=True)[:9]))
+    short = invoke(bare, ["--dry-run"])
+    assert short.exit_code == 1
+    assert "9 examples; fine-tuning needs at least 10" in short.output
