@@ -323,7 +323,8 @@ class Engine:
                              None)  # fmt: skip
             chosen = likeliest.intent if likeliest else "track_order"
             return IntentResult(chosen, intent.confidence, intent.candidates)
-        if intent.intent in UNPLACED and slots.product_skus:
+        if slots.product_skus and (intent.intent in UNPLACED or intent.intent == "place_order"):
+            # "i want to buy the vidde tent": its price, stock and page, not how ordering works
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
 

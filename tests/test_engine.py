@@ -136,6 +136,30 @@ def test_how_tracking_works_is_answered_and_where_my_order_is_asks_for_it(engine
     assert not where.sources
 
 
+def test_wanting_to_buy_a_named_product_shows_the_product(engine: Engine) -> None:
+    decision = Chat(engine).say("i want to buy the vidde tent").decision
+    assert isinstance(decision, Reply)
+    assert [s.id for s in decision.sources] == ["OUT-1064"]
+    assert "EUR 154.99" in decision.text
+
+
+def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
+    """Casseroles match "dishwasher safe" better, but the customer asks about a skillet."""
+    decision = Chat(engine).say("is the skillet dishwasher safe").decision
+    assert isinstance(decision, Reply)
+    assert sorted(s.id for s in decision.sources) == ["KIT-1130", "KIT-1142"]
+    assert "Skillet" in decision.text
+    assert "Casserole" not in decision.text
+
+
+def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine: Engine) -> None:
+    """The headphones match weakly; the warranty entry matches far better."""
+    decision = Chat(engine).say("what's the warranty on headphones").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources[0].kind == "faq"
+    assert decision.sources[0].id.startswith("warranty-")
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision
