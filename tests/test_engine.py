@@ -114,6 +114,8 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
         ("where can i complain about bad service", "complaint"),  # upset, and answered
+        ("ordered by accident, how to cancel?", "cancel-order"),  # "accident" reads as upset
+        ("i want my account removed, how", "delete-account"),
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(

@@ -129,7 +129,8 @@ def _order_needed(context: Context) -> Answer | None:
 # A question about how something is done, not a request to do it for this customer's order.
 _ASKS_HOW_TO = re.compile(
     r"\bhow (can|do|does|could|would|should) (i|we|you|one)\b(?! (long|much|many|soon|fast))"
-    r"|\b(is|are) there (a|any) (way|link|option)s?\b|\bhow to\b",
+    r"|\b(is|are) there (a|any) (way|link|option)s?\b|\bhow to\b"
+    r"|\bcan (i|we) (see|check|follow|track)\b",
     re.IGNORECASE,
 )
 
