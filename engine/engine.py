@@ -63,6 +63,7 @@ from engine.types import (
 )
 from engine.understanding import DraftSeen, Understanding
 from kb.embeddings import Vectors
+from kb.search import HybridSearch
 
 
 class Encoder(Protocol):
@@ -92,6 +93,17 @@ class Stages:
 
 
 @dataclass(frozen=True)
+class Knowledge:
+    """The stages built from what the store holds (its FAQ and catalog): the search, the
+    spelling corrector that never corrects the store's own words, and the slot extractor that
+    knows its products. They change together, when the FAQ or the catalog does."""
+
+    search: HybridSearch
+    speller: SpellingCorrector
+    slots: SlotExtractor
+
+
+@dataclass(frozen=True)
 class _Batch:
     """Messages checked, split into their requests and spell-corrected, ready to embed: one
     text per request, `requests[n]` of them for the n-th message."""
@@ -118,6 +130,14 @@ class Engine:
         self.stages = stages
         self.store = store
         self.ledger = ProofLedger(stages.proofs)
+
+    def replace_knowledge(self, knowledge: Knowledge) -> None:
+        """Answer from `knowledge` from the next turn on (the FAQ or the catalog changed). Call
+        it on the engine's thread, between two batches of turns: a turn sees all old parts or
+        all new ones."""
+        s = self.stages
+        s.lookup = Lookup(s.lookup.orders, knowledge.search)
+        s.speller, s.slots = knowledge.speller, knowledge.slots
 
     def handle(self, inbound: Inbound) -> Turn:
         return self.handle_many([inbound])[0]

@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -41,9 +41,6 @@ from handoff.outbox import Outbox
 from handoff.presence import Console
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
 
-if TYPE_CHECKING:
-    from learning.suggestion_server import SuggestionEndpoints
-
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 12
@@ -64,6 +61,16 @@ HEADERS = {
 Endpoint = Callable[[Request, Agent], Awaitable[Response]]
 
 
+class SuggestionReview(Protocol):
+    """The endpoints for reviewing FAQ entries learned from agents' answers, mounted under
+    /agent/api/suggestions (learning/suggestion_server.py's `SuggestionEndpoints`, handed in by
+    the composition root: handoff does not import learning, which sits above it)."""
+
+    async def pending(self, request: Request, agent: Agent) -> Response: ...
+    async def accept(self, request: Request, agent: Agent) -> Response: ...
+    async def reject(self, request: Request, agent: Agent) -> Response: ...
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -82,7 +89,7 @@ class AgentConsole:
         desk: Desk,
         db: Database,
         accounts: AgentAccounts,
-        suggestions: SuggestionEndpoints | None = None,
+        suggestions: SuggestionReview | None = None,
     ) -> None:
         self.desk = desk
         self._suggestions = suggestions

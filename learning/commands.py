@@ -1,13 +1,12 @@
 """`shopclerk finetune`: train the store's own model from the exported dataset.
 
-    shopclerk finetune [--train PATH] [--validation PATH] [--model BASE] [--no-wait]
+    shopclerk finetune [--train PATH] [--validation PATH] [--model BASE] [--no-wait] [--dry-run]
     shopclerk finetune status [JOB_ID] [--follow]
 
-The commands are built by `make_finetune_app`, which is handed how to get the settings and how to
-build the API client; `shopclerk.cli` registers `finetune_app`, and tests build their own with a
-client over a fake server. The settings come from `shopclerk.cli` only when a command runs, as
-that module imports this one; `openai` too is imported only then, to keep every other command's
-start-up quick.
+The settings and the API client come from Typer's context (`learning.command_context`): the
+composition root (`shopclerk.cli`) puts them there, tests put their own with a client over a fake
+server. `openai` is imported only when a command runs, to keep every other command's start-up
+quick.
 """
 
 from __future__ import annotations
@@ -19,13 +18,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from learning.command_context import CommandServices, CommandSettings, fail, services
+
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    from learning.finetune import FineTuning, TrainingRequest
 
-    from learning.finetune import FineTuning
-    from shopclerk.settings import Settings
-
-ClientFactory = Callable[["Settings"], "AsyncOpenAI"]
 Work = Callable[["FineTuning"], Awaitable[None]]
 
 DEFAULT_SEED = 42  # the same data and seed train the same model
@@ -35,10 +32,9 @@ PollSeconds = Annotated[
 ]
 
 
-def openai_client(settings: Settings) -> AsyncOpenAI:
-    """The API client from the settings; a local server (a base URL) may take no key."""
-    from openai import AsyncOpenAI
-
+def check_key(settings: CommandSettings) -> None:
+    """Fine-tuning runs on a server that knows who pays: a key, or a local server (a base URL)
+    that takes none."""
     from learning.finetune import FinetuneError
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
@@ -46,24 +42,10 @@ def openai_client(settings: Settings) -> AsyncOpenAI:
         raise FinetuneError(
             "fine-tuning needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server that takes no key)"
         )
-    return AsyncOpenAI(
-        api_key=key or "not-needed",
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_seconds,
-        max_retries=3,
-    )
 
 
-def _cli_settings() -> Settings:
-    from shopclerk.cli import settings
-
-    return settings()
-
-
-def make_finetune_app(
-    settings: Callable[[], Settings] = _cli_settings, client_factory: ClientFactory = openai_client
-) -> typer.Typer:
-    """The `finetune` command group, reading settings and building clients as it is told."""
+def make_finetune_app() -> typer.Typer:
+    """The `finetune` command group; settings and client come from the context."""
     app = typer.Typer(invoke_without_command=True)
 
     @app.callback()
@@ -83,6 +65,9 @@ def make_finetune_app(
         no_wait: Annotated[bool, typer.Option(
             "--no-wait", help="Start the job and return; `finetune status` finishes it.")] = False,
         poll_seconds: PollSeconds = 10.0,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Check the files as the job would and say what would be sent; "
+            "send nothing (needs no key).")] = False,
     ) -> None:  # fmt: skip
         """Fine-tune the base model on the exported dataset and follow the job to its end.
 
@@ -93,13 +78,16 @@ def make_finetune_app(
             return
         from learning.finetune import TrainingRequest, default_dataset
 
-        current = settings()
+        current = services(ctx).settings
         request = TrainingRequest(
             base_model=model or current.openai_model,
             train=train or default_dataset(current.data_dir, "train"),
             validation=validation or _existing(default_dataset(current.data_dir, "validation")),
             seed=seed,
         )
+        if dry_run:
+            _dry_run(request)
+            return
         started: list[str] = []  # the job's id once it exists, for Ctrl-C
 
         async def work(tuning: FineTuning) -> None:
@@ -111,10 +99,11 @@ def make_finetune_app(
                 return
             await tuning.follow(job.id)
 
-        _run(current, client_factory, poll_seconds, work, lambda: started[0] if started else None)
+        _run(services(ctx), poll_seconds, work, lambda: started[0] if started else None)
 
     @app.command("status")
     def status(
+        ctx: typer.Context,
         job_id: Annotated[str | None, typer.Argument(
             help="The job's id.", show_default="the last one started here")] = None,
         follow: Annotated[bool, typer.Option(help="Keep following until the job ends.")] = False,
@@ -122,8 +111,6 @@ def make_finetune_app(
     ) -> None:  # fmt: skip
         """Show a job's status and latest events; write the model file once it has succeeded."""
         from learning.finetune import FINISHED, STATUS_BACKLOG
-
-        current = settings()
 
         async def work(tuning: FineTuning) -> None:
             wanted = job_id or _recorded_job_id(tuning)
@@ -134,9 +121,24 @@ def make_finetune_app(
             if job.status not in FINISHED:
                 typer.echo("`shopclerk finetune status --follow` waits for it to end")
 
-        _run(current, client_factory, poll_seconds, work, lambda: job_id)
+        _run(services(ctx), poll_seconds, work, lambda: job_id)
 
     return app
+
+
+def _dry_run(request: TrainingRequest) -> None:
+    """What `FineTuning.start` would check and send, without sending it."""
+    from learning.finetune import MIN_TRAINING_EXAMPLES, FinetuneError, check_dataset
+
+    try:
+        train = check_dataset(request.train, minimum=MIN_TRAINING_EXAMPLES)
+        validation = check_dataset(request.validation) if request.validation else None
+    except FinetuneError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"would train {request.base_model} on {train.examples} examples ({train.path})")
+    if validation is not None:
+        typer.echo(f"measured on {validation.examples} examples ({validation.path})")
+    typer.echo(f"seed {request.seed}; nothing was sent: run it without --dry-run to start the job")
 
 
 def _existing(path: Path) -> Path | None:
@@ -154,8 +156,7 @@ def _recorded_job_id(tuning: FineTuning) -> str:
 
 
 def _run(
-    settings: Settings,
-    client_factory: ClientFactory,
+    given: CommandServices,
     poll_seconds: float,
     work: Work,
     job_id: Callable[[], str | None],
@@ -164,10 +165,10 @@ def _run(
     import openai
 
     from learning.finetune import FinetuneError, api_problem
-    from shopclerk.cli import fail
 
     try:
-        asyncio.run(_with_client(settings, client_factory, poll_seconds, work))
+        check_key(given.settings)
+        asyncio.run(_with_client(given, poll_seconds, work))
     except FinetuneError as exc:
         raise fail(str(exc)) from exc
     except openai.APIError as exc:
@@ -184,12 +185,11 @@ def _run(
         raise typer.Exit(130) from None
 
 
-async def _with_client(
-    settings: Settings, client_factory: ClientFactory, poll_seconds: float, work: Work
-) -> None:
+async def _with_client(given: CommandServices, poll_seconds: float, work: Work) -> None:
     from learning.finetune import JOB_FILE_NAME, FineTuning
 
-    async with client_factory(settings) as client:
+    settings = given.settings
+    async with given.openai_client() as client:
         tuning = FineTuning(client, model_file=settings.finetuned_model_file,
                             job_file=settings.data_dir / JOB_FILE_NAME, say=typer.echo,
                             poll_seconds=poll_seconds)  # fmt: skip

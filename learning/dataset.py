@@ -18,8 +18,10 @@ answer that helped:
   attempt that failed.
 
 Personal data is replaced by placeholders in every message but the system prompt; order ids,
-prices, dates and tracking numbers stay, since the model must learn to copy them. Duplicates go,
-and the split keeps each conversation on one side, so validation never sees a training dialog.
+prices, dates and tracking numbers stay, since the model must learn to copy them, and so does
+the store's own vocabulary (product names, brands, SKUs, the FAQ's phone number: `StoreWords`).
+Duplicates go, and the split keeps each conversation on one side, so validation never sees a
+training dialog.
 
 Choices a trainer should know:
 - A customer message stored without its documents (from before they were kept) gives no
@@ -69,8 +71,8 @@ from engine.outcomes import Episode
 from engine.store import HISTORY
 from engine.types import UNANSWERED
 from handoff.models import Agent
-from kb.models import Order
-from learning.privacy import PLACEHOLDERS, record_numbers, scrub
+from kb.models import FaqEntry, Order, Product
+from learning.privacy import PLACEHOLDERS, StoreWords, record_numbers, scrub
 
 
 class Source(StrEnum):
@@ -358,14 +360,15 @@ def _refusal(selection: Selection, c: _Candidate) -> str | None:
     return None
 
 
-def _example(c: _Candidate) -> Example:
-    """The candidate as an example, every text but the system prompt scrubbed."""
+def _example(c: _Candidate, store: StoreWords) -> Example:
+    """The candidate as an example, every text but the system prompt scrubbed (the store's own
+    words kept)."""
     names, counts = c.dialog.names, Counter[str]()
     raw = [Document.from_dict(d) for d in c.asked[-1].understood.documents or []]
     keep = record_numbers(d.text for d in raw)
 
     def clean(text: str) -> str:
-        cleaned, found = scrub(text, names, keep)
+        cleaned, found = scrub(text, names, keep, store)
         counts.update(found)
         return cleaned
 
@@ -524,8 +527,9 @@ def collect(db: Database, selection: Selection, summary: Summary | None = None) 
     examples: list[Example] = []
     seen: set[str] = set()
     with Session(db) as session:
+        store = store_words(session)
         for dialog in _dialogs(session):
-            for example in _examples(dialog, selection, summary):
+            for example in _examples(dialog, selection, summary, store):
                 if example.key() in seen:
                     summary.dropped["duplicate"] += 1
                     continue
@@ -534,7 +538,22 @@ def collect(db: Database, selection: Selection, summary: Summary | None = None) 
     return examples
 
 
-def _examples(dialog: _Dialog, selection: Selection, summary: Summary) -> Iterator[Example]:
+def store_words(session: Session) -> StoreWords:
+    """The catalog's and the FAQ's texts: what they say is the store's, never a customer's."""
+    texts: list[str] = []
+    names: set[str] = set()
+    for product in session.exec(select(Product)):
+        names |= {product.sku, product.name, product.brand}
+        texts += [product.sku, product.name, product.brand, product.category,
+                  product.description, *map(str, product.attributes.values())]  # fmt: skip
+    for entry in session.exec(select(FaqEntry)):
+        texts += [entry.question, *entry.alternates, entry.answer]
+    return StoreWords(texts, names)
+
+
+def _examples(
+    dialog: _Dialog, selection: Selection, summary: Summary, store: StoreWords
+) -> Iterator[Example]:
     kept: list[_Candidate] = []
     for candidate in _candidates(dialog):
         summary.candidates += 1
@@ -548,7 +567,7 @@ def _examples(dialog: _Dialog, selection: Selection, summary: Summary) -> Iterat
         if candidate.source is Source.BOT and candidate.asked[0].id in retried:
             summary.dropped["superseded"] += 1  # its failed reply; the later answer is the target
             continue
-        example = _example(candidate)
+        example = _example(candidate, store)
         if unsupported(example):
             summary.unsupported += 1
             if selection.grounded_only:

@@ -5,16 +5,14 @@
                              [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--validation-share 0.1]
                              [--seed 42] [--include-open] [--grounded-only]
 
-The commands are built by `make_dataset_app`, which is handed how to get the settings;
-`shopclerk.cli` registers `dataset_app`, and tests build their own. The settings come from
-`shopclerk.cli` only when a command runs, as that module imports this one; the database and
-`learning.dataset` too are imported only then, to keep every other command's start-up quick.
+The settings and the database come from Typer's context (`learning.command_context`), where
+the composition root (`shopclerk.cli`) or a test puts them; `learning.dataset` is imported only
+when the command runs, to keep every other command's start-up quick.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -22,9 +20,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from learning.command_context import CommandServices, fail, services
+
 if TYPE_CHECKING:
     from learning.dataset import Selection, Summary
-    from shopclerk.settings import Settings
 
 DEFAULT_SEED = 42  # the same data and seed give the same split
 DAY = ["%Y-%m-%d"]
@@ -48,14 +47,8 @@ class Feedback(StrEnum):
     UP = "up"
 
 
-def _cli_settings() -> Settings:
-    from shopclerk.cli import settings
-
-    return settings()
-
-
-def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.Typer:
-    """The `dataset` command group, reading the settings as it is told."""
+def make_dataset_app() -> typer.Typer:
+    """The `dataset` command group; settings and database come from the context."""
     app = typer.Typer(help="Fine-tuning data from the store's own conversations.",
                       no_args_is_help=True)  # fmt: skip
 
@@ -65,6 +58,7 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
 
     @app.command("export")
     def export(
+        ctx: typer.Context,
         out: Annotated[Path | None, typer.Option(
             "--out", help="Where to write the files.", show_default="DATA_DIR/datasets")] = None,
         outcome: Annotated[list[Outcome] | None, typer.Option(
@@ -109,7 +103,8 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
 
         from learning.dataset import DEFAULT_OUTCOMES, Selection, Source
 
-        current = settings()
+        given = services(ctx)
+        current = given.settings
         selection = Selection(
             outcomes=frozenset(o.value for o in outcome) if outcome else DEFAULT_OUTCOMES,
             sources=frozenset(Source(s.value) for s in source) if source else frozenset(Source),
@@ -122,7 +117,7 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
         # Progress on stderr (stdout keeps the summary): redaction takes a while on big desks.
         typer.echo("exporting: reading the conversations, redacting personal data ...", err=True)
         started = time.monotonic()
-        summary = _export(current, selection, target, validation_share, seed)
+        summary = _export(given, selection, target, validation_share, seed)
         typer.echo(f"exported in {time.monotonic() - started:.1f} s", err=True)
         for line in summary_lines(summary, target):
             typer.echo(line)
@@ -131,19 +126,12 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
 
 
 def _export(
-    settings: Settings, selection: Selection, out: Path, validation_share: float, seed: int
+    given: CommandServices, selection: Selection, out: Path, validation_share: float, seed: int
 ) -> Summary:
     """Run the export on the configured database; every failure is one `error:` line."""
-    from sqlalchemy.engine import make_url
-
     from learning.dataset import ExportError, export
-    from shopclerk.cli import fail
-    from shopclerk.database import open_db
 
-    url = make_url(settings.sqlalchemy_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        raise fail(f"no database at {url.database} (is --data-dir the right one?)")
-    db = open_db(settings)
+    db = given.open_db()
     try:
         return export(db, out, selection, validation_share=validation_share, seed=seed)
     except ExportError as exc:

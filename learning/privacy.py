@@ -4,6 +4,12 @@ card numbers become `[EMAIL]`, `[PHONE]`, `[NAME]`, `[ADDRESS]` and `[CARD]`.
 Regular expressions (with a Luhn check for cards) rather than a named-entity model: presidio and
 spaCy fetch their models at run time, which this project never does. Order ids, prices, dates
 and tracking numbers stay: a model must learn to copy them from its sources.
+
+The store's own words stay too (`StoreWords`): "Mooring 35" in a product's name reads like a
+street and its number ("-ring" streets are German), "measuring 55 x 40" too, and the store's
+phone number and email in its FAQ are no customer's. A street, phone, card or email that the
+catalog or the FAQ holds word for word is kept, and so is a person's name inside a brand or a
+product's name; a customer called Pine who writes "Pine" alone is still [NAME].
 """
 
 from __future__ import annotations
@@ -43,22 +49,65 @@ PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "name": "[NAME]",
                 "address": "[ADDRESS]", "card": "[CARD]"}  # fmt: skip
 
 
+class StoreWords:
+    """The store's own texts (product names, brands, SKUs, descriptions, FAQ entries), to tell
+    its vocabulary from personal data.
+
+    `holds` says whether a found piece of text appears in them word for word (case, spacing and
+    line breaks aside): a street, phone or email found there is the store's. `named` finds the
+    store's names (`names`: brands, product names, SKUs) in a text: a person's name inside one
+    ("Pine" in "Harbor & Pine") is the brand's, while a customer called Pine who writes "Pine"
+    alone keeps their privacy."""
+
+    def __init__(self, texts: Iterable[str], names: Iterable[str] = ()) -> None:
+        joined = " \x1f ".join(" ".join(_tokens(t)) for t in texts)
+        self._joined = f" {joined} "
+        wanted = sorted({" ".join(n.split()) for n in names if n.strip()}, key=len, reverse=True)
+        either = "|".join(r"\s+".join(map(re.escape, n.split())) for n in wanted)
+        self._names = re.compile(rf"(?i)(?<!\w)(?:{either})(?!\w)") if either else None
+
+    def holds(self, found: str) -> bool:
+        words = _tokens(found)
+        return bool(words) and f" {' '.join(words)} " in self._joined
+
+    def named(self, text: str) -> list[tuple[int, int]]:
+        """Where the store's names are in `text`."""
+        return [m.span() for m in self._names.finditer(text)] if self._names else []
+
+
+NO_STORE_WORDS = StoreWords(())
+STORE_KINDS = frozenset({"email", "phone", "address", "card"})  # never "name"
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+|[^\w\s]", text.lower())
+
+
 def scrub(
-    text: str, names: Iterable[str] = (), keep: Iterable[str] = ()
+    text: str,
+    names: Iterable[str] = (),
+    keep: Iterable[str] = (),
+    store: StoreWords = NO_STORE_WORDS,
 ) -> tuple[str, Counter[str]]:
     """`text` with emails, phone numbers, names, addresses and card numbers replaced by
     placeholders, and how many of each kind were replaced.
 
     `names` are the people this text may name (a full name matches in any case, each part of it
     when capitalised). `keep` holds numbers from the records (a tracking number made of digits
-    only may look like a card or a phone number): those stay."""
+    only may look like a card or a phone number): those stay; so does what `store`, the
+    store's own texts, holds word for word (its products' names, its phone number)."""
     counts: Counter[str] = Counter()
     kept = {_digits(k) for k in keep}
 
     def replace(kind: str, pattern: re.Pattern[str], text: str) -> str:
+        named = store.named(text) if kind == "name" else []
+
         def one(match: re.Match[str]) -> str:
-            if not _personal(kind, match.group(0), kept):
-                return match.group(0)
+            found = match.group(0)
+            if not _personal(kind, found, kept) or (kind in STORE_KINDS and store.holds(found)):
+                return found
+            if any(start < match.end() and match.start() < end for start, end in named):
+                return found  # part of a brand or product name
             counts[kind] += 1
             return PLACEHOLDERS[kind]
 

@@ -7,58 +7,41 @@
                                        [--topic T] [--edit]
     shopclerk kb suggestions reject ID
 
-The commands are built by `make_suggestions_app`, which is handed how to get the settings and
-how to load the embedding model; tests hand it the model their session loaded. The settings come
-from `shopclerk.cli` only when a command runs, as that module imports this one.
+The settings, the database and the embedding model come from Typer's context
+(`learning.command_context`), where the composition root (`shopclerk.cli`) or a test (with the
+model its session loaded) puts them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from learning.command_context import fail, services
+
 if TYPE_CHECKING:
-    from sqlalchemy import Engine as Database
-
-    from kb.embeddings import Embedder
     from kb.suggestion_models import FaqSuggestion
-    from shopclerk.settings import Settings
 
-EncoderFactory = Callable[["Settings"], "Embedder"]
 EDIT_HELP = """\
 # Edit the FAQ entry, save and close. Lines starting with # are ignored; an empty answer
 # cancels. One alternate wording per "- " line.
 """
 
 
-def _cli_settings() -> Settings:
-    from shopclerk.cli import settings
-
-    return settings()
-
-
-def _embedder(settings: Settings) -> Embedder:
-    from shopclerk.wiring import embedder
-
-    return embedder(settings)
-
-
-def make_suggestions_app(
-    settings: Callable[[], Settings] = _cli_settings, encoder: EncoderFactory = _embedder
-) -> typer.Typer:
-    """The `kb suggestions` command group, reading settings and loading the model as told."""
+def make_suggestions_app() -> typer.Typer:
+    """The `kb suggestions` command group; settings, database and model come from the
+    context."""
     app = typer.Typer(help="FAQ entries learned from agents' answers.", no_args_is_help=True)
 
     @app.command("list")
-    def list_pending() -> None:
+    def list_pending(ctx: typer.Context) -> None:
         """The suggestions waiting for a decision, the most asked first."""
         from learning.suggestions import pending
 
-        waiting = pending(_db(settings()))
+        waiting = pending(services(ctx).open_db())
         for suggestion in waiting:
             typer.echo(_line(suggestion))
         typer.echo(f"{len(waiting)} pending" + (": `show ID` for the whole of one" if waiting
@@ -66,6 +49,7 @@ def make_suggestions_app(
 
     @app.command("refresh")
     def refresh(
+        ctx: typer.Context,
         since: Annotated[datetime | None, typer.Option(
             help="Learn only from agents' answers from then on.",
             show_default="all time")] = None,
@@ -73,22 +57,22 @@ def make_suggestions_app(
         """Learn suggestions from what agents answered when the bot could not."""
         from learning.suggestions import suggest
 
-        current = settings()
-        report = suggest(_db(current), encoder(current), current.index_dir, since)
+        given = services(ctx)
+        report = suggest(given.open_db(), given.encoder(), given.settings.index_dir, since)
         typer.echo(report.summary())
         for question, key, similarity in report.covered:
             typer.echo(f"  covered: {question!r} is FAQ {key} ({similarity:.2f}); add it as an "
                        "alternate if the bot did not find it")  # fmt: skip
 
     @app.command("show")
-    def show(suggestion_id: int) -> None:
+    def show(ctx: typer.Context, suggestion_id: int) -> None:
         """One suggestion in full."""
         from learning.suggestions import SuggestionError, find
 
         try:
-            suggestion = find(_db(settings()), suggestion_id)
+            suggestion = find(services(ctx).open_db(), suggestion_id)
         except SuggestionError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         typer.echo(f"suggestion {suggestion.id}: {suggestion.status}, asked "
                    f"{suggestion.cluster_size} times")  # fmt: skip
         typer.echo(f"question:  {suggestion.question}")
@@ -104,6 +88,7 @@ def make_suggestions_app(
 
     @app.command("accept")
     def accept(
+        ctx: typer.Context,
         suggestion_id: int,
         question: Annotated[str | None, typer.Option(help="The question, as edited.")] = None,
         answer: Annotated[str | None, typer.Option(help="The answer, as edited.")] = None,
@@ -120,8 +105,8 @@ def make_suggestions_app(
         from learning.suggestions import SuggestionError, find
         from learning.suggestions import accept as accept_suggestion
 
-        current = settings()
-        db = _db(current)
+        given = services(ctx)
+        db = given.open_db()
         try:
             if edit:
                 question, alternate, answer = _edited(find(db, suggestion_id), question,
@@ -129,37 +114,25 @@ def make_suggestions_app(
             entry = accept_suggestion(db, suggestion_id, question=question, answer=answer,
                                       alternates=alternate, key=key, topic=topic)  # fmt: skip
         except SuggestionError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         typer.echo(f"FAQ entry {entry.key} added: {entry.question}")
-        for sync in build_indexes(db, current.index_dir, encoder(current)):
+        for sync in build_indexes(db, given.settings.index_dir, given.encoder()):
             typer.echo(sync.summary())
         typer.echo("a running server answers with it within seconds (it watches the indexes)")
 
     @app.command("reject")
-    def reject(suggestion_id: int) -> None:
+    def reject(ctx: typer.Context, suggestion_id: int) -> None:
         """Never add this suggestion to the FAQ."""
         from learning.suggestions import SuggestionError
         from learning.suggestions import reject as reject_suggestion
 
         try:
-            reject_suggestion(_db(settings()), suggestion_id)
+            reject_suggestion(services(ctx).open_db(), suggestion_id)
         except SuggestionError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         typer.echo(f"suggestion {suggestion_id} rejected")
 
     return app
-
-
-def _db(settings: Settings) -> Database:
-    from shopclerk.database import open_db
-
-    return open_db(settings)
-
-
-def _fail(message: str) -> typer.Exit:
-    from shopclerk.cli import fail
-
-    return fail(message)
 
 
 def _line(suggestion: FaqSuggestion) -> str:

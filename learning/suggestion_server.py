@@ -1,12 +1,13 @@
 """What the running server needs for learned FAQ entries: the agent console's endpoints to
 review suggestions, and keeping the engine's search in line with the saved indexes.
 
-The engine reads the FAQ through three parts built at start-up from the database and the
-indexes: the hybrid search (in `Lookup`), the spelling corrector (which never corrects the FAQ's
-own words) and the slot extractor. `load_knowledge` builds them again off the engine's thread
-(the spelling corrector takes seconds); `use_knowledge` swaps them in, on the engine's thread,
-between two batches of turns. `KnowledgeReloader` does both when the indexes changed: at once
-after an accept in the console, or when it notices (`follow`) that another process, such as
+The engine reads the FAQ through the parts in `engine.engine.Knowledge` (the hybrid search, the
+spelling corrector that never corrects the FAQ's own words, the slot extractor), built at
+start-up from the database and the indexes. `KnowledgeReloader` has them built again, off the
+engine's thread (the spelling corrector takes seconds), by the loader the composition root hands
+it (`shopclerk.wiring.load_knowledge`), and swapped in with `Engine.replace_knowledge` on the
+engine's thread, between two batches of turns. It does so when the indexes changed: at once after
+an accept in the console, or when it notices (`follow`) that another process, such as
 `shopclerk kb suggestions accept` or `shopclerk kb import-faq`, rebuilt them.
 """
 
@@ -16,7 +17,6 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,19 +25,15 @@ from sqlalchemy import Engine as Database
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine.lookup import Lookup
 from engine.owners import agent_owner
-from engine.slots import SlotExtractor
-from engine.spelling import SpellingCorrector
 from kb.embeddings import Embedder
-from kb.knowledge import KINDS, build_indexes, open_search
-from kb.search import HybridSearch
+from kb.knowledge import KINDS, build_indexes
 from kb.suggestion_models import FaqSuggestion
 from learning import suggestions
 from learning.suggestions import DecidedError, SuggestionError, UnknownSuggestionError
 
 if TYPE_CHECKING:
-    from engine.engine import Engine, Stages
+    from engine.engine import Engine, Knowledge
     from handoff.models import Agent
 
 log = logging.getLogger(__name__)
@@ -47,31 +43,6 @@ CHECK_EVERY_SECONDS = 5.0
 
 
 # -- reloading the search ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """The engine's parts that are built from the FAQ and the catalog."""
-
-    search: HybridSearch
-    speller: SpellingCorrector
-    slots: SlotExtractor
-
-
-def load_knowledge(db: Database, index_dir: Path) -> Knowledge:
-    """The parts as `shopclerk.wiring.load_engine` builds them, from what is stored now."""
-    from shopclerk.wiring import store_vocabulary
-
-    search = open_search(db, index_dir)
-    speller = SpellingCorrector(store_vocabulary(search.catalog))
-    return Knowledge(search, speller, SlotExtractor(search.catalog))
-
-
-def use_knowledge(stages: Stages, knowledge: Knowledge) -> None:
-    """Swap the parts in (on the engine's thread: a turn sees all old or all new ones)."""
-    stages.lookup = Lookup(stages.lookup.orders, knowledge.search)
-    stages.speller = knowledge.speller
-    stages.slots = knowledge.slots
 
 
 def index_version(index_dir: Path) -> str:
@@ -87,10 +58,14 @@ def index_version(index_dir: Path) -> str:
 class KnowledgeReloader:
     """Keeps a running engine's search in line with the saved indexes."""
 
-    def __init__(self, engine: Engine, db: Database, index_dir: Path, run: Runner) -> None:
+    def __init__(
+        self, engine: Engine, index_dir: Path, load: Callable[[], Knowledge], run: Runner
+    ) -> None:
+        """`load` builds the parts from what is stored now; `run` runs a function on the
+        engine's thread."""
         self._engine = engine
-        self._db = db
         self._index_dir = index_dir
+        self._load = load
         self._run = run
         self._version = index_version(index_dir)
         self._lock = asyncio.Lock()
@@ -99,8 +74,8 @@ class KnowledgeReloader:
         async with self._lock:
             # Read before loading: a change in between is seen (and loaded) at the next check.
             version = await asyncio.to_thread(index_version, self._index_dir)
-            knowledge = await asyncio.to_thread(load_knowledge, self._db, self._index_dir)
-            await self._run(partial(use_knowledge, self._engine.stages, knowledge))
+            knowledge = await asyncio.to_thread(self._load)
+            await self._run(partial(self._engine.replace_knowledge, knowledge))
             self._version = version
             log.info("knowledge base reloaded: %d FAQ entries", len(knowledge.search.catalog.faq))
 

@@ -9,6 +9,7 @@ import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -29,7 +30,14 @@ from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
 from shopclerk.settings import Settings
-from shopclerk.wiring import Models, limit_threads, load_engine, load_models, load_writer
+from shopclerk.wiring import (
+    Models,
+    limit_threads,
+    load_engine,
+    load_knowledge,
+    load_models,
+    load_writer,
+)
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
     import openai
@@ -67,7 +75,9 @@ def create_app(
         accounts = AgentAccounts(db)
         # FAQ entries accepted from agents' answers are indexed and used at once; so are index
         # changes made by another process (`shopclerk kb ...`), within seconds.
-        reloader = KnowledgeReloader(engine, db, settings.index_dir, worker.run)
+        reloader = KnowledgeReloader(engine, settings.index_dir,
+                                     partial(load_knowledge, db, settings.index_dir),
+                                     worker.run)  # fmt: skip
         suggestions = SuggestionEndpoints(db, settings.index_dir, loaded.encoder, reloader.reload)
         agent_console = AgentConsole(desk, db, accounts, suggestions)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)

@@ -15,12 +15,16 @@ import typer
 from typer.core import TyperGroup
 
 from kb.errors import KbError
+from learning.command_context import fail
 from learning.commands import finetune_app
 from learning.dataset_commands import dataset_app
 from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from engine.outcomes import Outcomes
+    from kb.database import Database
+from shopclerk.command_services import CliServices
 from shopclerk.settings import Settings, load_settings
 
 DATA_DIR_OPTION = "--data-dir"
@@ -101,7 +105,7 @@ state = _State()
 
 
 @app.callback()
-def _main(data_dir: DataDir = None) -> None:
+def _main(ctx: typer.Context, data_dir: DataDir = None) -> None:
     from pydantic import ValidationError
 
     try:
@@ -114,6 +118,7 @@ def _main(data_dir: DataDir = None) -> None:
     from shopclerk.wiring import limit_threads
 
     limit_threads(state.settings.threads)
+    ctx.obj = CliServices(state.settings)  # the sub-apps' settings and clients
 
 
 def _data_dir_problem(exc: OSError) -> str:
@@ -138,11 +143,6 @@ def _setting_problem(error: object) -> str:
 def settings() -> Settings:
     assert state.settings is not None
     return state.settings
-
-
-def fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 # -- db ----------------------------------------------------------------------------------------
@@ -368,12 +368,12 @@ def kb_stats() -> None:
 # -- talking to the bot ------------------------------------------------------------------------
 
 
-def _engine() -> Engine:
+def _engine(db: Database | None = None) -> Engine:
     from shopclerk.database import open_db
     from shopclerk.wiring import load_engine
 
     try:
-        return load_engine(settings(), open_db(settings()))
+        return load_engine(settings(), db or open_db(settings()))
     except KbError as exc:
         raise fail(str(exc)) from exc
 
@@ -423,10 +423,14 @@ def chat(
     email: Email = None,
     conversation: Annotated[str | None, typer.Option(help="Resume this conversation key.")] = None,
 ) -> None:
-    """Talk to the bot in the terminal (Ctrl-D or 'quit' to leave)."""
-    from engine.types import Handoff, Inbound
+    """Talk to the bot in the terminal (Ctrl-D or 'quit' to leave; a goodbye ends the chat)."""
+    from engine.generators.grounded import is_goodbye
+    from engine.outcomes import Outcomes
+    from engine.types import Handoff, Inbound, Reply
+    from shopclerk.database import open_db
 
-    engine = _engine()
+    db = open_db(settings())
+    engine = _engine(db)
     key = conversation or f"chat-{uuid.uuid4().hex[:8]}"
     typer.echo(f"conversation {key}; type 'quit' to leave.")
     while True:
@@ -449,6 +453,31 @@ def chat(
             typer.secho(f"     (handed to a person: {decision.reason.value})", fg="yellow")
         if explain:
             _explain(turn.as_dict())
+        # A goodbye ends the episode, as on every channel (handoff/desk.py): its outcome is
+        # what `shopclerk dataset export` selects on.
+        said_bye = isinstance(decision, Reply) and is_goodbye(text) and not turn.rejected
+        if said_bye and turn.conversation_id is not None:
+            _end_chat(Outcomes(db), turn.conversation_id)
+            return
+
+
+def _end_chat(outcomes: Outcomes, conversation_id: int) -> None:
+    """End the episode and ask for its 1-5 rating (Enter or Ctrl-D: no rating)."""
+    from engine.outcomes import QUESTION, SCALE
+
+    episode = outcomes.end(conversation_id, "customer")
+    if episode is None or episode.id is None:
+        return
+    typer.secho(f"     (chat ended: {episode.outcome})", fg="yellow")
+    typer.echo(f"bot> {QUESTION}")
+    try:
+        answer = input("you> ").strip()
+    except (EOFError, KeyboardInterrupt):
+        typer.echo()
+        return
+    if answer.isdigit() and int(answer) in SCALE:
+        outcomes.rate(conversation_id, episode.id, int(answer))
+        typer.echo("bot> Thank you!")
 
 
 def _explain(data: dict[str, object]) -> None:

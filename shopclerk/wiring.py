@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from engine.engine import Engine, Stages
+from engine.engine import Engine, Knowledge, Stages
 from engine.generators import GENERATORS
 from engine.guard import InputGuard
 from engine.intent_data import Example, fingerprint, model_text, training_examples
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the openai client takes half a second to import: only when 
     from engine.generators.openai import OpenAIWriter
 
 INTENT_MODEL = "intent-classifier.npz"
+OPENAI_RETRIES = 2  # on connection errors, 408, 429 and 5xx, with the client's own backoff
 
 
 def limit_threads(threads: int) -> None:
@@ -118,6 +119,19 @@ def build(
     return BuildReport(reports, trained)
 
 
+def load_knowledge(
+    db: Database,
+    index_dir: Path,
+    speller: Callable[[list[str]], SpellingCorrector] = SpellingCorrector,
+) -> Knowledge:
+    """The engine's parts built from what `db` and the indexes hold now: at start-up (with a
+    speller lent by `Models.spellers`) and again whenever the FAQ or the catalog changed
+    (`Engine.replace_knowledge`; learning/suggestion_server.py's `KnowledgeReloader`)."""
+    search = open_search(db, index_dir)
+    return Knowledge(search, speller(store_vocabulary(search.catalog)),
+                     SlotExtractor(search.catalog))  # fmt: skip
+
+
 def store_vocabulary(catalog: Catalog) -> list[str]:
     words: list[str] = []
     for p in catalog.products.values():
@@ -192,15 +206,15 @@ def load_engine(settings: Settings, db: Database, models: Models | None = None) 
     from `settings.models_dir`). Its speller is lent by `models.spellers`: an app gives it back
     when it stops."""
     models = models or load_models(settings)
-    search = open_search(db, settings.index_dir)
+    knowledge = load_knowledge(db, settings.index_dir, models.spellers.lend)
     stages = Stages(
         guard=InputGuard(settings.max_message_chars),
-        speller=models.spellers.lend(store_vocabulary(search.catalog)),
+        speller=knowledge.speller,
         language=models.language,
         encoder=models.encoder,
         intents=models.intents,
-        slots=SlotExtractor(search.catalog),
-        lookup=Lookup(OrderBook(db), search),
+        slots=knowledge.slots,
+        lookup=Lookup(OrderBook(db), knowledge.search),
         # The engine composes the grounded answer in every case; the `openai` generator
         # rewrites it afterwards, off the engine's thread (engine/generators/openai.py).
         generator=GENERATORS["grounded"](timezone=ZoneInfo(settings.store_timezone)),
@@ -226,21 +240,27 @@ def load_writer(
     over another HTTP transport)."""
     if settings.generator != "openai":
         return None
-    import openai
-
     from engine.generators.openai import OpenAIWriter, model_in_use
 
-    if client is None:
-        key = settings.openai_api_key
-        client = openai.AsyncOpenAI(
-            api_key=key.get_secret_value() if key else "not-needed",  # local servers take none
-            base_url=settings.openai_base_url,
-            timeout=settings.openai_timeout_seconds,
-            max_retries=2,
-        )
+    client = client or openai_client(settings)
     model = model_in_use(settings.openai_model, settings.finetuned_model_file)
     return OpenAIWriter(client, model, deadline=settings.openai_timeout_seconds,
                         link_hosts=link_hosts(settings))  # fmt: skip
+
+
+def openai_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The one client for the model API, answers and fine-tuning alike: the key (a local server
+    may take none), the base URL and the timeout from the settings. Its retries fit within the
+    writer's deadline, after which the customer gets the grounded answer anyway."""
+    import openai
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return openai.AsyncOpenAI(
+        api_key=key or "not-needed",
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=OPENAI_RETRIES,
+    )
 
 
 def link_hosts(settings: Settings) -> list[str]:
@@ -259,7 +279,9 @@ __all__ = [
     "build",
     "import_demo_store",
     "load_engine",
+    "load_knowledge",
     "load_models",
     "load_writer",
+    "openai_client",
     "stats",
 ]

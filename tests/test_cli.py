@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from engine.outcomes import Episode
+from engine.state import Conversation
+from kb.database import Database
 from shopclerk.cli import app
 from shopclerk.settings import Settings
 
@@ -55,6 +59,29 @@ def test_chat_shows_explanations(built_settings: Settings) -> None:
     assert "bot> " in result.stdout
     assert "intent=delivery_options" in result.stdout or "intent=" in result.stdout
     assert "sources=[" in result.stdout
+
+
+def test_goodbye_in_chat_ends_the_episode_and_asks_for_a_rating(
+    built_settings: Settings, built_db: Database
+) -> None:
+    """As on every channel: `shopclerk dataset export` takes ended episodes only."""
+    chat = "how much is the Mooring 35 travel backpack?\nbye\n5\nnot read: the chat is over\n"
+    result = _run(built_settings, "chat", "--conversation", "cli-goodbye", stdin=chat)
+    assert result.exit_code == 0, result.output
+    assert "bot> Goodbye" in result.stdout
+    assert "(chat ended: bot_resolved)" in result.stdout
+    assert "Rate this chat from 1 (poor) to 5 (great)" in result.stdout
+    with Session(built_db) as session:
+        conversation = session.exec(
+            select(Conversation).where(Conversation.key == "cli-goodbye")
+        ).one()
+        episodes = session.exec(
+            select(Episode).where(Episode.conversation_id == conversation.id)
+        ).all()
+    assert [(e.outcome, e.ended_by, e.satisfaction) for e in episodes] == [
+        ("bot_resolved", "customer", 5)
+    ]
+    assert conversation.last_seq == 4  # two questions, two answers: nothing after the goodbye
 
 
 def test_stats_and_a_bad_import(built_settings: Settings, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from engine.outcomes import Episode
 from engine.store import ConversationStore
 from handoff.models import Agent, HandoffRecord
 from kb.database import Database, open_database
+from kb.importers import import_faq, import_products
 from kb.models import Order
 from learning.dataset import (
     Example,
@@ -31,13 +32,16 @@ from learning.dataset import (
     collect,
     export,
     split,
+    store_words,
     validate_chat_line,
 )
-from learning.dataset_commands import make_dataset_app
+from learning.dataset_commands import dataset_app
 from learning.finetune import check_dataset
 from learning.privacy import luhn, scrub
+from shopclerk.command_services import CliServices
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
+from shopclerk.wiring import demo_file
 
 runner = CliRunner()
 
@@ -476,8 +480,8 @@ def test_postgresql_gives_the_same_examples(db: Database) -> None:
 def test_the_command_writes_the_files_and_prints_a_summary(
     shop: tuple[Database, Store], settings: Settings
 ) -> None:
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, ["export", "--validation-share", "0.2", "--seed", "1"])
+    result = runner.invoke(dataset_app, ["export", "--validation-share", "0.2", "--seed", "1"],
+                           obj=CliServices(settings))  # fmt: skip
     assert result.exit_code == 0, result.output
     out = settings.data_dir / "datasets"
     assert f"examples written to {out}" in result.output
@@ -491,11 +495,10 @@ def test_the_command_writes_the_files_and_prints_a_summary(
 
 def test_the_command_with_flags(shop: tuple[Database, Store], settings: Settings,
                                 tmp_path: Path) -> None:  # fmt: skip
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, [
+    result = runner.invoke(dataset_app, [
         "export", "--out", str(tmp_path), "--outcome", "agent_resolved", "--outcome",
         "handed_off_unresolved", "--source", "agent", "--channel", "web", "--since", "2026-03-01",
-    ])  # fmt: skip
+    ], obj=CliServices(settings))  # fmt: skip
     assert result.exit_code == 0, result.output
     plain = [json.loads(line) for line in (tmp_path / "train.plain.jsonl").open()]
     assert [(p["source"], p["outcome"]) for p in plain] == [("agent", "handed_off_unresolved")]
@@ -504,9 +507,8 @@ def test_the_command_with_flags(shop: tuple[Database, Store], settings: Settings
 def test_the_command_fails_plainly_when_nothing_matches(
     shop: tuple[Database, Store], settings: Settings
 ) -> None:
-    app = make_dataset_app(lambda: settings)
-    result = runner.invoke(app, ["export", "--min-satisfaction", "5", "--feedback", "up",
-                                 "--source", "agent"])  # fmt: skip
+    args = ["export", "--min-satisfaction", "5", "--feedback", "up", "--source", "agent"]
+    result = runner.invoke(dataset_app, args, obj=CliServices(settings))
     assert result.exit_code == 1
     assert "error: no example left: of 13 answers" in result.output
     assert "source 11, " in result.output
@@ -515,6 +517,47 @@ def test_the_command_fails_plainly_when_nothing_matches(
 
 def test_the_command_without_a_database_names_it(tmp_path: Path) -> None:
     bare = load_settings(tmp_path / "empty")
-    result = runner.invoke(make_dataset_app(lambda: bare), ["export"])
+    result = runner.invoke(dataset_app, ["export"], obj=CliServices(bare))
     assert result.exit_code == 1
     assert f"error: no database at {tmp_path / 'empty' / 'shopclerk.db'}" in result.output
+
+
+# -- the store's own words ---------------------------------------------------------------------
+
+MOORING = "Harbor & Pine Mooring 35 Travel Backpack"
+MOORING_DOC = {"id": "product:BAG-1080", "text": (
+    f"{MOORING} (BAG-1080), EUR 129.00, 14 in stock. A 35 L travel backpack measuring "
+    "55 x 35 x 20 cm.")}  # fmt: skip
+ANSWER = (f"Yes: the {MOORING} measures 55 x 35 x 20 cm. Questions? Call +31 30 555 0142 or "
+          "email support@harborandpine.example.")  # fmt: skip
+
+
+def test_the_store_vocabulary_survives_redaction(tmp_path: Path) -> None:
+    """Product names, brands, SKUs and the FAQ's phone number are the store's, never a
+    customer's, though "Mooring 35" reads like a German "-ring" street and its number."""
+    db = open_database(f"sqlite:///{tmp_path / 'shop.db'}")
+    upgrade(db)
+    import_products(db, demo_file("products.json"))
+    import_faq(db, demo_file("faq.json"))
+    with Session(db, expire_on_commit=False) as session:
+        w = Writer(session, Store())
+        w.conversation("mooring", "2026-03-02", customer_name="Sam Pine")
+        w.say("customer", "Is the mooring 35 backpack (BAG-1080) cabin size? Send it to "
+              "Kaiserring 12, I'm Sam Pine, +31 6 12345678.", [MOORING_DOC],
+              intent="product_info")  # fmt: skip
+        w.reply(ANSWER)
+        w.end("bot_resolved", 5)
+        session.commit()
+
+    [example] = collect(db, Selection())
+    with Session(db) as session:
+        store = store_words(session)
+    db.dispose()
+
+    assert "the mooring 35 backpack (BAG-1080)" in example.question
+    assert "Send it to [ADDRESS], I'm [NAME], [PHONE]." in example.question
+    assert example.answer == ANSWER
+    assert example.documents[0].text == MOORING_DOC["text"]
+    assert example.scrubbed == {"address": 1, "name": 1, "phone": 1}
+    alone, _ = scrub("Pine here, about my Harbor & Pine bag", ["Sam Pine"], store=store)
+    assert alone == "[NAME] here, about my Harbor & Pine bag"

@@ -18,7 +18,7 @@ from openai.types.fine_tuning import FineTuningJobEvent
 from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
-from learning.commands import make_finetune_app, openai_client
+from learning.commands import check_key, finetune_app
 from learning.finetune import (
     DatasetError,
     FinetuneError,
@@ -28,11 +28,28 @@ from learning.finetune import (
     check_dataset,
     describe_event,
 )
+from shopclerk.command_services import CliServices
 from shopclerk.settings import Settings, load_settings
+from shopclerk.wiring import openai_client
 
 MODEL = "ft:gpt-4o-mini:shop::abc123"
 FINISHED_AT = 1_700_000_000  # 2023-11-14T22:13:20Z
 runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Services(CliServices):
+    """The command line's settings, with a client over the fake API."""
+
+    client: Callable[[], openai.AsyncOpenAI] | None = None
+
+    def openai_client(self) -> openai.AsyncOpenAI:
+        return self.client() if self.client else super().openai_client()
+
+
+def invoke(settings: Settings, args: list[str],
+           client: Callable[[], openai.AsyncOpenAI] | None = None) -> Result:  # fmt: skip
+    return runner.invoke(finetune_app, args, obj=Services(settings, client))
 
 
 @dataclass
@@ -172,7 +189,8 @@ def write(path: Path, lines: list[str]) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path / "data").model_copy(update={"openai_model": "gpt-4o-mini"})
+    update = {"openai_model": "gpt-4o-mini", "openai_api_key": SecretStr("sk-test")}
+    return load_settings(tmp_path / "data").model_copy(update=update)
 
 
 @pytest.fixture
@@ -186,8 +204,7 @@ def datasets(settings: Settings) -> tuple[Path, Path]:
 
 
 def cli(settings: Settings, fake: FakeFineTuning, *args: str, key: str | None = None) -> Result:
-    app = make_finetune_app(lambda: settings, lambda _: fake.client(key))
-    return runner.invoke(app, [*args, "--poll-seconds", "0"])
+    return invoke(settings, [*args, "--poll-seconds", "0"], lambda: fake.client(key))
 
 
 def model_file(settings: Settings) -> dict[str, Any]:
@@ -384,12 +401,12 @@ def test_an_unreachable_server_is_one_clear_line(
     def refuse(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ConnectError("connection refused", request=request)
 
-    def client(_: Settings) -> openai.AsyncOpenAI:
+    def client() -> openai.AsyncOpenAI:
         http = httpx2.AsyncClient(transport=httpx2.MockTransport(refuse))
         return openai.AsyncOpenAI(api_key="k", base_url="http://ft.test/v1", http_client=http,
                                   max_retries=0)  # fmt: skip
 
-    result = runner.invoke(make_finetune_app(lambda: settings, client), [])
+    result = invoke(settings, [], client)
 
     assert result.exit_code == 1
     assert result.output.strip() == "error: cannot reach ft.test (connection refused)"
@@ -422,8 +439,9 @@ def test_ctrl_c_while_following_says_the_job_goes_on(
 def test_the_client_needs_a_key_or_a_local_server(settings: Settings) -> None:
     bare = settings.model_copy(update={"openai_api_key": SecretStr(""), "openai_base_url": None})
     with pytest.raises(FinetuneError, match="fine-tuning needs OPENAI_API_KEY"):
-        openai_client(bare)
+        check_key(bare)
     local = bare.model_copy(update={"openai_base_url": "http://127.0.0.1:8080/v1"})
+    check_key(local)
     client = openai_client(local)
     assert client.api_key == "not-needed"
     assert str(client.base_url) == "http://127.0.0.1:8080/v1/"
@@ -431,7 +449,7 @@ def test_the_client_needs_a_key_or_a_local_server(settings: Settings) -> None:
 
 def test_the_command_without_a_key_names_the_setting(settings: Settings) -> None:
     bare = settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})
-    result = runner.invoke(make_finetune_app(lambda: bare), [])
+    result = invoke(bare, [])
     assert result.exit_code == 1
     assert "error: fine-tuning needs OPENAI_API_KEY" in result.output
 
@@ -491,3 +509,19 @@ def test_events_read_as_plain_lines() -> None:
     assert describe_event(event(level="warn", message="File has 3 duplicate examples")) == (
         "warning: File has 3 duplicate examples"
     )
+
+
+def test_a_dry_run_checks_the_files_and_sends_nothing(
+    settings: Settings, datasets: tuple[Path, Path]
+) -> None:
+    fake = FakeFineTuning()
+    bare = settings.model_copy(update={"openai_api_key": None, "openai_base_url": None})
+    result = invoke(bare, ["--dry-run"], lambda: fake.client())
+    assert result.exit_code == 0, result.output
+    assert f"would train gpt-4o-mini on 12 examples ({datasets[0]})" in result.output
+    assert f"measured on 3 examples ({datasets[1]})" in result.output
+    assert fake.requests == []
+    datasets[0].write_text("".join(datasets[0].read_text().splitlines(keepends=True)[:9]))
+    short = invoke(bare, ["--dry-run"])
+    assert short.exit_code == 1
+    assert "9 examples; fine-tuning needs at least 10" in short.output

@@ -12,6 +12,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from kb.knowledge import build_indexes, open_search
 from kb.models import FaqEntry, Order
 from kb.suggestion_models import FaqSuggestion
 from learning import suggestions
-from learning.suggestion_commands import make_suggestions_app
+from learning.suggestion_commands import suggestions_app
 from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints, index_version
 from learning.suggestions import (
     DecidedError,
@@ -48,9 +49,10 @@ from learning.suggestions import (
     reject,
     suggest,
 )
+from shopclerk.command_services import CliServices
 from shopclerk.database import open_db, upgrade
 from shopclerk.settings import Settings, load_settings
-from shopclerk.wiring import demo_file
+from shopclerk.wiring import demo_file, load_knowledge
 
 PERSONAL = re.compile(r"@|HP-?\d|100123|100245|\+31|Bob|Smith|Carla|Jansen|Anna", re.IGNORECASE)
 PICKUP_ANSWER = (
@@ -255,7 +257,7 @@ def test_an_accepted_suggestion_is_found_and_answered_with(
         on_engine_thread.append(fn)
         fn()
 
-    reloader = KnowledgeReloader(server, db, index_dir, run)
+    reloader = KnowledgeReloader(server, index_dir, partial(load_knowledge, db, index_dir), run)
     paraphrase = "Could I come and get my order at the warehouse myself?"
     before = _answer(server, "before", paraphrase)
 
@@ -368,6 +370,16 @@ def test_the_console_lists_accepts_and_rejects(
     assert left == []
 
 
+@dataclass(frozen=True)
+class SessionModel(CliServices):
+    """The command line's settings, with the embedding model the session loaded."""
+
+    loaded: Embedder | None = None
+
+    def encoder(self) -> Embedder:
+        return self.loaded or super().encoder()
+
+
 def test_the_trainer_reviews_on_the_command_line(
     encoder: Embedder, built_settings: Settings, tmp_path: Path
 ) -> None:
@@ -375,18 +387,18 @@ def test_the_trainer_reviews_on_the_command_line(
     db = open_db(settings, migrate=True)
     _knowledge(db, built_settings, settings.index_dir)
     _store_handoffs(Handoffs(db))
-    app = make_suggestions_app(settings=lambda: settings, encoder=lambda _: encoder)
+    invoke = partial(runner.invoke, suggestions_app, obj=SessionModel(settings, encoder))
 
-    refreshed = runner.invoke(app, ["refresh"])
-    listed = runner.invoke(app, ["list"])
+    refreshed = invoke(["refresh"])
+    listed = invoke(["list"])
     ids = [int(i) for i in re.findall(r"^\s+(\d+)\s+×", listed.stdout, re.MULTILINE)]
-    shown = runner.invoke(app, ["show", str(ids[0])])
+    shown = invoke(["show", str(ids[0])])
     editor = "sed -i -e 's/^Yes: you can/Yes, you can/' -e '/^- Is it possible/d'"
-    accepted = runner.invoke(app, ["accept", str(ids[0]), "--edit", "--key", "warehouse-pickup",
+    accepted = invoke(["accept", str(ids[0]), "--edit", "--key", "warehouse-pickup",
                                    "--question", "Can I collect my order at your warehouse?"],
                              env={"EDITOR": editor})  # fmt: skip
-    rejected = runner.invoke(app, ["reject", str(ids[1])])
-    unknown = runner.invoke(app, ["accept", "999"])
+    rejected = invoke(["reject", str(ids[1])])
+    unknown = invoke(["accept", "999"])
 
     assert refreshed.exit_code == 0, refreshed.output
     assert "4 answered questions: 2 new suggestions, 0 refreshed, 1 already covered" in (
@@ -407,4 +419,4 @@ def test_the_trainer_reviews_on_the_command_line(
     assert f"suggestion {ids[1]} rejected" in rejected.stdout
     assert unknown.exit_code == 1
     assert "there is no suggestion 999" in unknown.output
-    assert "0 pending" in runner.invoke(app, ["list"]).stdout
+    assert "0 pending" in invoke(["list"]).stdout
