@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from engine.outcomes import Episode
-from engine.state import Conversation
+from engine.models import Conversation
 from kb.database import Database
 from shopclerk.cli import app
 from shopclerk.settings import Settings
