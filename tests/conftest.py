@@ -37,7 +37,7 @@ from shopclerk.wiring import (
     load_engine,
     load_models,
 )
-from tests.slack_api import SlackStandIn
+from tests.support.slack_api import SlackStandIn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _real_connect = socket.socket.connect
@@ -180,6 +180,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    """A stand-in for Slack's Web API and Socket Mode on loopback (tests/slack_api.py)."""
+    """A stand-in for Slack's Web API and Socket Mode on loopback (tests/support/slack_api.py)."""
     with SlackStandIn() as stand_in:
         yield stand_in

@@ -23,10 +23,10 @@ from shopclerk.app import create_app
 from shopclerk.guards import guarded
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.live_server import run_server
-from tests.slack_api import SlackStandIn
-from tests.test_handoff import PASSWORD, add_agent, fresh_settings
-from tests.test_slack import SECRET
+from tests.support.desk import PASSWORD, add_agent, fresh_settings
+from tests.support.live_server import run_server
+from tests.support.slack import SECRET
+from tests.support.slack_api import SlackStandIn
 
 CAP = 8  # connections one address may hold in these tests
 ATTACKER = "127.0.0.2"  # another loopback address, so the test's own requests are not capped
