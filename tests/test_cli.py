@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shopclerk.cli import app
 from shopclerk import wiring
+from shopclerk.cli import app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 
@@ -17,9 +17,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def session_models(models: Models, monkeypatch: pytest.MonkeyPatch) -> None:
+def session_models(models: Models, lent_back: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands run in this process: they get the session's loaded models (read-only)
-    instead of loading their own; `load_models` itself is what the `models` fixture used."""
+    instead of loading their own (`load_models` itself is what the `models` fixture used), and
+    give their spelling corrector back afterwards."""
     monkeypatch.setattr(wiring, "load_models", lambda settings, encoder=None: models)
 
 

@@ -75,6 +75,7 @@ def _closed(sock: socket.socket) -> bool:
         sock.close()
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str) -> None:
     held = _half_sent(_port(base_url), CAP)
     # The attacker's address is full: its next connection is shut at once, requests and all.
@@ -88,6 +89,7 @@ def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str)
     assert httpx.get(base_url + "/", headers={"host": "shop"}).status_code == 200
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_a_kept_alive_connection_cannot_trickle_its_next_request(base_url: str) -> None:
     sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
     sock.sendall(b"GET /static/demo.css HTTP/1.1\r\nHost: shop\r\n\r\n")
@@ -99,6 +101,7 @@ def test_a_kept_alive_connection_cannot_trickle_its_next_request(base_url: str) 
     sock.close()
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_a_body_that_never_arrives_gets_408(base_url: str) -> None:
     sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
     sock.sendall(b"POST /api/sessions HTTP/1.1\r\nHost: shop\r\nContent-Length: 100\r\n\r\n{")
@@ -116,6 +119,7 @@ def test_closed_websockets_give_their_address_slots_back(base_url: str) -> None:
             ws.close()
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_many_idle_half_sent_requests_are_all_closed(base_url: str) -> None:
     held = _half_sent(_port(base_url), CAP * 4)
     assert all(_closed(sock) for sock in held)
