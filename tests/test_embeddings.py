@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sentence_transformers import SentenceTransformer
 
 from kb.embeddings import Embedder, export_model, packaged_model_dir
 from shopclerk.wiring import Models
 
 
+@pytest.mark.slow  # loads torch (~500 MB kept for the rest of the run) for the reference
 def test_onnx_vectors_match_sentence_transformers(tmp_path: Path) -> None:
     """The packaged model exported to ONNX here (the session's build keeps its export between
     runs, so this is where the export itself is tested)."""
