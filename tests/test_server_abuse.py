@@ -75,6 +75,23 @@ def _closed(sock: socket.socket) -> bool:
         sock.close()
 
 
+# First, before the module's server starts: an app alongside it would need a spelling corrector
+# of its own (seconds and hundreds of MB to build); one after the other, they share one.
+def test_console_cookie_is_secure_behind_https(
+    built_settings: Settings, tmp_path: Path, models: Models
+) -> None:
+    settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
+    username = add_agent(settings, "Sanne")
+    with TestClient(create_app(settings, models=models), base_url="https://testserver") as client:
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        answer = client.post("/agent/api/login", json={"username": username,
+                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
+    assert set(cookies) == {"sc_agent", "sc_agent_device"}  # the login and its device
+    assert all("; secure" in cookie for cookie in cookies.values())
+
+
 @pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str) -> None:
     held = _half_sent(_port(base_url), CAP)
@@ -187,21 +204,6 @@ def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: 
         assert static.status_code == 200
         assert static.headers["cross-origin-resource-policy"] == "cross-origin"
         assert static.headers["x-content-type-options"] == "nosniff"
-
-
-def test_console_cookie_is_secure_behind_https(
-    built_settings: Settings, tmp_path: Path, models: Models
-) -> None:
-    settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
-    username = add_agent(settings, "Sanne")
-    with TestClient(create_app(settings, models=models), base_url="https://testserver") as client:
-        csrf = client.get("/agent/api/session").json()["csrf"]
-        answer = client.post("/agent/api/login", json={"username": username,
-                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
-    assert answer.status_code == 200, answer.text
-    cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
-    assert set(cookies) == {"sc_agent", "sc_agent_device"}  # the login and its device
-    assert all("; secure" in cookie for cookie in cookies.values())
 
 
 async def _client_address(request: Request) -> PlainTextResponse:
