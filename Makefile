@@ -1,5 +1,6 @@
 # shopclerk: the two set-up commands.
 #   make demo   install what is needed, build the demo store, serve the web demo on :8000
+#               (make demo PORT=8080 for another port)
 #   make test   install what is needed (dev tools too), lint, type-check, run the whole suite
 #   make test-fast   lint, type-check and the tests not marked slow
 PYTHON ?= python3
@@ -8,8 +9,9 @@ BIN     = $(VENV)/bin
 # The CPU build of torch (sentence-transformers needs it to export the model to ONNX); on this
 # kind of machine pip finds its wheel on local disk instead of downloading a CUDA build.
 TORCH  ?= torch==2.13.0
+PORT   ?= 8000
 
-.PHONY: install demo chat test test-fast lint typecheck browser clean
+.PHONY: install demo chat test test-fast lint typecheck browser js-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +22,31 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+# The browser code's lint and unit tests (eslint, node --test): Node 20.6+ and npm, pinned by
+# package-lock.json. Nothing is built; browsers load the files as they are.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 demo: install
+	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
-	$(BIN)/shopclerk serve --host 127.0.0.1 --port 8000
+	$(BIN)/shopclerk serve --host 127.0.0.1 --port $(PORT)
 
 chat: install
+	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
 	$(BIN)/shopclerk chat --explain
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx --no-install eslint .
+
+js-test: node_modules/.installed
+	node --test --import ./tests/js/register.js tests/js/
 
 typecheck: install
 	$(BIN)/mypy
@@ -47,12 +61,12 @@ browser:
 # `make test-fast COVERAGE=--cov` adds it.
 COVERAGE ?= --cov
 
-test: lint typecheck browser
+test: lint typecheck browser js-test
 	$(BIN)/pytest -q $(COVERAGE)
 
 test-fast: COVERAGE =
-test-fast: lint typecheck
+test-fast: lint typecheck js-test
 	$(BIN)/pytest -q -m "not slow" $(COVERAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/abuse.py --data-dir DIR [--seconds 12]
 
-DIR is a built data directory (`shopclerk --data-dir DIR kb build`). Starts `shopclerk serve`
-with the product's default limits on a free loopback port. The well-behaved side is 8 widget
-customers, each on a loopback address of its own (127.0.0.2-9), each sending a message every
-2.5 s (within the per-session limit) and timing it until the bot's reply arrives. Every attack
-runs in a process of its own, from addresses of its own (127.0.1.x), while they measure:
+DIR is a built data directory (`shopclerk --data-dir DIR db upgrade`, then `kb build`).
+Starts `shopclerk serve` with the product's default limits on a free loopback port. The
+well-behaved side is 8 widget customers, each on a loopback address of its own (127.0.0.2-9),
+each sending a message every 2.5 s (within the per-session limit) and timing it until the
+bot's reply arrives. Every attack runs in a process of its own, from addresses of its own
+(127.0.1.x), while they measure:
 
 - stuck reader: 20 tabs of one session with history, each sending `hello` with last_seq 0 over
   and over and never reading its socket (tiny receive buffers);

@@ -283,10 +283,15 @@ class Engine:
     @staticmethod
     def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
         """What the words themselves settle, whatever the intent model says: someone who asks
-        for a person gets one; an order number makes an order question, a product the customer
-        named a product question."""
+        for a person gets one, and so does a charge they never made or a lawyer; another shop's
+        order is not this shop's; an order number makes an order question, a product the
+        customer named a product question."""
         if ASKS_FOR_PERSON.search(text):
             return IntentResult("contact_human_agent", 1.0, intent.candidates)
+        if SERIOUS_MATTER.search(text):
+            return IntentResult(COMPLAINT, 1.0, intent.candidates)
+        if ANOTHER_SHOP.search(text) and not slots.order_id:
+            return IntentResult("out_of_scope", 1.0, intent.candidates)
         if intent.intent in COMPLAINTS and intent.confidence < COMPLAINT_SURE:
             # A person is called in for a problem the model is sure of; "says delivered but
             # what does that mean" is not one, and what the store knows answers it.
@@ -298,7 +303,8 @@ class Engine:
                              None)  # fmt: skip
             chosen = likeliest.intent if likeliest else "track_order"
             return IntentResult(chosen, intent.confidence, intent.candidates)
-        if intent.intent in UNPLACED and slots.product_skus:
+        if slots.product_skus and (intent.intent in UNPLACED or intent.intent == "place_order"):
+            # "i want to buy the vidde tent": its price, stock and page, not how ordering works
             return IntentResult("product_info", intent.confidence, intent.candidates)
         return intent
 
@@ -349,7 +355,7 @@ BOT = "bot"
 COMPLAINT_SURE = 0.75
 FAQ_ANSWER = "faq"  # the intent of a message answered from the FAQ on the match alone
 _PERSON = (
-    r"(human|person|agent|operator|manager|representative|customer service|someone real"
+    r"(human|person|agent|operator|manager|supervisor|representative|customer service|someone real"
     r"|someone|somebody|(an? )?employee|(a |your )?staff|(a |your )?colleague|a real one)"
 )
 ASKS_FOR_PERSON = re.compile(
@@ -358,6 +364,9 @@ ASKS_FOR_PERSON = re.compile(
     rf"[^.?!]{{0,12}}\b{_PERSON}\b"  # "let me talk to a human", "get me someone who can help"
     rf"|\bpass me\b[^.?!]{{0,12}}\b{_PERSON}\b"  # "can you pass me to a colleague"
     r"|\b(real|actual|live)\s+(person|human|agent)\b"  # "i want a real person, not a bot"
+    # "i'd like a human to look at my case", "need an agent"
+    r"|\b(want|need|like|get|have)\s+(a|an|some)\s+(human|person|agent)\b"
+    r"|\bescalat(e|ed|ion)\b"  # "escalate to a supervisor", "i want to escalate this"
     # "can someone from customer care call me back?"
     r"|\b(someone|somebody|an? (agent|person|human|colleague))\b[^.?!]{0,25}"
     r"\b(call|ring|phone) me\b"
@@ -379,6 +388,30 @@ def _faq_answers_instead(intent: IntentResult, findings: Findings, text: str) ->
     if intent.intent in COMPLAINTS:
         return True
     return intent.intent in POLICY_INTENTS and _ASKS_HOW.search(text) is not None
+
+
+# Matters a person must take up whatever else the message asks: a charge or an order the
+# customer never made, a bank dispute, legal steps.
+SERIOUS_MATTER = re.compile(
+    r"\b(fraud|fraudulent|scam(med)?|unauthori[sz]ed|chargeback|charge-back|legal action"
+    r"|sue you|small claims|consumer (authority|protection)|ombudsman|trading standards)\b"
+    r"|\b((my|our) |(go(ing)?|went) to (a |my )?|(contact|involve|get|call|hire) (a |my ))"
+    r"(lawyer|solicitor|attorney)\b"
+    r"|\b(disputed?|contested?) (the |this |a )?(payment|charge|transaction)\b"
+    r"|\b(never|didn'?t|did not) (make|made|place|placed|order|ordered|authori[sz]e)\b"
+    r"[^.?!]{0,30}\b(this|that|it|order|payment|charge|purchase)\b"
+    r"|\b(charge|payment|order|purchase)\b[^?!]{0,60}\b(i|we) (never|didn'?t|did not) "
+    r"(make|made|place|placed|order|ordered|authori[sz]e)\b"
+    r"|\b(it )?(was ?n'?t|was not|wasnt) me\b",
+    re.IGNORECASE,
+)
+# Other shops customers mix up with this one ("my amazon package is late"): not ours to answer.
+ANOTHER_SHOP = re.compile(
+    r"\b(amazon|ebay|etsy|aliexpress|alibaba|temu|shein|wish\.com|walmart|target\.com|ikea"
+    r"|decathlon|zalando|bol\.com|coolblue|mediamarkt|otto|asos|argos|john lewis|costco"
+    r"|best buy|home depot)\b",
+    re.IGNORECASE,
+)
 
 
 def _unless_owned(owner: str, decision: Reply | Handoff) -> Decision:

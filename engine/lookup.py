@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -39,6 +40,7 @@ FAQ_GENERAL_SCORE = 0.7
 # the model is sure of still answers ("pw forgotten help": the password entry), among these.
 TAGGED_WITHIN = 5
 PRODUCT_MIN_SCORE = 0.35
+FAQ_FAR_BETTER = 0.2  # an FAQ entry matching this much better than any product answers
 # A message the intent model cannot place is a product question when a product matches this
 # well ("the skillet": 0.45; "whats the weather in oslo": 0.25 at best); one the model is sure
 # is off-topic needs OFF_TOPIC_MARGIN more.
@@ -74,6 +76,15 @@ class Findings:
     products: list[Scored[Product]] = field(default_factory=list)
 
 
+def _faq_floor(best_product: float, faq_score: float) -> float:
+    """How well an FAQ entry must match to answer a question that reads like one about
+    products: a strong match when no product matches (or all far worse: "what's the warranty on
+    headphones", 0.65 against 0.37), a general one's otherwise."""
+    if best_product < PRODUCT_MIN_SCORE or faq_score - best_product >= FAQ_FAR_BETTER:
+        return FAQ_STRONG_SCORE
+    return FAQ_GENERAL_SCORE
+
+
 class Lookup:
     def __init__(self, orders: OrderBook, search: HybridSearch) -> None:
         self.orders = orders
@@ -104,9 +115,9 @@ class Lookup:
             # wrapping?", "warranty on your own bags?"): a close FAQ entry answers it when no
             # product does, or when it matches far better than any product found by search.
             best_product = max((p.score for p in findings.products), default=0.0)
-            floor = FAQ_STRONG_SCORE if not findings.products else FAQ_GENERAL_SCORE
             findings.faq = [s for s in self._answering(ranked, intent.intent)
-                            if s.score >= floor and s.score > best_product][:1]  # fmt: skip
+                            if s.score >= _faq_floor(best_product, s.score)
+                            and s.score > best_product][:1]  # fmt: skip
             if findings.faq:
                 findings.products = []
         if unplaced:
@@ -169,12 +180,17 @@ class Lookup:
         named = [catalog.by_sku[s] for s in slots.product_skus if s in catalog.by_sku]
         if named:
             return [Scored(p, 1.0) for p in named]
-        hits = self._search.search("product", text, vector, k=3)
-        return [
-            Scored(catalog.products[h.record_id], h.score)
-            for h in hits
-            if h.score >= PRODUCT_MIN_SCORE
-        ]
+        # A kind the customer names ("is the skillet dishwasher safe") keeps the search to
+        # products of that kind: casseroles and teapots matched "dishwasher safe" better.
+        said = set(re.findall(r"[a-z]+", text.lower()))
+        kinds = {w for w in said if w in catalog.of_kind} or {
+            w.removesuffix("s") for w in said if w.removesuffix("s") in catalog.of_kind
+        }
+        of_kind = [i for kind in kinds for i in catalog.of_kind[kind]]
+        hits = self._search.search("product", text, vector, k=3, among=of_kind or None)
+        # Of the kind named, even a weak match is one of the products meant.
+        floor = 0.0 if of_kind else PRODUCT_MIN_SCORE
+        return [Scored(catalog.products[h.record_id], h.score) for h in hits if h.score >= floor]
 
     @staticmethod
     def _answering(ranked: list[Scored[FaqEntry]], intent: str) -> list[Scored[FaqEntry]]:

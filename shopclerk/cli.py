@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from kb.errors import KbError
 from learning.commands import finetune_app
@@ -19,8 +23,51 @@ if TYPE_CHECKING:
     from engine.engine import Engine
 from shopclerk.settings import Settings, load_settings
 
+DATA_DIR_OPTION = "--data-dir"
+
+
+def data_dir_first(args: list[str]) -> list[str]:
+    """`args` with every `--data-dir X` (or `--data-dir=X`) moved to the front, where the root
+    command reads it: `shopclerk kb build --data-dir X` means `shopclerk --data-dir X kb build`.
+    Nothing after `--` is touched (it is a value, not an option)."""
+    front: list[str] = []
+    rest: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "--":
+            rest += args[position:]
+            break
+        if arg == DATA_DIR_OPTION and position + 1 < len(args):
+            front += args[position : position + 2]
+            position += 2
+            continue
+        (front if arg.startswith(DATA_DIR_OPTION + "=") else rest).append(arg)
+        position += 1
+    return front + rest
+
+
+class ShopclerkGroup(TyperGroup):
+    """The root command: takes `--data-dir` anywhere on the line, and turns a database that
+    cannot be used (shopclerk.database.DatabaseError), from any subcommand, into one line."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, data_dir_first(args))
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from shopclerk.database import DatabaseError
+
+            if isinstance(exc, DatabaseError):
+                raise fail(str(exc)) from exc
+            raise
+
+
 app = typer.Typer(help="shopclerk: a customer-service desk for online stores.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=ShopclerkGroup)  # fmt: skip
 kb_app = typer.Typer(help="The store's knowledge: catalog, FAQ, orders and search indexes.",
                      no_args_is_help=True)  # fmt: skip
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -35,7 +82,11 @@ app.add_typer(dataset_app, name="dataset")
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Where shopclerk keeps its files [env: SHOPCLERK_DATA_DIR]."),
+    typer.Option(
+        DATA_DIR_OPTION,
+        help="Where shopclerk keeps its files, before or after the "
+        "command (or SHOPCLERK_DATA_DIR).",
+    ),
 ]
 # A public FAQ whose licence keeps it out of the repository: measured where it lies beside it.
 KAGGLE_FAQ = Path(__file__).resolve().parents[2] / "shared/data/faq/ecommerce_faq_kaggle.json"
@@ -58,9 +109,23 @@ def _main(data_dir: DataDir = None) -> None:
     except ValidationError as exc:
         problems = "; ".join(_setting_problem(e) for e in exc.errors())
         raise fail(f"settings: {problems}") from exc
+    except OSError as exc:  # the data directory cannot be made: a file, no permission...
+        raise fail(_data_dir_problem(exc)) from exc
     from shopclerk.wiring import limit_threads
 
     limit_threads(state.settings.threads)
+
+
+def _data_dir_problem(exc: OSError) -> str:
+    path = Path(exc.filename) if exc.filename else None
+    if path is not None and path.exists() and not path.is_dir():
+        problem = "is a file, not a directory"
+    else:
+        problem = f"cannot be created ({exc.strerror or exc})"
+    return (
+        f"the data directory {exc.filename} {problem}: give --data-dir (or SHOPCLERK_DATA_DIR) "
+        "a directory; shopclerk creates it when it is missing"
+    )
 
 
 def _setting_problem(error: object) -> str:
@@ -86,28 +151,49 @@ def fail(message: str) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema."""
-    from shopclerk.database import open_db
+    from shopclerk.database import masked, open_db
 
-    open_db(settings())
-    typer.echo(f"database up to date: {settings().sqlalchemy_url}")
+    open_db(settings(), migrate=True).dispose()
+    typer.echo(f"database up to date: {masked(settings().sqlalchemy_url)}")
 
 
 # -- agents ------------------------------------------------------------------------------------
+
+
+AgentPassword = Annotated[
+    str,
+    typer.Option(envvar="SHOPCLERK_AGENT_PASSWORD", show_default=False,
+                 help="The password (10+ characters); asked for when not given."),
+]  # fmt: skip
+
+
+def _ask_password(prompt: str) -> str:
+    """The password typed twice at the terminal (or two lines piped in); without one, say how
+    else to give it rather than just "Aborted"."""
+    terminal = sys.stdin.isatty()  # nothing to hide on a pipe, and getpass would warn
+    try:
+        return str(typer.prompt(prompt, hide_input=terminal, confirmation_prompt=True))
+    except typer.Abort as exc:
+        typer.echo(err=True)  # the prompt's line was left open
+        if terminal:
+            raise fail("no password given") from exc
+        raise fail(
+            "no terminal to ask for the password: set SHOPCLERK_AGENT_PASSWORD (10+ characters) "
+            "in the environment and run the command again"
+        ) from exc
 
 
 @agents_app.command("add")
 def agents_add(
     username: str,
     name: Annotated[str, typer.Option(help="The name customers see.")] = "",
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                          envvar="SHOPCLERK_AGENT_PASSWORD")
-    ] = "",
-) -> None:  # fmt: skip
+    password: AgentPassword = "",
+) -> None:
     """Create an agent account (asks for the password unless SHOPCLERK_AGENT_PASSWORD is set)."""
     from handoff.agents import AgentAccounts, AgentError
     from shopclerk.database import open_db
 
+    password = password or _ask_password("Password")
     try:
         agent = AgentAccounts(open_db(settings())).add(username, name, password)
     except AgentError as exc:
@@ -118,16 +204,14 @@ def agents_add(
 @agents_app.command("password")
 def agents_password(
     username: str,
-    password: Annotated[
-        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True,
-                          envvar="SHOPCLERK_AGENT_PASSWORD")
-    ] = "",
-) -> None:  # fmt: skip
+    password: AgentPassword = "",
+) -> None:
     """Set an agent's password (asks for it unless SHOPCLERK_AGENT_PASSWORD is set); every
     login of theirs ends, and their open consoles close within half a minute."""
     from handoff.agents import AgentAccounts, AgentError
     from shopclerk.database import open_db
 
+    password = password or _ask_password("New password")
     try:
         ended = AgentAccounts(open_db(settings())).set_password(username, password)
     except AgentError as exc:
@@ -193,9 +277,11 @@ def kb_build(
     current = stats(db, settings().index_dir)
     if demo and current.products == 0 and current.faq_entries == 0:
         typer.echo("empty knowledge base: loading the demo store (Harbor & Pine)")
-        for report in import_demo_store(db):
+        with step("importing the demo store's products, FAQ and orders"):
+            reports = import_demo_store(db)
+        for report in reports:
             _print_import(report)
-    built = build(settings(), db, retrain=retrain)
+    built = build(settings(), db, retrain=retrain, step=step)
     for sync in built.indexes:
         typer.echo(sync.summary())
     if built.trained_intents:
@@ -211,13 +297,31 @@ def _import(kind: str, path: Path, replace: bool) -> None:
     function = {"products": importers.import_products, "faq": importers.import_faq,
                 "orders": importers.import_orders}[kind]  # fmt: skip
     try:
-        report = function(db, path, replace=replace)
+        with step(f"importing {kind} from {path}"):
+            report = function(db, path, replace=replace)
     except KbError as exc:
         raise fail(str(exc)) from exc
     _print_import(report)
+    if report.added + report.updated + report.unchanged == 0:
+        what = f"all {len(report.errors)} rows were skipped" if report.errors else "it has none"
+        raise fail(f"no {kind} imported from {path}: {what}; nothing was changed")
     if kind != "orders":
-        for sync in build(settings(), db).indexes:
+        for sync in build(settings(), db, step=step).indexes:
             typer.echo(sync.summary())
+
+
+@contextmanager
+def step(what: str) -> Iterator[None]:
+    """One line on stderr for a step that may take a while: what it is, then how long it took
+    (stdout keeps the results)."""
+    typer.echo(f"{what} ...", err=True, nl=False)
+    started = time.monotonic()
+    try:
+        yield
+    except BaseException:
+        typer.echo(" failed", err=True)
+        raise
+    typer.echo(f" done ({time.monotonic() - started:.1f} s)", err=True)
 
 
 def _print_import(report: object) -> None:
@@ -365,8 +469,19 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    from shopclerk.app import create_app
+    from shopclerk.serving import PortUnavailableError, bind
     from shopclerk.serving import serve as run
+
+    try:
+        sock = bind(host, port)  # before anything slow: a busy port is said at once
+    except PortUnavailableError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        _ready_to_serve()
+    except BaseException:
+        sock.close()
+        raise
+    from shopclerk.app import create_app
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
     typer.echo(f"agent console: http://{host}:{port}/agent/")
@@ -374,7 +489,18 @@ def serve(
         how = "Socket Mode" if settings().slack_socket_mode else "events at /slack/events"
         channel = settings().slack_agents_channel or "no agents channel"
         typer.echo(f"Slack: {how}; {channel}")
-    run(create_app(settings()), settings(), host, port, ws)
+    run(create_app(settings()), settings(), host, port, ws, sock)
+
+
+def _ready_to_serve() -> None:
+    """What would otherwise fail inside the server's start-up, as one line: the database
+    (migrated here, as `serve` is one of the two commands that migrate) and the built models."""
+    from shopclerk.database import open_db
+    from shopclerk.wiring import INTENT_MODEL
+
+    open_db(settings(), migrate=True).dispose()
+    if not (settings().models_dir / INTENT_MODEL).is_file():
+        raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
 
 
 @app.command("eval")

@@ -151,7 +151,7 @@ def imported_faq_figures(
     with tempfile.TemporaryDirectory(prefix="shopclerk-imported-faq-") as tmp:
         store = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
         store.models_dir.symlink_to(settings.models_dir.resolve(), target_is_directory=True)
-        db = open_db(store)
+        db = open_db(store, migrate=True)
         try:
             report = import_faq(db, faq_file)
             encoder = engine.stages.encoder

@@ -9,7 +9,8 @@
 - **Security headers** on every response: a Content-Security-Policy without inline script or
   style, no framing, no sniffing, no referrer. Handlers that set their own keep theirs. The
   widget's files under `/static` are meant to be loaded by shops' pages on other origins, so
-  they say `Cross-Origin-Resource-Policy: cross-origin`.
+  they say `Cross-Origin-Resource-Policy: cross-origin`, and `Access-Control-Allow-Origin: *`
+  because the widget's ES modules are fetched in CORS mode (public files, never credentials).
 
 The real client address behind trusted proxies is uvicorn's `ProxyHeadersMiddleware`, added in
 `guarded()` only when proxies are configured (by default no `X-Forwarded-For` is believed).
@@ -120,6 +121,7 @@ def _with_headers(send: Send, embeddable: bool) -> Send:
     extra = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
     if embeddable:
         extra.append((b"cross-origin-resource-policy", b"cross-origin"))
+        extra.append((b"access-control-allow-origin", b"*"))
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":

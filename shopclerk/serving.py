@@ -19,9 +19,11 @@ Body size and body time limits are the ASGI middleware's (`shopclerk.guards`).
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import resource
+import socket
 from collections import Counter
 from typing import Any
 
@@ -186,7 +188,43 @@ def raise_open_files_limit() -> int:
     return wanted
 
 
-def serve(app: ASGIApp, settings: Settings, host: str, port: int, ws: str) -> None:
-    """Run the server until interrupted (`shopclerk serve`)."""
+class PortUnavailableError(Exception):
+    """The address and port to serve on cannot be taken (in use, not this machine's...)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, as uvicorn binds its own, taken before anything slow
+    is loaded: a busy port is reported at once, and nobody can take it in between."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            why = "is already in use (another shopclerk serve?)"
+        elif exc.errno == errno.EACCES:
+            why = "needs root (ports below 1024)"
+        else:
+            why = f"cannot be used ({exc.strerror or exc})"
+        raise PortUnavailableError(
+            f"port {port} on {host} {why}: stop what holds it, or pick another with --port"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    app: ASGIApp,
+    settings: Settings,
+    host: str,
+    port: int,
+    ws: str,
+    sock: socket.socket | None = None,
+) -> None:
+    """Run the server until interrupted (`shopclerk serve`), on `sock` when given (from
+    `bind`), else on a socket uvicorn binds."""
     raise_open_files_limit()
-    uvicorn.Server(server_config(app, settings, host, port, ws)).run()
+    server = uvicorn.Server(server_config(app, settings, host, port, ws))
+    server.run(sockets=[sock] if sock is not None else None)

@@ -6,6 +6,8 @@ import hashlib
 import os
 import threading
 import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,7 +27,7 @@ from engine.slots import SlotExtractor
 from engine.spelling import SpellingCorrector
 from engine.state import ConversationStore
 from kb.database import Database
-from kb.embeddings import Embedder, export_model
+from kb.embeddings import MODEL_NAME, Embedder, export_model
 from kb.errors import ModelMissingError
 from kb.importers import ImportReport, import_faq, import_orders, import_products
 from kb.knowledge import build_indexes, open_search, stats
@@ -84,10 +86,24 @@ class BuildReport:
     trained_intents: bool
 
 
-def build(settings: Settings, db: Database, *, retrain: bool = False) -> BuildReport:
-    """Export the model, bring the FAISS indexes up to date, train the intent model if needed."""
-    encoder = embedder(settings)
-    reports = build_indexes(db, settings.index_dir, encoder)
+Step = Callable[[str], AbstractContextManager[object]]
+
+
+def _quietly(_what: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def build(
+    settings: Settings, db: Database, *, retrain: bool = False, step: Step = _quietly
+) -> BuildReport:
+    """Export the model, bring the FAISS indexes up to date, train the intent model if needed;
+    each of those runs inside `step(what it is)` (the CLI shows them as they go)."""
+    exported = (settings.models_dir / MODEL_NAME / "onnx" / "model.onnx").exists()
+    with step("loading the embedding model" if exported else
+              "exporting the embedding model to ONNX (the first time only)"):  # fmt: skip
+        encoder = embedder(settings)
+    with step("embedding new and changed products and FAQ entries"):
+        reports = build_indexes(db, settings.index_dir, encoder)
     model_file = settings.models_dir / INTENT_MODEL
     train, _validation = training_examples()
     # A model learnt from other examples (an older release's) is trained again.
@@ -97,7 +113,8 @@ def build(settings: Settings, db: Database, *, retrain: bool = False) -> BuildRe
         or IntentClassifier.learnt_from(model_file) != fingerprint(train, IntentClassifier.KIND)
     )
     if trained:
-        train_intents(settings, encoder, train)
+        with step(f"training the intent model on {len(train)} examples"):
+            train_intents(settings, encoder, train)
     return BuildReport(reports, trained)
 
 

@@ -46,6 +46,7 @@ def test_a_username_is_taken_once(db: Database) -> None:
 
 def test_agents_add_from_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "db", "upgrade"]).exit_code == 0
     command = ["--data-dir", str(tmp_path), "agents", "add", "lee", "--name", "Lee"]
     result = runner.invoke(app, command, input="a long password\na long password\n")
     assert result.exit_code == 0, result.output
@@ -78,6 +79,7 @@ def test_linking_agents_to_slack_users(db: Database) -> None:
 
 def test_agents_link_from_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "db", "upgrade"]).exit_code == 0
     base = ["--data-dir", str(tmp_path), "agents"]
     runner.invoke(app, [*base, "add", "lee"], env={"SHOPCLERK_AGENT_PASSWORD": "a long password"})
     result = runner.invoke(app, [*base, "link", "lee", "U0LEE1"])
@@ -98,6 +100,7 @@ def test_a_missing_slack_setting_is_named_at_start(tmp_path: Path) -> None:
 
 def test_agents_password_from_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "db", "upgrade"]).exit_code == 0
     base = ["--data-dir", str(tmp_path), "agents"]
     added = runner.invoke(
         app, [*base, "add", "mo"], env={"SHOPCLERK_AGENT_PASSWORD": "the first one"}

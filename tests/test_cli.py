@@ -110,4 +110,8 @@ def test_eval_reports_every_figure_and_meets_the_targets(
 def test_asking_before_a_build_says_what_to_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--data-dir", str(tmp_path), "ask", "hello"])
     assert result.exit_code == 1
+    assert "run `shopclerk db upgrade`" in result.output
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "ask", "hello"])
+    assert result.exit_code == 1
     assert "run `shopclerk kb build`" in result.output

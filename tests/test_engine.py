@@ -90,12 +90,17 @@ def test_every_figure_in_an_order_answer_comes_from_the_record(engine: Engine) -
         ("can someone from customer care call me back? 06 12345678", "customer_asked"),
         ("helo i need speak with employee", "customer_asked"),
         ("can you pass me to a colleague", "customer_asked"),
+        ("I'd like a human to look at my case", "customer_asked"),
+        ("escalate to a supervisor", "customer_asked"),
+        ("this bot is useless", "negative_sentiment"),  # fed up with the bot: a person
         ("please delete my account", "policy"),
         ("this is the worst shop ever, I am furious and disgusted", "negative_sentiment"),
         ("the kettle came dented and the lid doesnt fit", "complaint"),
         ("half my order is missing from the box", "complaint"),
         ("received my order today but the yoga mat has a big cut in it", "complaint"),
         ("my item is defective", "complaint"),  # unsure, but nothing in the store answers it
+        ("there's a charge of 89.94 from you on my card that i never made", "complaint"),
+        ("sort it out by monday or i'm going to my lawyer", "complaint"),
     ],
 )
 def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> None:
@@ -111,6 +116,7 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         ("how do i file a complaint", "complaint"),
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
+        ("where can i complain about bad service", "complaint"),  # upset, and answered
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
@@ -133,6 +139,30 @@ def test_how_tracking_works_is_answered_and_where_my_order_is_asks_for_it(engine
     assert not where.sources
 
 
+def test_wanting_to_buy_a_named_product_shows_the_product(engine: Engine) -> None:
+    decision = Chat(engine).say("i want to buy the vidde tent").decision
+    assert isinstance(decision, Reply)
+    assert [s.id for s in decision.sources] == ["OUT-1064"]
+    assert "EUR 154.99" in decision.text
+
+
+def test_a_kind_of_product_named_keeps_to_that_kind(engine: Engine) -> None:
+    """Casseroles match "dishwasher safe" better, but the customer asks about a skillet."""
+    decision = Chat(engine).say("is the skillet dishwasher safe").decision
+    assert isinstance(decision, Reply)
+    assert sorted(s.id for s in decision.sources) == ["KIT-1130", "KIT-1142"]
+    assert "Skillet" in decision.text
+    assert "Casserole" not in decision.text
+
+
+def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine: Engine) -> None:
+    """The headphones match weakly; the warranty entry matches far better."""
+    decision = Chat(engine).say("what's the warranty on headphones").decision
+    assert isinstance(decision, Reply)
+    assert decision.sources[0].kind == "faq"
+    assert decision.sources[0].id.startswith("warranty-")
+
+
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:
     """Entries matching about as well: the one the store tagged with the intent wins."""
     decision = Chat(engine).say("what is your return policy?").decision
@@ -141,8 +171,15 @@ def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine)
     assert decision.sources[0].id.startswith("return-")
 
 
-def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine) -> None:
-    decision = Chat(engine).say("can i give the gift card to someone else").decision
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can i give the gift card to someone else",
+        "the confirmation email doesnt count as an invoice for my work, can i get a real one",
+    ],
+)
+def test_someone_else_named_in_a_question_is_no_ask_for_a_person(engine: Engine, text: str) -> None:
+    decision = Chat(engine).say(text).decision
     assert isinstance(decision, Reply)
     assert decision.sources
 
@@ -153,6 +190,16 @@ def test_a_payment_shorthand_is_understood(engine: Engine) -> None:
     assert turn.correction.corrected == "gpay works at checkout?"
     assert isinstance(turn.decision, Reply)
     assert [s.id for s in turn.decision.sources][:1] == ["payment-wallets"]
+
+
+@pytest.mark.parametrize(
+    "text", ["my amazon package is late can you check", "do i need a lawyer for a divorce"]
+)
+def test_another_shops_order_or_a_legal_question_is_out_of_scope(engine: Engine, text: str) -> None:
+    turn = Chat(engine).say(text)
+    assert turn.intent.intent == "out_of_scope"
+    assert isinstance(turn.decision, Reply)
+    assert not turn.decision.sources
 
 
 def test_repeated_failure_hands_off(engine: Engine) -> None:

@@ -22,6 +22,8 @@ def places() -> Places:
         ("how much to post a parcel to ireland", "(Ireland)"),
         ("moved to Oslo from Rotterdam", "(Norway, The Netherlands)"),
         ("ships to new york?", "(United States)"),
+        ("munich delivery takes how long usually", "(Germany)"),
+        ("gent address, how soon would my box be there", "(Belgium)"),
     ],
 )
 def test_places_are_read_as_their_countries(places: Places, text: str, noted: str) -> None:
@@ -31,7 +33,7 @@ def test_places_are_read_as_their_countries(places: Places, text: str, noted: st
 @pytest.mark.parametrize(
     "text",
     ["nice jacket", "change my mobile number", "reading glasses", "a turkey roasting tin",
-     "send it to my work in the city", "🙂", ""],
+     "send it to my work in the city", "nice delivery, thanks", "🙂", ""],
 )  # fmt: skip
 def test_everyday_words_are_not_places(places: Places, text: str) -> None:
     assert places.note(text) == text

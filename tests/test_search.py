@@ -71,7 +71,7 @@ def test_a_filter_nothing_matches_finds_nothing(engine: Engine) -> None:
 
 def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path, models: Models) -> None:
     settings = Settings(data_dir=tmp_path)
-    db = open_db(settings)
+    db = open_db(settings, migrate=True)
     faq = tmp_path / "faq.json"
     entries = [{"id": f"q{n}", "question": f"Question number {n}?", "answer": "Yes."}
                for n in range(5)]  # fmt: skip
@@ -105,7 +105,7 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path, models: Model
 
 def test_a_faq_of_one_entry_is_searched_without_a_matcher(tmp_path: Path, models: Models) -> None:
     settings = Settings(data_dir=tmp_path)
-    db = open_db(settings)
+    db = open_db(settings, migrate=True)
     faq = tmp_path / "faq.json"
     faq.write_text(json.dumps({"questions": [{"question": "Do you ship to Mars?",
                                               "answer": "Not yet."}]}))  # fmt: skip

@@ -199,10 +199,11 @@ def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: 
     assert page.headers["referrer-policy"]
     assert "<style" not in page.text
     assert "<script>" not in page.text
-    for path in ("/static/widget.js", "/static/widget.css"):
+    for path in ("/static/widget.js", "/static/widget.css", "/static/widget/main.js"):
         static = httpx.get(base_url + path)
         assert static.status_code == 200
         assert static.headers["cross-origin-resource-policy"] == "cross-origin"
+        assert static.headers["access-control-allow-origin"] == "*"  # modules load in CORS mode
         assert static.headers["x-content-type-options"] == "nosniff"
 
 

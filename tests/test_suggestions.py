@@ -369,7 +369,7 @@ def test_the_trainer_reviews_on_the_command_line(
     encoder: Embedder, built_settings: Settings, tmp_path: Path
 ) -> None:
     settings = load_settings(tmp_path / "data")
-    db = open_db(settings)
+    db = open_db(settings, migrate=True)
     _knowledge(db, built_settings, settings.index_dir)
     _store_handoffs(Handoffs(db))
     app = make_suggestions_app(settings=lambda: settings, encoder=lambda _: encoder)
