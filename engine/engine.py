@@ -31,7 +31,14 @@ from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, UNPLACED, Findings, Lookup
 from engine.places import Places
-from engine.policy import COMPLAINT, COMPLAINTS, POLICY_INTENTS, DecisionPolicy, TurnFacts
+from engine.policy import (
+    COMPLAINT,
+    COMPLAINTS,
+    IS_QUESTION,
+    POLICY_INTENTS,
+    DecisionPolicy,
+    TurnFacts,
+)
 from engine.proof import Asker, ProofLedger, ProofLimits, asker, author_memory, store_author_memory
 from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
@@ -256,9 +263,12 @@ class Engine:
             intent = IntentResult(FAQ_ANSWER, findings.evidence.score, intent.candidates)
         elif intent.intent in UNPLACED and findings.products:  # the catalog does
             intent = IntentResult("product_info", findings.products[0].score, intent.candidates)
-        elif intent.unsure and intent.candidates[0].intent in COMPLAINTS:
-            # Nothing in the store answers it and it reads most like a complaint ("my item is
-            # defective"): a person, not a list of guesses.
+        elif (
+            intent.unsure
+            and intent.candidates[0].intent in COMPLAINTS
+            and not IS_QUESTION.search(text)
+        ):  # nothing in the store answers it and it tells of a problem ("my item is
+            # defective"): a person, not a list of guesses; a question gets the guesses.
             intent = IntentResult(COMPLAINT, intent.confidence, intent.candidates)
         elif _faq_answers_instead(intent, findings, text):
             intent = IntentResult(FAQ_ANSWER, findings.faq[0].score, intent.candidates)
@@ -375,9 +385,6 @@ ASKS_FOR_PERSON = re.compile(
 )
 
 
-_ASKS_HOW = re.compile(r"^\W*(how|where|what|when|can|could|may|do|does|is|are)\b|\?\W*$", re.I)
-
-
 def _faq_answers_instead(intent: IntentResult, findings: Findings, text: str) -> bool:
     """A person is called in for complaints and for what a person must do (deleting an
     account), unless the message asks what an FAQ entry answers well: a grievance that asks
@@ -387,7 +394,7 @@ def _faq_answers_instead(intent: IntentResult, findings: Findings, text: str) ->
         return False
     if intent.intent in COMPLAINTS:
         return True
-    return intent.intent in POLICY_INTENTS and _ASKS_HOW.search(text) is not None
+    return intent.intent in POLICY_INTENTS and IS_QUESTION.search(text) is not None
 
 
 # Matters a person must take up whatever else the message asks: a charge or an order the

@@ -20,6 +20,12 @@ COMPLAINT = "complaint"
 COMPLAINTS = frozenset({COMPLAINT})
 
 
+# A message that asks something (rather than tells or demands).
+IS_QUESTION = re.compile(
+    r"\?\W*$|\bhow\W*$"
+    r"|^\W*(how|where|what|when|why|which|can|could|may|do|does|did|is|are|will|would|should)\b",
+    re.IGNORECASE,
+)
 # A customer fed up with the bot itself wants a person, whatever the words' sentiment score
 # ("this bot is useless" is only mildly negative to VADER).
 FED_UP_WITH_BOT = re.compile(
@@ -42,11 +48,14 @@ class TurnFacts:
     unsure_before: bool  # the previous turn already asked the customer to clarify
 
 
-def _answered_from_faq(facts: TurnFacts) -> bool:
-    """The FAQ answers the message on a strong match: an upset customer asking a question the
-    store answers ("where can i complain about bad service") gets the answer, not a queue."""
+def _answered_from_faq(facts: TurnFacts, answer: Answer) -> bool:
+    """The FAQ answers the message: an upset customer asking a question the store answers
+    ("where can i complain about bad service", "ordered by accident, how to cancel?") gets the
+    answer, not a queue. A statement needs a strong match."""
     faq = facts.findings.faq
-    return facts.intent.intent == "faq" and bool(faq) and faq[0].score >= FAQ_GENERAL_SCORE
+    if not faq or not answer.sources or answer.sources[0].kind != "faq":
+        return False
+    return faq[0].score >= FAQ_GENERAL_SCORE or IS_QUESTION.search(facts.text) is not None
 
 
 class DecisionPolicy:
@@ -73,7 +82,7 @@ class DecisionPolicy:
         if FED_UP_WITH_BOT.search(facts.text) or (
             intent not in ("smalltalk",)
             and self.sentiment(facts.text) <= NEGATIVE_FROM
-            and not _answered_from_faq(facts)
+            and not _answered_from_faq(facts, answer)
         ):
             return HandoffReason.NEGATIVE_SENTIMENT
         if intent in POLICY_INTENTS or self._refund_over_limit(facts):

@@ -33,11 +33,12 @@ from starlette.websockets import WebSocket
 
 from engine.state import utcnow
 from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
-from handoff.desk import Console, Desk
+from handoff.desk import Desk
 from handoff.logins import Attempt, BusyError, LoginGate, ThrottledError
 from handoff.models import Agent, AgentLogin
 from handoff.outbox import Outbox
 from handoff.ownership import BOT, QUEUE
+from handoff.presence import Console
 from handoff.tickets import DRAFT_USES, OUTCOMES, NotYoursError
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ class AgentConsole:
 
     async def _known(self, request: Request) -> int:
         cid: int = request.path_params["cid"]
-        if not _is_id(cid) or await asyncio.to_thread(self.desk.tickets.address, cid) is None:
+        if not _is_id(cid) or not await self.desk.exists(cid):
             raise ApiError(404, "unknown_conversation", "There is no such conversation.")
         return cid
 

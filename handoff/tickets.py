@@ -205,6 +205,10 @@ class Tickets:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    def owner(self, conversation_id: int) -> str | None:
+        """Who has the conversation now (handoff/ownership.py); None when there is none."""
+        return self.ownership.owner(conversation_id)
+
     def owned_by(self, agent_id: int) -> list[int]:
         with Session(self._db) as session:
             query = select(Conversation.id).where(Conversation.owner == agent_owner(agent_id))

@@ -62,7 +62,7 @@ def create_app(
         desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config,
                     writer)  # fmt: skip
         web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
-        desk.channels[CHANNEL] = web
+        desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
         # FAQ entries accepted from agents' answers are indexed and used at once; so are index

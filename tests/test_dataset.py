@@ -249,7 +249,7 @@ def test_the_prompt_is_exactly_the_one_the_model_is_given(shop: tuple[Database, 
     db, store = shop
     examples = collect(db, Selection())
     assert taken(examples, store) == DEFAULT
-    # As the desk builds it for the openai generator (handoff/desk.py `_write`).
+    # As the desk builds it for the openai generator (handoff/answers.py `ModelAnswers`).
     found = ConversationStore(db).answered(store.conversations["resolved"], "resolved-4")
     assert found is not None
     customer, bot, earlier = found

@@ -117,6 +117,8 @@ def test_handoffs_carry_their_reason(engine: Engine, text: str, reason: str) -> 
         # "please delete my account" goes to a person; asking how it is done is answered.
         ("How can I delete my account?", "delete-account"),
         ("where can i complain about bad service", "complaint"),  # upset, and answered
+        ("ordered by accident, how to cancel?", "cancel-order"),  # "accident" reads as upset
+        ("i want my account removed, how", "delete-account"),
     ],
 )
 def test_a_question_worded_like_a_grievance_is_answered(
@@ -161,6 +163,18 @@ def test_a_shop_question_about_a_kind_of_product_is_answered_from_the_faq(engine
     assert isinstance(decision, Reply)
     assert decision.sources[0].kind == "faq"
     assert decision.sources[0].id.startswith("warranty-")
+
+
+def test_a_general_refund_question_is_answered_and_a_personal_one_asks_for_the_order(
+    engine: Engine,
+) -> None:
+    general = Chat(engine).say("bancontact refund how long does it take").decision
+    assert isinstance(general, Reply)
+    assert general.sources[0].kind == "faq"
+    mine = Chat(engine).say("where is my refund").decision
+    assert isinstance(mine, Reply)
+    assert "order number" in mine.text
+    assert not mine.sources
 
 
 def test_the_return_policy_is_not_the_meaning_of_a_return_status(engine: Engine) -> None:

@@ -133,7 +133,7 @@ class SlackAgents:
         text, blocks = handoff_card(view)
         posted = await self._client.chat_postMessage(channel=self.channel, text=text,
                                                      blocks=blocks, unfurl_links=False)  # fmt: skip
-        messages = await asyncio.to_thread(self._desk.tickets.messages, cid, HISTORY)
+        messages = await self._desk.messages(cid, HISTORY)
         last = messages[-1].seq if messages else 0
         handoff = view.get("handoff") or {}
         thread = await asyncio.to_thread(self._slack.add_thread, SlackAgentThread(
@@ -165,7 +165,7 @@ class SlackAgents:
             return  # a newer handoff: its own thread is on its way
         customer = _customer(view)
         closed = (view.get("handoff") or {}).get("closed_at")
-        messages = await asyncio.to_thread(self._desk.tickets.messages, cid, 50)
+        messages = await self._desk.messages(cid, 50)
         for message in messages:
             if message.seq <= thread.posted_seq:
                 continue
@@ -242,7 +242,7 @@ class SlackAgents:
             await self._tell(user, NOT_LINKED.format(user=user), None, thread_ts)
             return True
         cid = thread.conversation_id
-        owner = await asyncio.to_thread(self._desk.tickets.ownership.owner, cid)
+        owner = await self._desk.owner(cid)
         if owner == agent_owner(agent.id):
             draft_use = await self._draft_use(cid, text)
             await self._desk.reply(agent, cid, text, f"{FROM_SLACK}{ts}", draft_use)

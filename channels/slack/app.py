@@ -119,8 +119,8 @@ class SlackApp:
         self.bolt = AsyncApp(client=self.client, signing_secret=config.signing_secret,
                              process_before_response=False, logger=log)  # fmt: skip
         self.customers = SlackChannel(desk, store, slack, self.client, catalog,
-                                      config.product_url, desk.tickets.conversation_id,
-                                      desk.tickets.address)  # fmt: skip
+                                      config.product_url, desk.conversation_id,
+                                      desk.address)  # fmt: skip
         self.agents = (
             SlackAgents(desk, slack, accounts, self.client, config.agents_channel)
             if config.agents_channel
@@ -145,9 +145,9 @@ class SlackApp:
     # -- life -----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._desk.channels[CHANNEL] = self.customers
+        self._desk.connect(CHANNEL, self.customers)
         if self.agents is not None:
-            self._desk.watchers.append(self.agents)
+            self._desk.follow(self.agents)
             await self.agents.start()
         try:  # who the bot is (its own messages are not a customer's); bolt also asks lazily
             me = await self.client.auth_test()

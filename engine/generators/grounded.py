@@ -121,6 +121,8 @@ def _order_needed(context: Context) -> Answer | None:
         return None  # "what does the status 'paid' mean?": about orders, not one order
     if findings.faq and _ASKS_HOW_TO.search(context.text):
         return None  # "how can I track my parcel?": the FAQ says how it is done
+    if findings.faq and not _PERSONAL.search(context.text):
+        return None  # "bancontact refund how long does it take": nobody's own order
     if slots.email:  # an email alone: the same reply whether it is a customer's or not
         return Answer(phrases.ASK_ORDER_ID_WITH_EMAIL)
     return Answer(phrases.ASK_ORDER_ID)
@@ -129,7 +131,17 @@ def _order_needed(context: Context) -> Answer | None:
 # A question about how something is done, not a request to do it for this customer's order.
 _ASKS_HOW_TO = re.compile(
     r"\bhow (can|do|does|could|would|should) (i|we|you|one)\b(?! (long|much|many|soon|fast))"
-    r"|\b(is|are) there (a|any) (way|link|option)s?\b|\bhow to\b",
+    r"|\b(is|are) there (a|any) (way|link|option)s?\b|\bhow to\b"
+    r"|\bcan (i|we) (see|check|follow|track)\b",
+    re.IGNORECASE,
+)
+
+
+# Words that make a question about one's own order ("where is my refund?", "when will it
+# arrive", "where's the parcel").
+_PERSONAL = re.compile(
+    r"\b(my|mine|me|i|i'm|im|i've|ive|our|we|us)\b"
+    r"|\b(where|when)\b.*\b(it|the (order|parcel|package|refund|money|delivery))\b",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,116 @@
+"""Every customer message: the engine's turn, then what follows from it. A model may rewrite
+the answer; a goodbye ends the episode; a `Handoff` puts the conversation in the queue (or
+makes it an offline ticket when nobody is there); a `Forwarded` message is shown to the
+agents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from engine.generators.grounded import is_goodbye
+from engine.state import ConversationStore, utcnow
+from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
+from handoff.answers import ModelAnswers
+from handoff.board import QueueBoard
+from handoff.customers import Customers
+from handoff.episodes import Episodes
+from handoff.feed import ConsoleFeed
+from handoff.hours import BusinessHours
+from handoff.publisher import Publisher
+from handoff.runner import Runner
+from handoff.tickets import Tickets
+
+
+class TurnRouter:
+    def __init__(
+        self,
+        handle: Callable[[Inbound], Awaitable[Turn]],
+        run: Runner,
+        tickets: Tickets,
+        store: ConversationStore,
+        customers: Customers,
+        feed: ConsoleFeed,
+        board: QueueBoard,
+        publisher: Publisher,
+        episodes: Episodes,
+        hours: BusinessHours,
+        answers: ModelAnswers | None = None,
+    ) -> None:
+        self._handle = handle
+        self._run = run
+        self._tickets = tickets
+        self._store = store
+        self._customers = customers
+        self._feed = feed
+        self._board = board
+        self._publisher = publisher
+        self._episodes = episodes
+        self._hours = hours
+        self._answers = answers
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        turn = await self._handle(inbound)
+        if turn.conversation_id is None or turn.rejected == "duplicate":
+            return turn
+        if self._answers is not None and isinstance(turn.decision, Reply) and turn.from_records:
+            await self._answers.write(inbound, turn.conversation_id)
+        if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
+            await self._episodes.end(turn.conversation_id, "customer")
+        if isinstance(turn.decision, Handoff):
+            await self._hand_off(turn.conversation_id, turn.decision)
+        elif isinstance(turn.decision, Forwarded):
+            address = (inbound.channel, inbound.conversation_key)
+            self._customers.answered_by(address, person=True)
+            await self._forwarded(turn, turn.conversation_id)
+        return turn
+
+    async def customer_typing(self, channel: str, key: str, on: bool) -> None:
+        """Shown in the consoles while a person has the conversation (not for the bot's)."""
+        if self._customers.bot_answers(channel, key):
+            return
+        cid = await asyncio.to_thread(self._tickets.conversation_id, channel, key)
+        if cid is not None:
+            self._feed.to_all({"type": "typing", "conversation_id": cid, "on": on})
+
+    async def _hand_off(self, cid: int, handoff: Handoff) -> None:
+        asked = handoff.reason == HandoffReason.CUSTOMER_ASKED
+        by = "customer" if asked else "bot"
+        offline = not self._board.available()
+        event = await self._run(lambda: self._tickets.hand_off(cid, handoff.reason, by, offline))
+        if not event.change.done:
+            return
+        if offline:
+            record = await asyncio.to_thread(self._tickets.open_record, cid)
+            text = self._offline_text(record.contact_email if record else None)
+            await self._run(lambda: self._store.append(cid, "bot", text))
+        await self._publisher.told(event, announce="new")
+
+    async def _forwarded(self, turn: Turn, cid: int) -> None:
+        email = turn.slots.email
+        if email:  # kept for the agent; thanked for when we asked (nobody is there)
+            record = await asyncio.to_thread(self._tickets.open_record, cid)
+            if record is not None and record.contact_email is None:
+                await self._run(lambda: self._tickets.contact(cid, email))
+                if not self._board.available():
+                    text = f"Thank you. We will answer you at {email}."
+                    await self._run(lambda: self._store.append(cid, "system", text))
+                    await self._customers.deliver(cid)
+        messages = await asyncio.to_thread(self._tickets.messages, cid, 5)
+        customer = [m for m in messages if m.role == "customer"][-1:]
+        for message in customer:
+            self._feed.message(cid, message)
+        # The bot's understanding and draft are new: a console showing it fetches them. (No
+        # board push: consoles update the item from the message; the sweeper refreshes.)
+        self._feed.changed(cid)
+
+    def _offline_text(self, email: str | None) -> str:
+        hours = self._hours
+        when = "" if hours.always else f" (we answer {hours.describe()})"
+        if not hours.open_at(utcnow()):
+            first = f"Our team is not available right now{when}."
+        else:
+            first = f"Nobody from our team is online right now{when}."
+        if email:
+            return f"{first} We will answer you at {email} as soon as we can."
+        return f"{first} Leave your email address here and we will answer you by email."
