@@ -3,7 +3,7 @@ conversations are being answered.
 
     .venv/bin/python bench/slack_ack.py --data-dir DIR [--conversations 20] [--seconds 30]
 
-Starts a stand-in for Slack's Web API on loopback (tests/slack_api.py) and the server as a
+Starts a stand-in for Slack's Web API on loopback (tests/support/slack_api.py) and the server as a
 child process on a copy of DIR's database (models and index from DIR), with Slack turned on and
 pointed at the stand-in. `--conversations` Slack users then each DM the bot, wait until its
 answer is posted, and write again, for `--seconds`. Every event is a really signed POST to
@@ -29,7 +29,7 @@ import httpx
 from serving import percentile, shopclerk_serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.slack_api import Call, SlackStandIn, event_callback, message_event, sign
+from tests.support.slack_api import Call, SlackStandIn, event_callback, message_event, sign
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 QUESTIONS = [

@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.engine import Engine
+from engine.spelling import SpellingCorrector
 from kb.database import Database, open_database
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
@@ -37,7 +38,7 @@ from shopclerk.wiring import (
     load_engine,
     load_models,
 )
-from tests.slack_api import SlackStandIn
+from tests.support.slack_api import SlackStandIn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _real_connect = socket.socket.connect
@@ -140,6 +141,23 @@ def models(built_settings: Settings) -> Models:
     return load_models(built_settings)
 
 
+@pytest.fixture
+def lent_back(models: Models, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Spelling correctors lent during the test to engines that no app gives back (a CLI
+    command's, one a test builds itself) are given back after it, to be lent again: building
+    one takes seconds and hundreds of MB."""
+    lend, lent = models.spellers.lend, []
+
+    def recording(vocabulary: list[str]) -> SpellingCorrector:
+        lent.append(speller := lend(vocabulary))
+        return speller
+
+    monkeypatch.setattr(models.spellers, "lend", recording)
+    yield
+    for speller in lent:
+        models.spellers.give_back(speller)
+
+
 @pytest.fixture(scope="session")
 def engine(built_settings: Settings, built_db: Database, models: Models) -> Engine:
     return load_engine(built_settings, built_db, models)
@@ -180,6 +198,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    """A stand-in for Slack's Web API and Socket Mode on loopback (tests/slack_api.py)."""
+    """A stand-in for Slack's Web API and Socket Mode on loopback (tests/support/slack_api.py)."""
     with SlackStandIn() as stand_in:
         yield stand_in

@@ -16,8 +16,8 @@ from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.live_server import run_server
-from tests.test_handoff import PASSWORD, add_agent, fresh_settings
+from tests.support.desk import PASSWORD, add_agent, fresh_settings
+from tests.support.live_server import run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

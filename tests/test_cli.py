@@ -9,19 +9,30 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from engine.outcomes import Episode
 from engine.models import Conversation
+from engine.outcomes import Episode
 from kb.database import Database
+from shopclerk import wiring
 from shopclerk.cli import app
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def session_models(models: Models, lent_back: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run in this process: they get the session's loaded models (read-only)
+    instead of loading their own (`load_models` itself is what the `models` fixture used), and
+    give their spelling corrector back afterwards."""
+    monkeypatch.setattr(wiring, "load_models", lambda settings, encoder=None: models)
 
 
 def _run(settings: Settings, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
     return runner.invoke(app, ["--data-dir", str(settings.data_dir), *args], input=stdin)
 
 
+@pytest.mark.usefixtures("session_models")
 def test_ask_prints_what_the_bot_understood_and_answered(built_settings: Settings) -> None:
     result = _run(built_settings, "ask", "which payment methds do you accept?")
     assert result.exit_code == 0, result.output
@@ -37,6 +48,7 @@ def test_ask_prints_what_the_bot_understood_and_answered(built_settings: Setting
     assert set(answer["slots"]) >= {"order_id", "email", "product_skus"}
 
 
+@pytest.mark.usefixtures("session_models")
 def test_ask_jsonl_answers_one_line_per_line(built_settings: Settings) -> None:
     lines = "hello\nI want to speak to a human\n\n"
     result = _run(built_settings, "ask", "--jsonl", stdin=lines)
@@ -53,6 +65,7 @@ def test_ask_needs_a_text_or_jsonl(built_settings: Settings) -> None:
     assert "give either a text or --jsonl" in result.output
 
 
+@pytest.mark.usefixtures("session_models")
 def test_chat_shows_explanations(built_settings: Settings) -> None:
     result = _run(built_settings, "chat", "--explain", stdin="do you ship to Norway?\nquit\n")
     assert result.exit_code == 0, result.output
@@ -96,6 +109,7 @@ def test_stats_and_a_bad_import(built_settings: Settings, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("session_models")
 def test_eval_reports_every_figure_and_meets_the_targets(
     built_settings: Settings, tmp_path: Path
 ) -> None:

@@ -23,8 +23,10 @@ from handoff.logins import BusyError, LoginGate, ThrottledError
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.live_server import run_server
-from tests.test_handoff import PASSWORD, AgentClient, add_agent, fresh_settings, until
+from tests.support import frames
+from tests.support.desk import PASSWORD, AgentClient, add_agent, fresh_settings
+from tests.support.frames import until
+from tests.support.live_server import run_server
 
 WAIT = 30.0  # seconds: generous; a stalled server never answers, a working one at once
 
@@ -109,111 +111,102 @@ async def flood_pings(writer: asyncio.StreamWriter) -> None:
         pass  # dropped for not reading: what should happen
 
 
-def test_a_console_that_never_reads_stalls_nobody(settings: Settings, server: str) -> None:
+async def test_a_console_that_never_reads_stalls_nobody(settings: Settings, server: str) -> None:
     anna, ben = add_agent(settings, "Anna"), add_agent(settings, "Ben")
 
-    async def attack() -> None:
-        stuck_http, ben_http = await logged_in(server, anna), await logged_in(server, ben)
-        stuck = await never_reading_console(server, stuck_http)
-        pinger = asyncio.create_task(flood_pings(stuck))
-        await asyncio.wait([pinger], timeout=2)  # let the pongs pile up
-        ws_url = server.replace("http", "ws")
-        async with connect(f"{ws_url}/agent/ws", additional_headers=cookie_header(ben_http)) \
-                as console, connect(f"{ws_url}/ws") as customer:  # fmt: skip
-            await next_frame(console, "board")
-            await customer.send(json.dumps({"v": 1, "type": "hello", "session": None,
-                                            "last_seq": 0}))  # fmt: skip
-            await next_frame(customer, "welcome")
-            await customer.send(json.dumps({"v": 1, "type": "message", "text":
-                                            "I want to talk to a person",
-                                            "client_id": str(uuid.uuid4())}))  # fmt: skip
-            status = await next_frame(customer, "handoff")
-            assert status["state"] == "queued"
-            cid = (await next_frame(console, "announce"))["conversation_id"]
-            claim = await ben_http.post(f"/agent/api/conversations/{cid}/claim")
-            assert claim.status_code == 200, claim.text
-            reply = await ben_http.post(f"/agent/api/conversations/{cid}/reply",
-                                        json={"text": "Hi, Ben here."})  # fmt: skip
-            assert reply.status_code == 200, reply.text
-            async with asyncio.timeout(WAIT):
-                while True:
-                    frame = json.loads(await customer.recv())
-                    if frame["type"] == "message" and frame["text"] == "Hi, Ben here.":
-                        break
-        pinger.cancel()
-        await stuck_http.aclose()
-        await ben_http.aclose()
-
-    asyncio.run(attack())
+    stuck_http, ben_http = await logged_in(server, anna), await logged_in(server, ben)
+    stuck = await never_reading_console(server, stuck_http)
+    pinger = asyncio.create_task(flood_pings(stuck))
+    await asyncio.wait([pinger], timeout=2)  # let the pongs pile up
+    ws_url = server.replace("http", "ws")
+    async with connect(f"{ws_url}/agent/ws", additional_headers=cookie_header(ben_http)) \
+            as console, connect(f"{ws_url}/ws") as customer:  # fmt: skip
+        await next_frame(console, "board")
+        await customer.send(json.dumps({"v": 1, "type": "hello", "session": None,
+                                        "last_seq": 0}))  # fmt: skip
+        await next_frame(customer, "welcome")
+        await customer.send(json.dumps({"v": 1, "type": "message", "text":
+                                        "I want to talk to a person",
+                                        "client_id": str(uuid.uuid4())}))  # fmt: skip
+        status = await next_frame(customer, "handoff")
+        assert status["state"] == "queued"
+        cid = (await next_frame(console, "announce"))["conversation_id"]
+        claim = await ben_http.post(f"/agent/api/conversations/{cid}/claim")
+        assert claim.status_code == 200, claim.text
+        reply = await ben_http.post(f"/agent/api/conversations/{cid}/reply",
+                                    json={"text": "Hi, Ben here."})  # fmt: skip
+        assert reply.status_code == 200, reply.text
+        async with asyncio.timeout(WAIT):
+            while True:
+                frame = json.loads(await customer.recv())
+                if frame["type"] == "message" and frame["text"] == "Hi, Ben here.":
+                    break
+    pinger.cancel()
+    await stuck_http.aclose()
+    await ben_http.aclose()
 
 
-def test_200_parallel_guesses_check_5_passwords_and_the_agent_still_gets_in(
+async def test_200_parallel_guesses_check_5_passwords_and_the_agent_still_gets_in(
     settings: Settings, server: str
 ) -> None:
     anna = add_agent(settings, "Anna")
 
-    async def attack() -> None:
-        agent = await logged_in(server, anna)  # the real agent's browser, before the attack
-        await agent.post("/agent/api/logout")
-        checked_before = CountingHasher.checks
-        limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=server, timeout=WAIT, limits=limits) as thief:
-            csrf = (await thief.get("/agent/api/session")).json()["csrf"]
+    agent = await logged_in(server, anna)  # the real agent's browser, before the attack
+    await agent.post("/agent/api/logout")
+    checked_before = CountingHasher.checks
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(base_url=server, timeout=WAIT, limits=limits) as thief:
+        csrf = (await thief.get("/agent/api/session")).json()["csrf"]
 
-            async def guess(n: int) -> httpx.Response:
-                body = {"username": anna, "password": f"guess number {n}"}
-                return await thief.post("/agent/api/login", json=body,
-                                        headers={"x-csrf-token": csrf})  # fmt: skip
+        async def guess(n: int) -> httpx.Response:
+            body = {"username": anna, "password": f"guess number {n}"}
+            return await thief.post("/agent/api/login", json=body,
+                                    headers={"x-csrf-token": csrf})  # fmt: skip
 
-            answers = await asyncio.gather(*(guess(n) for n in range(200)))
-        assert CountingHasher.checks - checked_before <= 5
-        refused = [a for a in answers if a.status_code == 429]
-        assert len(refused) >= 195
-        assert int(refused[0].headers["retry-after"]) > 0
-        assert refused[0].json()["error"]["code"] == "too_many_attempts"
-        again = await login(agent, anna, PASSWORD)  # from the agent's own browser
-        assert again.status_code == 200, again.text
-        await agent.aclose()
-
-    asyncio.run(attack())
+        answers = await asyncio.gather(*(guess(n) for n in range(200)))
+    assert CountingHasher.checks - checked_before <= 5
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) >= 195
+    assert int(refused[0].headers["retry-after"]) > 0
+    assert refused[0].json()["error"]["code"] == "too_many_attempts"
+    again = await login(agent, anna, PASSWORD)  # from the agent's own browser
+    assert again.status_code == 200, again.text
+    await agent.aclose()
 
 
-def test_a_login_flood_leaves_the_server_answering(settings: Settings, server: str) -> None:
+async def test_a_login_flood_leaves_the_server_answering(settings: Settings, server: str) -> None:
     anna = add_agent(settings, "Anna")
 
-    async def attack() -> None:
-        agent = await logged_in(server, anna)
-        limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as flood:
-            csrf = (await flood.get("/agent/api/session")).json()["csrf"]
+    agent = await logged_in(server, anna)
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as flood:
+        csrf = (await flood.get("/agent/api/session")).json()["csrf"]
 
-            async def try_one() -> httpx.Response:
-                body = {"username": uuid.uuid4().hex[:12], "password": "a random password"}
-                return await flood.post("/agent/api/login", json=body,
-                                        headers={"x-csrf-token": csrf})  # fmt: skip
+        async def try_one() -> httpx.Response:
+            body = {"username": uuid.uuid4().hex[:12], "password": "a random password"}
+            return await flood.post("/agent/api/login", json=body,
+                                    headers={"x-csrf-token": csrf})  # fmt: skip
 
-            flooding = asyncio.gather(*(try_one() for _ in range(60)))
-            await asyncio.sleep(0)
-            async with asyncio.timeout(10):  # generous: a free server answers in milliseconds
-                session = await agent.get("/agent/api/session")
-            assert session.json()["agent"]["username"] == anna
-            answers = await flooding
-        statuses = {a.status_code for a in answers}
-        assert statuses <= {401, 429, 503}
-        turned_away = [a for a in answers if a.status_code in (429, 503)]
-        assert turned_away, "every guess was hashed"
-        assert all(int(a.headers["retry-after"]) > 0 for a in turned_away)
-        assert all(a.json()["error"]["message"] for a in turned_away)
-        await agent.aclose()
-
-    asyncio.run(attack())
+        flooding = asyncio.gather(*(try_one() for _ in range(60)))
+        await asyncio.sleep(0)
+        async with asyncio.timeout(10):  # generous: a free server answers in milliseconds
+            session = await agent.get("/agent/api/session")
+        assert session.json()["agent"]["username"] == anna
+        answers = await flooding
+    statuses = {a.status_code for a in answers}
+    assert statuses <= {401, 429, 503}
+    turned_away = [a for a in answers if a.status_code in (429, 503)]
+    assert turned_away, "every guess was hashed"
+    assert all(int(a.headers["retry-after"]) > 0 for a in turned_away)
+    assert all(a.json()["error"]["message"] for a in turned_away)
+    await agent.aclose()
 
 
 def closed(console: Any) -> dict[str, Any]:
     """How the console's feed ends, asked with a ping: a live feed answers it."""
     console.send_json({"type": "ping"})
     while True:
-        message: dict[str, Any] = console.receive()
+        message: dict[str, Any] = frames.message(console)
         if message["type"] != "websocket.send":
             return message
         assert json.loads(message["text"])["type"] != "pong", "the feed is still live"
@@ -311,16 +304,13 @@ def test_login_budgets_hold_and_a_success_gives_its_attempt_back() -> None:
     gate.reserve("anna", "10.0.0.1")  # a window later, the budgets are back
 
 
-def test_password_checks_wait_in_a_bounded_room() -> None:
-    async def flood() -> None:
-        gate, release = LoginGate(), threading.Event()
-        held = [asyncio.create_task(gate.check(release.wait)) for _ in range(9)]
-        await asyncio.sleep(0)
-        with pytest.raises(BusyError):
-            await gate.check(lambda: True)
-        release.set()
-        assert all(await asyncio.gather(*held))
-        assert await gate.check(lambda: True)
-        gate.close()
-
-    asyncio.run(flood())
+async def test_password_checks_wait_in_a_bounded_room() -> None:
+    gate, release = LoginGate(), threading.Event()
+    held = [asyncio.create_task(gate.check(release.wait)) for _ in range(9)]
+    await asyncio.sleep(0)
+    with pytest.raises(BusyError):
+        await gate.check(lambda: True)
+    release.set()
+    assert all(await asyncio.gather(*held))
+    assert await gate.check(lambda: True)
+    gate.close()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from sentence_transformers import SentenceTransformer
 
-from kb.embeddings import Embedder, packaged_model_dir
-from shopclerk.settings import Settings
+from kb.embeddings import Embedder, export_model, packaged_model_dir
+from shopclerk.wiring import Models
 
 
-def test_onnx_vectors_match_sentence_transformers(built_settings: Settings) -> None:
+@pytest.mark.slow  # loads torch (~500 MB kept for the rest of the run) for the reference
+def test_onnx_vectors_match_sentence_transformers(tmp_path: Path) -> None:
+    """The packaged model exported to ONNX here (the session's build keeps its export between
+    runs, so this is where the export itself is tested)."""
     texts = ["where is my order?", "A 35 L travel backpack of nylon 840D.", "🙂", ""]
-    ours = Embedder(built_settings.models_dir / "all-MiniLM-L6-v2").encode(texts)
+    ours = Embedder(export_model(tmp_path / "models")).encode(texts)
     reference = SentenceTransformer(str(packaged_model_dir()), device="cpu").encode(
         texts, normalize_embeddings=True
     )
@@ -20,8 +26,8 @@ def test_onnx_vectors_match_sentence_transformers(built_settings: Settings) -> N
     assert float(np.min(np.sum(ours * reference, axis=1))) > 0.9999
 
 
-def test_batches_keep_the_order_of_the_texts(built_settings: Settings) -> None:
-    embedder = Embedder(built_settings.models_dir / "all-MiniLM-L6-v2")
+def test_batches_keep_the_order_of_the_texts(models: Models) -> None:
+    embedder = models.encoder
     texts = [f"question {'long ' * (n % 7)}number {n}" for n in range(70)]
     together = embedder.encode(texts, batch_size=16)
     one_by_one = np.stack([embedder.encode([t])[0] for t in texts])

@@ -2,7 +2,7 @@
 
 A model that follows injected text may claim that the shop did something (cancelled, refunded,
 changed, sent), state an order status the record does not have, or link to an outside site.
-The attacks go through the real app, widget socket and `openai` client (tests/fake_openai.py
+The attacks go through the real app, widget socket and `openai` client (tests/support/fake_openai.py
 plays the compromised model); the tables pin down which sentences pass and which do not.
 
 The claim patterns are English only: a reply in another language is checked by its other facts
@@ -23,9 +23,9 @@ from engine.types import Inbound, Reply
 from shopclerk.evaluation import _eval_rows
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.fake_openai import FakeChat
-from tests.test_handoff import fresh_settings
-from tests.test_llm_answers import ask, bot_rows
+from tests.support.desk import fresh_settings
+from tests.support.fake_openai import FakeChat
+from tests.support.model_answers import ask, bot_rows
 
 ORDER, EMAIL = "HP-105442", "harryhughes@example.org"  # shipped with UPS, not delivered
 ASK = f"where is my order {ORDER}? my email is {EMAIL}"

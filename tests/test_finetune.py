@@ -3,7 +3,6 @@ fine-tuning API (`httpx2.MockTransport`), real files in a temporary data directo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -463,37 +462,29 @@ def tuning(settings: Settings, fake: FakeFineTuning, said: list[str]) -> FineTun
                       poll_seconds=0)  # fmt: skip
 
 
-def run(work: Callable[[], Any]) -> Any:
-    return asyncio.run(work())
-
-
-def test_the_core_follows_a_job_to_its_model(
+async def test_the_core_follows_a_job_to_its_model(
     settings: Settings, datasets: tuple[Path, Path]
 ) -> None:
     fake, said = FakeFineTuning(steps=2), list[str]()
     request = TrainingRequest("gpt-4o-mini", datasets[0], datasets[1])
 
-    async def train() -> None:
-        ft = tuning(settings, fake, said)
-        job = await ft.start(request)
-        assert (await ft.look(job.id)).status == "running"
-        assert (await ft.follow(job.id)).fine_tuned_model == MODEL
-
-    run(train)
+    ft = tuning(settings, fake, said)
+    job = await ft.start(request)
+    assert (await ft.look(job.id)).status == "running"
+    assert (await ft.follow(job.id)).fine_tuned_model == MODEL
     assert said.count("status: running") == 1
     assert said.count("step 1/2: training loss 1") == 1
     assert model_file(settings)["model"] == MODEL
 
 
-def test_the_core_raises_for_a_failed_job(settings: Settings, datasets: tuple[Path, Path]) -> None:
+async def test_the_core_raises_for_a_failed_job(
+    settings: Settings, datasets: tuple[Path, Path]
+) -> None:
     fake, said = FakeFineTuning(steps=0, outcome="failed"), list[str]()
 
-    async def train() -> None:
-        ft = tuning(settings, fake, said)
-        await ft.follow((await ft.start(TrainingRequest("gpt-4o-mini", datasets[0]))).id)
-
+    ft = tuning(settings, fake, said)
     with pytest.raises(JobFailedError, match="invalid training file") as caught:
-        run(train)
+        await ft.follow((await ft.start(TrainingRequest("gpt-4o-mini", datasets[0]))).id)
     assert caught.value.job.status == "failed"
 
 

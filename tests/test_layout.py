@@ -60,12 +60,19 @@ def _sources(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
+NOT_OURS = {"node_modules", "build", "dist"}  # installed or built, not the project's code
+
+
 def _ours() -> set[str]:
     """The repository's top-level directories holding Python code."""
     return {
         p.name
         for p in ROOT.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and any(p.rglob("*.py"))
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and p.name not in NOT_OURS
+        and not p.name.endswith(".egg-info")
+        and any(p.rglob("*.py"))
     }
 
 

@@ -1,31 +1,27 @@
 """Answers written by a model, through the real app and widget socket: streamed, checked,
 recorded, and safe against customers (and records) trying to steer the model.
 
-The model is tests/fake_openai.py behind the real `openai` client; it can be scripted to say
+The model is tests/support/fake_openai.py behind the real `openai` client; it can be scripted to say
 whatever a compromised model would, so what is tested is what shopclerk lets through."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlmodel import Session, col, select
-from starlette.testclient import TestClient, WebSocketTestSession
+from sqlmodel import Session, select
 
 from engine.generators.prompt import SYSTEM_PROMPT
-from engine.models import Conversation, Message
 from kb.database import open_database
 from kb.models import Product
-from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.fake_openai import FakeChat
-from tests.test_handoff import fresh_settings, say, widget
+from tests.support.desk import fresh_settings
+from tests.support.fake_openai import FakeChat
+from tests.support.model_answers import ask, bot_rows
 
-Frame = dict[str, Any]
 ORDER, EMAIL = "HP-104381", "rubenbakker@example.net"  # delivered, tracking 3SHRPN719579457
 OTHER_ORDER, OTHER_EMAIL = "HP-104384", "wout.vermeulen67@example.net"
 
@@ -34,41 +30,6 @@ OTHER_ORDER, OTHER_EMAIL = "HP-104384", "wout.vermeulen67@example.net"
 def settings(built_settings: Settings, tmp_path: Path) -> Settings:
     return fresh_settings(built_settings, tmp_path, generator="openai",
                           openai_api_key=SecretStr("sk-test"))  # fmt: skip
-
-
-def ask(settings: Settings, models: Models, fake: FakeChat, *texts: str) -> list[Frame]:
-    """The frames the widget gets after each text, up to and including the bot's message."""
-    frames: list[Frame] = []
-    app = create_app(settings, openai_client=fake.client(max_retries=0), models=models)
-    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
-        widget(ws)
-        for text in texts:
-            say(ws, text)
-            frames += _until_bot(ws)
-    return frames
-
-
-def _until_bot(ws: WebSocketTestSession) -> list[Frame]:
-    seen = []
-    for _ in range(200):
-        frame: Frame = ws.receive_json()
-        seen.append(frame)
-        if frame["type"] == "message" and frame["role"] == "bot":
-            return seen
-    raise AssertionError("no bot message")
-
-
-def bot_rows(settings: Settings) -> list[Message]:
-    db = open_database(settings.sqlalchemy_url)
-    with Session(db) as session:
-        rows = session.exec(
-            select(Message).join(Conversation)
-            .where(Conversation.channel == "web", Message.role == "bot",
-                   col(Message.understanding).is_not(None))
-            .order_by(col(Message.id))
-        ).all()  # fmt: skip
-    db.dispose()
-    return [r for r in rows if "generation" in r.understanding]
 
 
 def test_the_answer_streams_then_arrives_stored_and_recorded(

@@ -1,5 +1,6 @@
-"""The `openai` generator over the real client (tests/fake_openai.py): streaming, the check of
-every fact against the sources, and the grounded answer whenever the model cannot be used."""
+"""The `openai` generator over the real client (tests/support/fake_openai.py): streaming, the
+check of every fact against the sources, and the grounded answer whenever the model cannot be
+used."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ from engine.generators.facts import check
 from engine.generators.openai import Breaker, OpenAIWriter, model_in_use
 from engine.generators.prompt import SYSTEM_PROMPT, Document, Said, messages
 from shopclerk.evaluation import answer_figures
-from tests.fake_openai import FakeChat
+from tests.support.fake_openai import FakeChat
 
 ORDER = Document("order:HP-105442", "order id: HP-105442\nstatus: shipped\nshipped: 3 March 2026"
                  "\ncarrier: DHL\ntracking number: 3SABC1234567")  # fmt: skip
 GROUNDED = "Your order HP-105442 has been shipped with DHL (tracking number 3SABC1234567)."
 
 
-def write(fake: FakeChat, text: str = "where is my order HP-105442?", **kw: object) -> tuple:
+async def write(fake: FakeChat, text: str = "where is my order HP-105442?", **kw: object) -> tuple:
     writer = OpenAIWriter(fake.client(max_retries=0), lambda: "gpt-test", **kw)  # type: ignore[arg-type]
     shown: list[str] = []
 
@@ -34,14 +35,14 @@ def write(fake: FakeChat, text: str = "where is my order HP-105442?", **kw: obje
         shown.append(delta)
 
     chat = messages([ORDER], [Said("customer", "hi"), Said("bot", "Hello!")], text)
-    written = asyncio.run(writer.write(chat, [ORDER.text], GROUNDED, on_delta))
+    written = await writer.write(chat, [ORDER.text], GROUNDED, on_delta)
     return written, shown
 
 
-def test_a_checked_answer_streams_and_records_what_it_cost() -> None:
+async def test_a_checked_answer_streams_and_records_what_it_cost() -> None:
     fake = FakeChat().say("Good news: order HP-105442 was shipped on 3 March 2026 with DHL. "
                           "Your tracking number is 3SABC1234567.")  # fmt: skip
-    written, shown = write(fake)
+    written, shown = await write(fake)
     assert written.generator == "openai"
     assert written.check == "passed"
     assert written.text.startswith("Good news: order HP-105442 was shipped")
@@ -54,9 +55,9 @@ def test_a_checked_answer_streams_and_records_what_it_cost() -> None:
     assert request["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
 
 
-def test_an_invented_fact_is_never_shown_and_the_grounded_answer_is_used() -> None:
+async def test_an_invented_fact_is_never_shown_and_the_grounded_answer_is_used() -> None:
     fake = FakeChat().say("Your order HP-105442 has been delivered on 5 March. Enjoy!")
-    written, shown = write(fake)
+    written, shown = await write(fake)
     assert written.generator == "grounded"
     assert written.text == GROUNDED
     assert written.check == "failed"
@@ -74,8 +75,8 @@ def test_a_wrong_price_or_tracking_number_fails_the_check() -> None:
     assert not check("Your order HP-999999 is on its way.", sources).passed
 
 
-def test_server_errors_and_timeouts_give_the_grounded_answer() -> None:
-    written, shown = write(FakeChat().say(500))
+async def test_server_errors_and_timeouts_give_the_grounded_answer() -> None:
+    written, shown = await write(FakeChat().say(500))
     assert (written.generator, written.text, written.check) == ("grounded", GROUNDED, "skipped")
     assert shown == []
 
@@ -86,12 +87,12 @@ def test_server_errors_and_timeouts_give_the_grounded_answer() -> None:
                                 http_client=httpx2.AsyncClient(
                                     transport=httpx2.MockTransport(times_out)))  # fmt: skip
     chat = messages([ORDER], [], "where is my order?")
-    written = asyncio.run(OpenAIWriter(client, lambda: "m").write(chat, [ORDER.text], GROUNDED))
+    written = await OpenAIWriter(client, lambda: "m").write(chat, [ORDER.text], GROUNDED)
     assert (written.generator, written.text) == ("grounded", GROUNDED)
     assert "Timeout" in (written.problem or "")
 
 
-def test_an_answer_that_trickles_in_too_slowly_is_given_up() -> None:
+async def test_an_answer_that_trickles_in_too_slowly_is_given_up() -> None:
     async def trickle() -> AsyncIterator[bytes]:
         chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
                  "choices": [{"index": 0, "delta": {"content": "Your order "}}]}  # fmt: skip
@@ -108,35 +109,31 @@ def test_an_answer_that_trickles_in_too_slowly_is_given_up() -> None:
                                     transport=httpx2.MockTransport(slow)))  # fmt: skip
     writer = OpenAIWriter(client, lambda: "m", deadline=0.5)
     chat = messages([ORDER], [], "where is my order?")
-    written = asyncio.run(writer.write(chat, [ORDER.text], GROUNDED))
+    written = await writer.write(chat, [ORDER.text], GROUNDED)
     assert (written.generator, written.text) == ("grounded", GROUNDED)
 
 
-def test_rate_limits_are_retried_by_the_client() -> None:
+async def test_rate_limits_are_retried_by_the_client() -> None:
     fake = FakeChat().say(429, "Order HP-105442 was shipped with DHL.")
     writer = OpenAIWriter(fake.client(max_retries=2), lambda: "gpt-test")
     chat = messages([ORDER], [], "where is my order?")
-    written = asyncio.run(writer.write(chat, [ORDER.text], GROUNDED))
+    written = await writer.write(chat, [ORDER.text], GROUNDED)
     assert written.generator == "openai"
     assert len(fake.requests) == 2
 
 
-def test_the_breaker_skips_a_failing_api_then_tries_again() -> None:
+async def test_the_breaker_skips_a_failing_api_then_tries_again() -> None:
     fake = FakeChat().say(500, 500)
     breaker = Breaker(failures=2, cooldown=0.3)
     writer = OpenAIWriter(fake.client(max_retries=0), lambda: "gpt-test", breaker)
     chat = messages([ORDER], [], "where is my order?")
 
-    async def scenario() -> list[str]:
-        seen = []
-        for _ in range(3):
-            seen.append((await writer.write(chat, [ORDER.text], GROUNDED)).problem or "")
-        await asyncio.sleep(0.35)
-        fake.say("Order HP-105442 was shipped.")
-        seen.append((await writer.write(chat, [ORDER.text], GROUNDED)).generator)
-        return seen
-
-    seen = asyncio.run(scenario())
+    seen = []
+    for _ in range(3):
+        seen.append((await writer.write(chat, [ORDER.text], GROUNDED)).problem or "")
+    await asyncio.sleep(0.35)  # the breaker's cooldown (0.3 s): the wait is the behaviour
+    fake.say("Order HP-105442 was shipped.")
+    seen.append((await writer.write(chat, [ORDER.text], GROUNDED)).generator)
     assert "circuit open" in seen[2]
     assert len(fake.requests) == 3  # the third call never reached the API
     assert seen[3] == "openai"
@@ -196,14 +193,14 @@ ENDPOINT = os.environ.get("SHOPCLERK_TEST_OPENAI_BASE_URL")
 
 @pytest.mark.skipif(not ENDPOINT, reason="no OpenAI-compatible endpoint configured for tests "
                     "(SHOPCLERK_TEST_OPENAI_BASE_URL, _API_KEY, _MODEL)")  # fmt: skip
-def test_a_real_endpoint_answers_from_the_sources() -> None:
+async def test_a_real_endpoint_answers_from_the_sources() -> None:
     """Runs only against a real OpenAI-compatible server (OpenAI, vLLM, Ollama...)."""
     key = os.environ.get("SHOPCLERK_TEST_OPENAI_API_KEY", "none")
     client = openai.AsyncOpenAI(base_url=ENDPOINT, api_key=key, max_retries=1, timeout=60)
     model = os.environ.get("SHOPCLERK_TEST_OPENAI_MODEL", "gpt-4o-mini")
     writer = OpenAIWriter(client, lambda: model, deadline=60)
     chat = messages([ORDER], [], "Where is my order HP-105442?")
-    written = asyncio.run(writer.write(chat, [ORDER.text], GROUNDED))
+    written = await writer.write(chat, [ORDER.text], GROUNDED)
     assert written.check in ("passed", "failed"), written.problem  # the API answered
     assert written.tokens_in
     assert "HP-105442" in written.text or written.text == GROUNDED

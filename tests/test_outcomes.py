@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -22,21 +21,19 @@ from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.fake_openai import FakeChat
-from tests.slack_api import SlackStandIn, message_event
-from tests.test_handoff import (
+from tests.support.desk import (
     AgentClient,
     add_agent,
     asks_for_a_person,
     fresh_settings,
     is_msg,
     say,
-    until,
     widget,
 )
-from tests.test_slack import buttons, post_event, press, slack_settings
-
-Frame = dict[str, Any]
+from tests.support.fake_openai import FakeChat
+from tests.support.frames import Frame, receive, until
+from tests.support.slack import buttons, post_event, press, slack_settings
+from tests.support.slack_api import SlackStandIn, message_event
 
 
 @pytest.fixture
@@ -107,9 +104,9 @@ def test_ending_after_the_bot_failed_is_abandoned_and_asked_again_on_return(
         with client.websocket_connect("/ws") as ws:
             ws.send_json({"v": 1, "type": "hello", "session": session, "last_seq": 2})
             ws.send_json({"v": 1, "type": "ping"})
-            frames = [ws.receive_json()]
+            frames = [receive(ws)]
             while frames[-1]["type"] != "pong":
-                frames.append(ws.receive_json())
+                frames.append(receive(ws))
     assert again["episode"] == survey["episode"]
     assert not [f for f in frames if is_survey(f)]
     episode = next(e for e in episodes(settings) if e.id == survey["episode"])

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from engine.engine import Engine
-from kb.embeddings import Embedder, export_model
 from kb.faq_matcher import FaqMatcher
 from kb.importers import import_faq
 from kb.knowledge import build_indexes, open_search
@@ -16,6 +15,7 @@ from kb.search import Filters
 from kb.vector_index import VectorIndex
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
+from shopclerk.wiring import Models
 
 
 def _vector(engine: Engine, text: str):  # type: ignore[no-untyped-def]
@@ -69,7 +69,7 @@ def test_a_filter_nothing_matches_finds_nothing(engine: Engine) -> None:
     assert search.search("product", "tent", _vector(engine, "tent"), filters=filters) == []
 
 
-def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
+def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path, models: Models) -> None:
     settings = Settings(data_dir=tmp_path)
     db = open_db(settings, migrate=True)
     faq = tmp_path / "faq.json"
@@ -77,7 +77,7 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
                for n in range(5)]  # fmt: skip
     faq.write_text(json.dumps({"questions": entries}))
     import_faq(db, faq)
-    embedder = Embedder(export_model(settings.models_dir))
+    embedder = models.encoder  # the session's (tests/test_embeddings.py tests the export)
     calls: list[int] = []
 
     class CountingEmbedder:
@@ -103,14 +103,14 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path) -> None:
     assert sorted(matcher.record_ids) == sorted(search.catalog.faq)
 
 
-def test_a_faq_of_one_entry_is_searched_without_a_matcher(tmp_path: Path) -> None:
+def test_a_faq_of_one_entry_is_searched_without_a_matcher(tmp_path: Path, models: Models) -> None:
     settings = Settings(data_dir=tmp_path)
     db = open_db(settings, migrate=True)
     faq = tmp_path / "faq.json"
     faq.write_text(json.dumps({"questions": [{"question": "Do you ship to Mars?",
                                               "answer": "Not yet."}]}))  # fmt: skip
     import_faq(db, faq)
-    embedder = Embedder(export_model(settings.models_dir))
+    embedder = models.encoder
     build_indexes(db, settings.index_dir, embedder)
     assert FaqMatcher.load(settings.index_dir, VectorIndex.load(settings.index_dir, "faq")) is None
     search = open_search(db, settings.index_dir)

@@ -23,10 +23,10 @@ from shopclerk.app import create_app
 from shopclerk.guards import guarded
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.live_server import run_server
-from tests.slack_api import SlackStandIn
-from tests.test_handoff import PASSWORD, add_agent, fresh_settings
-from tests.test_slack import SECRET
+from tests.support.desk import PASSWORD, add_agent, fresh_settings
+from tests.support.live_server import run_server
+from tests.support.slack import SECRET
+from tests.support.slack_api import SlackStandIn
 
 CAP = 8  # connections one address may hold in these tests
 ATTACKER = "127.0.0.2"  # another loopback address, so the test's own requests are not capped
@@ -75,6 +75,24 @@ def _closed(sock: socket.socket) -> bool:
         sock.close()
 
 
+# First, before the module's server starts: an app alongside it would need a spelling corrector
+# of its own (seconds and hundreds of MB to build); one after the other, they share one.
+def test_console_cookie_is_secure_behind_https(
+    built_settings: Settings, tmp_path: Path, models: Models
+) -> None:
+    settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
+    username = add_agent(settings, "Sanne")
+    with TestClient(create_app(settings, models=models), base_url="https://testserver") as client:
+        csrf = client.get("/agent/api/session").json()["csrf"]
+        answer = client.post("/agent/api/login", json={"username": username,
+                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
+    assert set(cookies) == {"sc_agent", "sc_agent_device"}  # the login and its device
+    assert all("; secure" in cookie for cookie in cookies.values())
+
+
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str) -> None:
     held = _half_sent(_port(base_url), CAP)
     # The attacker's address is full: its next connection is shut at once, requests and all.
@@ -88,6 +106,7 @@ def test_half_sent_requests_are_closed_and_do_not_shut_others_out(base_url: str)
     assert httpx.get(base_url + "/", headers={"host": "shop"}).status_code == 200
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_a_kept_alive_connection_cannot_trickle_its_next_request(base_url: str) -> None:
     sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
     sock.sendall(b"GET /static/demo.css HTTP/1.1\r\nHost: shop\r\n\r\n")
@@ -99,6 +118,7 @@ def test_a_kept_alive_connection_cannot_trickle_its_next_request(base_url: str) 
     sock.close()
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_a_body_that_never_arrives_gets_408(base_url: str) -> None:
     sock = socket.create_connection(("127.0.0.1", _port(base_url)), source_address=(ATTACKER, 0))
     sock.sendall(b"POST /api/sessions HTTP/1.1\r\nHost: shop\r\nContent-Length: 100\r\n\r\n{")
@@ -116,6 +136,7 @@ def test_closed_websockets_give_their_address_slots_back(base_url: str) -> None:
             ws.close()
 
 
+@pytest.mark.slow  # the header or body timeout (2 s) is the behaviour
 def test_many_idle_half_sent_requests_are_all_closed(base_url: str) -> None:
     held = _half_sent(_port(base_url), CAP * 4)
     assert all(_closed(sock) for sock in held)
@@ -184,21 +205,6 @@ def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: 
         assert static.headers["cross-origin-resource-policy"] == "cross-origin"
         assert static.headers["access-control-allow-origin"] == "*"  # modules load in CORS mode
         assert static.headers["x-content-type-options"] == "nosniff"
-
-
-def test_console_cookie_is_secure_behind_https(
-    built_settings: Settings, tmp_path: Path, models: Models
-) -> None:
-    settings = fresh_settings(built_settings, tmp_path, public_url="https://support.shop.example")
-    username = add_agent(settings, "Sanne")
-    with TestClient(create_app(settings, models=models), base_url="https://testserver") as client:
-        csrf = client.get("/agent/api/session").json()["csrf"]
-        answer = client.post("/agent/api/login", json={"username": username,
-                             "password": PASSWORD}, headers={"x-csrf-token": csrf})  # fmt: skip
-    assert answer.status_code == 200, answer.text
-    cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
-    assert set(cookies) == {"sc_agent", "sc_agent_device"}  # the login and its device
-    assert all("; secure" in cookie for cookie in cookies.values())
 
 
 async def _client_address(request: Request) -> PlainTextResponse:

@@ -1,5 +1,5 @@
 """Slack through the real app: really signed requests to /slack/events, and a stand-in for
-Slack's Web API on loopback (tests/slack_api.py) that records what the bot posts."""
+Slack's Web API on loopback (tests/support/slack_api.py) that records what the bot posts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from channels.slack.app import retry_after
@@ -23,118 +22,49 @@ from channels.slack.blocks import (
     mirrored,
     plain_text,
 )
-from engine.models import Conversation, Feedback, Message
+from engine.models import Feedback, Message
 from handoff.agents import AgentAccounts
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.slack_api import (
-    Call,
+from tests.support.desk import (
+    AgentClient,
+    add_agent,
+    is_msg,
+    say,
+    widget,
+)
+from tests.support.frames import until
+from tests.support.slack import (
+    SECRET,
+    SENTINEL,
+    buttons,
+    conversation_keys,
+    post_event,
+    posts_before_sentinel,
+    press,
+    secret,
+    slack_messages,
+    slack_settings,
+    texts,
+    top_level,
+)
+from tests.support.slack_api import (
     SlackStandIn,
     block_actions,
     event_callback,
-    interactive_body,
     mention_event,
     message_event,
     sign,
 )
-from tests.test_handoff import (
-    AgentClient,
-    add_agent,
-    fresh_settings,
-    is_msg,
-    say,
-    until,
-    widget,
-)
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 AGENTS = "CAGENTS01"
-Json = dict[str, Any]
 
 
 @pytest.fixture
 def settings(built_settings: Settings, tmp_path: Path, slack: SlackStandIn) -> Settings:
     return slack_settings(built_settings, tmp_path, slack)
-
-
-def slack_settings(built: Settings, tmp_path: Path, slack: SlackStandIn, **more: Any) -> Settings:
-    return fresh_settings(built, tmp_path, slack_bot_token=_secret(slack.bot_token),
-                          slack_signing_secret=_secret(SECRET), slack_api_url=slack.base_url,
-                          **more)  # fmt: skip
-
-
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
-
-
-def post_event(client: TestClient, event: Json, retry: int | None = None, **envelope: Any) -> Any:
-    """What Slack sends for one event: the envelope, signed with the app's signing secret."""
-    body = json.dumps(event_callback(event, **envelope))
-    headers = sign(body, SECRET)
-    if retry is not None:
-        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-    return client.post("/slack/events", content=body, headers=headers)
-
-
-def click(client: TestClient, payload: Json) -> Any:
-    body = interactive_body(payload)
-    return client.post("/slack/events", content=body, headers=sign(body, SECRET))
-
-
-def press(client: TestClient, user: str, post: Call, action_id: str, value: str) -> Any:
-    """A click on a button of a message the bot posted (Slack sends the message along)."""
-    channel = str(post.params["channel"])
-    payload = block_actions(user, action_id, value, channel, post.response["ts"],
-                            thread_ts=post.params.get("thread_ts"))  # fmt: skip
-    payload["message"] |= {"text": post.params.get("text", ""),
-                           "blocks": post.params.get("blocks", [])}  # fmt: skip
-    return click(client, payload)
-
-
-def top_level(slack: SlackStandIn, channel: str, n: int = 1) -> list[Call]:
-    slack.wait_for(lambda s: len([c for c in s.posts(channel) if "thread_ts" not in c.params]) >= n)
-    return [c for c in slack.posts(channel) if "thread_ts" not in c.params]
-
-
-def texts(calls: list[Call]) -> list[str]:
-    return [str(c.params.get("text", "")) for c in calls]
-
-
-def buttons(call: Call) -> dict[str, Json]:
-    """The buttons of a posted message, by action id (the last of each)."""
-    found = {}
-    for block in call.params.get("blocks") or []:
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                found[element["action_id"]] = element
-    return found
-
-
-def conversation_keys(settings: Settings) -> set[str]:
-    db = open_database(settings.sqlalchemy_url)
-    with Session(db) as session:
-        keys = set(session.exec(select(Conversation.key).where(Conversation.channel == "slack")))
-    db.dispose()
-    return keys
-
-
-def slack_messages(settings: Settings, role: str) -> list[str]:
-    """What was stored of Slack conversations, in order."""
-    db = open_database(settings.sqlalchemy_url)
-    with Session(db) as session:
-        query = (
-            select(Message.text)
-            .join(Conversation)
-            .where(Conversation.channel == "slack", Message.role == role)
-            .order_by(col(Message.id))
-        )
-        texts = list(session.exec(query).all())
-    db.dispose()
-    return texts
 
 
 # -- the bot in Slack ----------------------------------------------------------------------------
@@ -167,8 +97,9 @@ def test_a_mention_is_answered_in_its_thread_and_the_thread_goes_on(
         post_event(client, message_event("UCUST2", "how long does delivery take?", "CSHOP01",
                                          thread_ts=mention["ts"]))  # fmt: skip
         [_, second] = slack.wait_posts(2, channel="CSHOP01")
-        time.sleep(0.5)
-        assert len(slack.posts(channel="CSHOP01")) == 2
+        # Nothing for the chatter: a later message in the thread is answered right after.
+        posts = posts_before_sentinel(client, slack, "UCUST2", "CSHOP01", mention["ts"])
+        assert len(posts) == 3
     assert second.params["thread_ts"] == mention["ts"]
     assert "deliver" in second.params["text"].lower()
     assert conversation_keys(settings) == {f"T0SHOP:CSHOP01:{mention['ts']}"}
@@ -194,9 +125,9 @@ def test_retries_and_twin_events_get_one_reply(
                                          thread_ts=mention["ts"]))  # fmt: skip
         slack.wait_posts(1, channel="DCUST4")
         slack.wait_posts(2, channel="CSHOP02")
-        time.sleep(1.0)
-        assert len(slack.posts(channel="DCUST4")) == 1
-        assert len(slack.posts(channel="CSHOP02")) == 2
+        # Once a later message is answered, the retry and the twin have posted nothing.
+        assert len(posts_before_sentinel(client, slack, "UCUST4", "DCUST4")) == 2
+        assert len(posts_before_sentinel(client, slack, "UCUST5", "CSHOP02", mention["ts"])) == 3
 
 
 def test_unsigned_wrongly_signed_and_stale_requests_are_refused(
@@ -209,9 +140,11 @@ def test_unsigned_wrongly_signed_and_stale_requests_are_refused(
         wrong = client.post("/slack/events", content=body, headers=sign(body, "not-the-secret"))
         old = sign(body, SECRET, timestamp=int(time.time()) - 600)
         stale = client.post("/slack/events", content=body, headers=old)
-        time.sleep(0.5)
+        # A signed message after them is the first and only one answered.
+        answered = posts_before_sentinel(client, slack, "UCUST6", "DCUST6")
     assert [r.status_code for r in (unsigned, wrong, stale)] == [401, 401, 401]
-    assert slack.posts() == []
+    assert slack.posts() == answered
+    assert len(answered) == 1
 
 
 def test_the_bot_ignores_its_own_and_other_bots_messages(
@@ -223,9 +156,8 @@ def test_the_bot_ignores_its_own_and_other_bots_messages(
         post_event(client, message_event("UOTHER", "beep", "DCUST7", subtype="bot_message"))
         post_event(client, message_event("UCUST7", "do you sell gift cards?", "DCUST7"))
         [_reply] = slack.wait_posts(1, channel="DCUST7")
-        time.sleep(0.5)
-        assert len(slack.posts(channel="DCUST7")) == 1
-    assert slack_messages(settings, "customer") == ["do you sell gift cards?"]
+        assert len(posts_before_sentinel(client, slack, "UCUST7", "DCUST7")) == 2
+    assert slack_messages(settings, "customer") == ["do you sell gift cards?", SENTINEL]
 
 
 @pytest.mark.slow
@@ -236,10 +168,9 @@ def test_a_rate_limited_reply_waits_and_is_posted_once(
     with TestClient(create_app(settings, models=models)) as client:
         post_event(client, message_event("UCUST8", "how long does delivery take?", "DCUST8"))
         [reply] = slack.wait_posts(1, channel="DCUST8", timeout=15)
-        time.sleep(0.3)
-        assert len(slack.posts(channel="DCUST8")) == 1
+        assert len(posts_before_sentinel(client, slack, "UCUST8", "DCUST8")) == 2
     tries = [c for c in slack.calls if c.method == "chat.postMessage"]
-    assert [c.status for c in tries] == [429, 429, 200]
+    assert [c.status for c in tries] == [429, 429, 200, 200]  # the last: the sentinel's answer
     assert tries[1].at - tries[0].at >= 1.0
     assert tries[2].at - tries[1].at >= 1.0
     assert "deliver" in reply.params["text"].lower()
@@ -249,7 +180,7 @@ def test_socket_mode_takes_events_and_clicks_over_the_websocket(
     built_settings: Settings, tmp_path: Path, slack: SlackStandIn, models: Models
 ) -> None:
     settings = slack_settings(built_settings, tmp_path, slack, slack_socket_mode=True,
-                              slack_app_token=_secret(slack.app_token))  # fmt: skip
+                              slack_app_token=secret(slack.app_token))  # fmt: skip
     with TestClient(create_app(settings, models=models)):
         slack.wait_connected()
         event = message_event("UCUST11", "do you have running shoes?", "DCUST11")

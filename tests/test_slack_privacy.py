@@ -17,9 +17,9 @@ from engine.types import Inbound, Turn
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.fake_openai import FakeChat
-from tests.slack_api import Call, SlackStandIn, block_actions, mention_event, message_event
-from tests.test_slack import click, post_event, slack_settings
+from tests.support.fake_openai import FakeChat
+from tests.support.slack import click, post_event, slack_settings
+from tests.support.slack_api import Call, SlackStandIn, block_actions, mention_event, message_event
 
 # From the demo store (kb/demo/orders.json): Harry has two orders.
 HARRY = "harryhughes@example.org"

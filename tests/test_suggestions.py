@@ -6,7 +6,6 @@ of the session's, so only the new entry is embedded), SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
@@ -242,7 +241,7 @@ def test_agents_answers_become_suggestions_without_anyones_details(
     assert refreshed.answer.startswith("Yes, at our warehouse in Utrecht on weekdays")
 
 
-def test_an_accepted_suggestion_is_found_and_answered_with(
+async def test_an_accepted_suggestion_is_found_and_answered_with(
     encoder: Embedder, engine: Engine, built_settings: Settings, tmp_path: Path
 ) -> None:
     db, index_dir = _sqlite(tmp_path), tmp_path / "index"
@@ -281,8 +280,8 @@ def test_an_accepted_suggestion_is_found_and_answered_with(
     assert hit.key == entry.key
     assert index_version(index_dir) != version
 
-    assert asyncio.run(reloader.reload_if_changed()) is True
-    assert asyncio.run(reloader.reload_if_changed()) is False
+    assert await reloader.reload_if_changed() is True
+    assert await reloader.reload_if_changed() is False
 
     assert len(on_engine_thread) == 1
     after = _answer(server, "after", paraphrase)

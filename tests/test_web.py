@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
+from tests.support.frames import receive
 
 HARRY, HARRY_ORDER = "harryhughes@example.org", "HP-105442"
 
@@ -33,7 +34,7 @@ def client(built_settings: Settings, models: Models) -> Iterator[TestClient]:
 
 def hello(ws: WebSocketTestSession, session: str | None = None, last_seq: int = 0) -> str:
     ws.send_json({"v": 1, "type": "hello", "session": session, "last_seq": last_seq})
-    welcome = ws.receive_json()
+    welcome = receive(ws)
     assert welcome["type"] == "welcome"
     return str(welcome["session"])
 
@@ -44,7 +45,7 @@ def send(ws: WebSocketTestSession, text: str, client_id: str | None = None) -> l
     ws.send_json({"v": 1, "type": "message", "client_id": client_id, "text": text})
     frames = []
     while True:
-        frame = ws.receive_json()
+        frame = receive(ws)
         frames.append(frame)
         if frame["type"] == "message" and frame["role"] == "bot":
             return frames
@@ -79,15 +80,15 @@ def test_history_comes_back_after_a_reload_and_nothing_twice(client: TestClient)
         send(ws, "<b>hello</b> 🙂")
     with client.websocket_connect("/ws") as ws:  # a reload: same session, nothing shown yet
         assert hello(ws, session, last_seq=0) == session
-        replay = [ws.receive_json(), ws.receive_json()]
+        replay = [receive(ws), receive(ws)]
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"  # and no third replayed frame before it
+        assert receive(ws)["type"] == "pong"  # and no third replayed frame before it
     assert [(f["seq"], f["role"]) for f in replay] == [(1, "customer"), (2, "bot")]
     assert replay[0]["text"] == "<b>hello</b> 🙂"  # text stays text
     with client.websocket_connect("/ws") as ws:
         hello(ws, session, last_seq=2)
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"
+        assert receive(ws)["type"] == "pong"
 
 
 def test_a_dropped_socket_loses_nothing_and_a_resend_is_not_answered_twice(
@@ -104,7 +105,7 @@ def test_a_dropped_socket_loses_nothing_and_a_resend_is_not_answered_twice(
         frames = send(ws, "thanks!", "dropped")
         seen = stored(frames)
         if not seen:  # already replayed before the resend was acked
-            seen = stored([ws.receive_json(), ws.receive_json()])
+            seen = stored([receive(ws), receive(ws)])
     rest = client.get(f"/api/sessions/{session}/messages").json()["messages"]
     assert [m["seq"] for m in rest] == [1, 2, 3, 4]
     assert [m["client_id"] for m in rest if m["role"] == "customer"] == ["first", "dropped"]
@@ -114,17 +115,17 @@ def test_a_dropped_socket_loses_nothing_and_a_resend_is_not_answered_twice(
 def test_a_malformed_frame_gets_an_error_and_the_socket_stays_usable(client: TestClient) -> None:
     with client.websocket_connect("/ws") as ws:
         ws.send_text("{not json")
-        assert ws.receive_json()["code"] == "bad_frame"
+        assert receive(ws)["code"] == "bad_frame"
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["code"] == "hello_first"
+        assert receive(ws)["code"] == "hello_first"
         hello(ws)
         for bad in ({"v": 2, "type": "ping"}, {"v": 1, "type": "dance"}, [1, 2],
                     {"v": 1, "type": "message", "text": "no client id"},
                     {"v": 1, "type": "ping", "extra": True}):  # fmt: skip
             ws.send_json(bad)
-            assert ws.receive_json()["code"] == "bad_frame"
+            assert receive(ws)["code"] == "bad_frame"
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"
+        assert receive(ws)["type"] == "pong"
 
 
 def test_too_large_and_too_fast_are_refused_clearly(client: TestClient) -> None:
@@ -147,17 +148,17 @@ def test_feedback_on_a_reply(client: TestClient) -> None:
         hello(ws)
         bot = stored(send(ws, "hello"))[-1]
         ws.send_json({"v": 1, "type": "feedback", "message_id": bot["id"], "rating": "down"})
-        assert ws.receive_json() == {"v": 1, "type": "feedback_saved",
+        assert receive(ws) == {"v": 1, "type": "feedback_saved",
                                      "message_id": bot["id"], "rating": "down"}  # fmt: skip
         ws.send_json({"v": 1, "type": "feedback", "message_id": bot["id"] - 1, "rating": "up"})
-        assert ws.receive_json()["code"] == "unknown_message"  # the customer's own message
+        assert receive(ws)["code"] == "unknown_message"  # the customer's own message
 
 
 def test_other_origins_are_refused(client: TestClient) -> None:
     with client.websocket_connect("/ws", headers={"origin": "https://evil.example"}) as ws:
-        assert ws.receive_json()["code"] == "origin_not_allowed"
+        assert receive(ws)["code"] == "origin_not_allowed"
         with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+            receive(ws)
         assert closed.value.code == 4403
     with client.websocket_connect("/ws", headers={"origin": "https://shop.example"}) as ws:
         hello(ws)
@@ -170,7 +171,7 @@ def test_connections_per_address_are_limited(client: TestClient) -> None:
         for ws in opened:
             hello(ws)
         with client.websocket_connect("/ws") as extra:
-            assert extra.receive_json()["code"] == "too_many_connections"
+            assert receive(extra)["code"] == "too_many_connections"
     finally:
         for s in sockets:
             s.__exit__(None, None, None)

@@ -38,8 +38,9 @@ from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.live_server import run_server
-from tests.test_handoff import fresh_settings
+from tests.support.desk import fresh_settings
+from tests.support.frames import receive
+from tests.support.live_server import run_server
 
 SECRET = "s" * 40
 HARRY = "harryhughes@example.org"
@@ -87,7 +88,7 @@ def hello(ws: WebSocketTestSession, session: str | None = None, last_seq: int = 
     """The `welcome` (or `error`); frames before it (a replay of an earlier hello) are skipped."""
     ws.send_json({"v": 1, "type": "hello", "session": session, "last_seq": last_seq, **fields})
     while True:
-        frame: Frame = ws.receive_json()
+        frame: Frame = receive(ws)
         if frame["type"] in ("welcome", "error"):
             return frame
 
@@ -97,7 +98,7 @@ def say(ws: WebSocketTestSession, text: str) -> list[Frame]:
     ws.send_json({"v": 1, "type": "message", "client_id": str(uuid.uuid4()), "text": text})
     frames = []
     while True:
-        frames.append(ws.receive_json())
+        frames.append(receive(ws))
         if frames[-1]["type"] == "error" or (
             frames[-1]["type"] == "message" and frames[-1]["role"] == "bot"
         ):
@@ -107,7 +108,7 @@ def say(ws: WebSocketTestSession, text: str) -> list[Frame]:
 def closed_with(ws: WebSocketTestSession) -> int:
     try:
         for _ in range(500):
-            ws.receive_json()
+            receive(ws)
     except WebSocketDisconnect as closed:
         return closed.code
     raise AssertionError("the socket is still open")
@@ -150,7 +151,7 @@ class NeverReads:
 
 
 @pytest.mark.slow
-def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
+async def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
     built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:
     settings = fresh_settings(built_settings, tmp_path)
@@ -158,17 +159,13 @@ def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
     with run_server(create_app(settings, models=models)) as base:
         url = base.replace("http", "ws") + "/ws"
 
-        async def queued_with_history() -> str:
-            async with connect(url) as ws:
-                await ws.send(json.dumps({"v": 1, "type": "hello", "session": None}))
-                session = str(json.loads(await ws.recv())["session"])
-                await ws.send(json.dumps({"v": 1, "type": "message", "client_id": "a",
-                                          "text": "I want to talk to a person"}))  # fmt: skip
-                while json.loads(await ws.recv()).get("state") != "offline":
-                    pass
-                return session
-
-        attacker = asyncio.run(queued_with_history())
+        async with connect(url) as ws, asyncio.timeout(30):
+            await ws.send(json.dumps({"v": 1, "type": "hello", "session": None}))
+            attacker = str(json.loads(await ws.recv())["session"])
+            await ws.send(json.dumps({"v": 1, "type": "message", "client_id": "a",
+                                      "text": "I want to talk to a person"}))  # fmt: skip
+            while json.loads(await ws.recv()).get("state") != "offline":
+                pass
         with Session(db) as s:
             cid = s.exec(select(Conversation.id).where(Conversation.key == attacker)).one()
         store = ConversationStore(db)
@@ -187,18 +184,13 @@ def test_a_tab_that_never_reads_does_not_hold_up_another_customers_handoff(
         except OSError:  # timed out (the server no longer reads) or reset (it was dropped)
             pass
 
-        async def another_customer_asks_for_a_person() -> Frame:
-            async with connect(url) as ws:
-                await ws.send(json.dumps({"v": 1, "type": "hello", "session": None}))
-                await ws.send(json.dumps({"v": 1, "type": "message", "client_id": "b",
-                                          "text": "can I talk to a human please"}))  # fmt: skip
-                async with asyncio.timeout(30):  # generous: it comes at once, or never
-                    while True:
-                        frame: Frame = json.loads(await ws.recv())
-                        if frame["type"] == "handoff":
-                            return frame
-
-        status = asyncio.run(another_customer_asks_for_a_person())
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"v": 1, "type": "hello", "session": None}))
+            await ws.send(json.dumps({"v": 1, "type": "message", "client_id": "b",
+                                      "text": "can I talk to a human please"}))  # fmt: skip
+            async with asyncio.timeout(30):  # generous: it comes at once, or never
+                while (status := json.loads(await ws.recv()))["type"] != "handoff":
+                    pass
         stuck.sock.close()
     db.dispose()
     assert status["state"] == "offline"
@@ -219,9 +211,9 @@ def test_a_replay_is_bounded_and_says_where_it_starts(
     with client.websocket_connect("/ws", headers={**address}) as ws:
         welcome = hello(ws, session, last_seq=0)
         assert (welcome["last_seq"], welcome["replay_after"]) == (205, 5)
-        replayed = [ws.receive_json()["seq"] for _ in range(200)]
+        replayed = [receive(ws)["seq"] for _ in range(200)]
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"  # nothing more was replayed
+        assert receive(ws)["type"] == "pong"  # nothing more was replayed
     assert replayed == list(range(6, 206))
 
 
@@ -264,7 +256,7 @@ def test_a_socket_that_never_says_hello_is_closed_and_frees_its_slot(
             silent = [stack.enter_context(client.websocket_connect("/ws", headers={**address}))
                       for _ in range(3)]  # fmt: skip
             for ws in silent:
-                assert ws.receive_json()["code"] == "hello_timeout"
+                assert receive(ws)["code"] == "hello_timeout"
                 assert closed_with(ws) == 4408
 
 
@@ -323,11 +315,11 @@ def test_huge_numbers_binary_and_broken_frames_get_an_error_and_the_socket_stays
         ]
         for raw in attacks:
             ws.send_text(raw)
-            assert ws.receive_json()["code"] == "bad_frame", raw[:60]
+            assert receive(ws)["code"] == "bad_frame", raw[:60]
         ws.send_bytes(b"\x00\x01binary")
-        assert ws.receive_json()["code"] == "bad_frame"
+        assert receive(ws)["code"] == "bad_frame"
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"
+        assert receive(ws)["type"] == "pong"
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
@@ -344,9 +336,9 @@ def test_an_unexpected_failure_in_a_frame_is_answered_and_the_socket_stays(
     with client.websocket_connect("/ws", headers={**address}) as ws:
         hello(ws)
         ws.send_json({"v": 1, "type": "typing", "on": True})
-        assert ws.receive_json()["code"] == "server_error"
+        assert receive(ws)["code"] == "server_error"
         ws.send_json({"v": 1, "type": "ping"})
-        assert ws.receive_json()["type"] == "pong"
+        assert receive(ws)["type"] == "pong"
     assert "a widget frame failed" in caplog.text
 
 

@@ -13,17 +13,14 @@ from engine.types import Inbound, Turn
 from engine.worker import EngineWorker
 
 
-def test_many_messages_at_once_each_get_their_own_turn(engine: Engine) -> None:
+async def test_many_messages_at_once_each_get_their_own_turn(engine: Engine) -> None:
     worker = EngineWorker(engine, max_batch=8)
     worker.start()
     texts = ["hello", "which payment methods do you accept?", "do you ship to norway?"] * 10
 
-    async def ask_all() -> list[Turn]:
-        inbounds = [Inbound(f"w-{uuid.uuid4()}", t, "test") for t in texts]
-        return list(await asyncio.gather(*(worker.handle(i) for i in inbounds)))
-
+    inbounds = [Inbound(f"w-{uuid.uuid4()}", t, "test") for t in texts]
     try:
-        turns = asyncio.run(ask_all())
+        turns = list(await asyncio.gather(*(worker.handle(i) for i in inbounds)))
     finally:
         worker.stop()
     assert [t.inbound.text for t in turns] == texts
@@ -43,7 +40,7 @@ class _BrokenOnce:
         return self.real.handle_many(batch)
 
 
-def test_a_failed_batch_is_an_error_for_its_callers_and_the_worker_goes_on(
+async def test_a_failed_batch_is_an_error_for_its_callers_and_the_worker_goes_on(
     engine: Engine,
 ) -> None:
     worker = EngineWorker(_BrokenOnce(engine))  # type: ignore[arg-type]
@@ -54,7 +51,7 @@ def test_a_failed_batch_is_an_error_for_its_callers_and_the_worker_goes_on(
 
     try:
         with pytest.raises(RuntimeError, match="disk full"):
-            asyncio.run(ask("hello"))
-        assert asyncio.run(ask("hello")).intent.intent == "smalltalk"
+            await ask("hello")
+        assert (await ask("hello")).intent.intent == "smalltalk"
     finally:
         worker.stop()
