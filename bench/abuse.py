@@ -118,8 +118,16 @@ class Customer:
         while time.perf_counter() < deadline:
             client_id = str(uuid.uuid4())
             self.sent[client_id] = time.perf_counter()
-            await self.ws.send(json.dumps({"v": 1, "type": "message", "client_id": client_id,
-                                           "text": random.choice(QUESTIONS)}))  # fmt: skip
+            await self.ws.send(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "type": "message",
+                        "client_id": client_id,
+                        "text": random.choice(QUESTIONS),
+                    }
+                )
+            )
             await asyncio.sleep(EVERY)
 
 
@@ -149,8 +157,16 @@ async def stuck_reader(
         await ws.send(json.dumps(HELLO))
         session = json.loads(await ws.recv())["session"]
         for n in range(15):  # some history for every hello to replay
-            await ws.send(json.dumps({"v": 1, "type": "message", "client_id": f"h{n}",
-                                      "text": f"question {n}: do you ship to spain?"}))  # fmt: skip
+            await ws.send(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "type": "message",
+                        "client_id": f"h{n}",
+                        "text": f"question {n}: do you ship to spain?",
+                    }
+                )
+            )
         replies = 0  # read the replies: unread frames would hold up our own close handshake
         while replies < 15:
             frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -307,8 +323,10 @@ def _attack(
 def _row(name: str, latencies: list[float], lost: int, seen: dict[str, int]) -> str:
     ms = [x * 1000 for x in latencies] or [float("nan")]
     saw = ", ".join(f"{k} {v}" for k, v in sorted(seen.items(), key=lambda kv: -kv[1])[:4])
-    return (f"| {name} | {len(latencies)} | {percentile(ms, 0.5):.0f} | "
-            f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} | {lost} | {saw or '-'} |")  # fmt: skip
+    return (
+        f"| {name} | {len(latencies)} | {percentile(ms, 0.5):.0f} | "
+        f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} | {lost} | {saw or '-'} |"
+    )
 
 
 async def run(port: int, seconds: float) -> None:

@@ -63,11 +63,13 @@ def build_time() -> float:
     database made first by `db upgrade`, not timed: `kb build` no longer migrates)."""
     shopclerk = Path(sys.executable).with_name("shopclerk")
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        subprocess.run([str(shopclerk), "--data-dir", tmp, "db", "upgrade"], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(shopclerk), "--data-dir", tmp, "db", "upgrade"], check=True, capture_output=True
+        )
         started = time.perf_counter()
-        subprocess.run([str(shopclerk), "--data-dir", tmp, "kb", "build"], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(shopclerk), "--data-dir", tmp, "kb", "build"], check=True, capture_output=True
+        )
         return time.perf_counter() - started
 
 
@@ -90,8 +92,10 @@ def main() -> None:
     limit_threads(args.threads)
     settings = load_settings(args.data_dir).model_copy(update={"threads": args.threads})
     print(f"data dir {settings.data_dir}, {args.threads} thread(s), {os.cpu_count()} cores")
-    print(f"start-up to first answer (fresh process, median of 3): "
-          f"{startup(settings.data_dir, args.threads):.2f} s")  # fmt: skip
+    print(
+        f"start-up to first answer (fresh process, median of 3): "
+        f"{startup(settings.data_dir, args.threads):.2f} s"
+    )
 
     engine = load_engine(settings, open_db(settings))
     texts = [QUERIES[n % len(QUERIES)] for n in range(args.messages)]
@@ -103,8 +107,10 @@ def main() -> None:
         started = time.perf_counter()
         engine.handle(Inbound(key, text, "bench"))
         latencies.append((time.perf_counter() - started) * 1000)
-    print(f"single message: p50 {percentile(latencies, 0.5):.1f} ms, "
-          f"p95 {percentile(latencies, 0.95):.1f} ms over {len(texts)} messages")  # fmt: skip
+    print(
+        f"single message: p50 {percentile(latencies, 0.5):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms over {len(texts)} messages"
+    )
 
     batches = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
     rounds_engine, rounds_model = [], []
@@ -114,8 +120,10 @@ def main() -> None:
             engine.stages.encoder.encode([model_text(t) for t in batch], batch_size=args.batch)
         rounds_model.append(len(texts) / (time.perf_counter() - started))
         started = time.perf_counter()
-        stream = ([Inbound(f"bench-many-{n}", t, "bench") for n, t in enumerate(batch)]
-                  for batch in batches)  # fmt: skip
+        stream = (
+            [Inbound(f"bench-many-{n}", t, "bench") for n, t in enumerate(batch)]
+            for batch in batches
+        )
         for _turns in engine.handle_stream(stream):
             pass
         rounds_engine.append(len(texts) / (time.perf_counter() - started))

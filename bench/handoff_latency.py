@@ -71,8 +71,9 @@ class Agent:
         self.csrf = answer.json()["csrf"]
         cookie = f"sc_agent={self.http.cookies['sc_agent']}"
         ws_url = self.base.replace("http", "ws") + "/agent/ws"
-        self.console = await websockets.connect(ws_url, additional_headers={"cookie": cookie},
-                                                max_queue=None)  # fmt: skip
+        self.console = await websockets.connect(
+            ws_url, additional_headers={"cookie": cookie}, max_queue=None
+        )
 
     async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return await self.http.post(path, json=body or {}, headers={"x-csrf-token": self.csrf})
@@ -101,8 +102,9 @@ class Customer:
         await self.ws.send(json.dumps(frame))
 
     async def say(self, text: str) -> None:
-        await self.say_raw({"v": 1, "type": "message", "client_id": str(uuid.uuid4()),
-                            "text": text})  # fmt: skip
+        await self.say_raw(
+            {"v": 1, "type": "message", "client_id": str(uuid.uuid4()), "text": text}
+        )
 
     async def listen(self, waits: Waits) -> None:
         assert self.ws is not None
@@ -184,17 +186,22 @@ async def run(base: str, args: argparse.Namespace, usernames: list[str], pid: in
 
 def _prepare(data_dir: Path, workdir: Path, agents: int) -> tuple[str, list[str]]:
     """A copy of the database, with agent accounts made by the real command."""
-    with sqlite3.connect(data_dir / "shopclerk.db") as source, \
-            sqlite3.connect(workdir / "bench.db") as copy:  # fmt: skip
+    with (
+        sqlite3.connect(data_dir / "shopclerk.db") as source,
+        sqlite3.connect(workdir / "bench.db") as copy,
+    ):
         source.backup(copy)
     url = f"sqlite:///{workdir / 'bench.db'}"
     shopclerk = str(Path(sys.executable).parent / "shopclerk")
     env = {**os.environ, "DATABASE_URL": url, "SHOPCLERK_AGENT_PASSWORD": PASSWORD}
     names = [f"agent{n}" for n in range(agents)]
     for name in names:
-        subprocess.run([shopclerk, "--data-dir", str(data_dir), "agents", "add", name,
-                        "--name", name.title()],
-                       env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [shopclerk, "--data-dir", str(data_dir), "agents", "add", name, "--name", name.title()],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return url, names
 
 
@@ -208,12 +215,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url, names = _prepare(args.data_dir, Path(workdir), args.agents)
-        env = {**os.environ, "DATABASE_URL": url,
-               "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
-               "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
-               # every simulated customer comes from this one address
-               "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
-               "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000"}  # fmt: skip
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
+            "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
+            # every simulated customer comes from this one address
+            "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
+            "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000",
+        }
         with shopclerk_serve(args.data_dir, env) as (port, server):
             print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
             asyncio.run(run(f"http://127.0.0.1:{port}", args, names, server.pid))

@@ -33,8 +33,9 @@ def shopclerk_serve(
     env = {"SHOPCLERK_CONNECTIONS_PER_ADDRESS": "1000000", **env}
     shopclerk = str(Path(sys.executable).parent / "shopclerk")
     command = [shopclerk, "--data-dir", str(data_dir), "serve", "--port", str(port), *options]
-    server = subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        command, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -63,9 +63,13 @@ class Answers:
 
 
 async def customer(
-    http: httpx.AsyncClient, answers: Answers, n: int, until: float,
-    acks: list[float], turns: list[float],
-) -> None:  # fmt: skip
+    http: httpx.AsyncClient,
+    answers: Answers,
+    n: int,
+    until: float,
+    acks: list[float],
+    turns: list[float],
+) -> None:
     user, rng, started = f"UBENCH{n:04d}", random.Random(n), 0
     channel = f"DBENCH{n:04d}{started:04d}"
     while time.perf_counter() < until:
@@ -102,23 +106,27 @@ async def run(base: str, args: argparse.Namespace, slack: SlackStandIn, pid: int
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         # Warm up: every conversation once (the first event also makes bolt ask auth.test).
         warm_acks: list[float] = []
-        await asyncio.gather(*(customer(http, answers, n, 0.0, warm_acks, [])
-                               for n in range(1)))  # fmt: skip
+        await asyncio.gather(*(customer(http, answers, n, 0.0, warm_acks, []) for n in range(1)))
         acks: list[float] = []
         turns: list[float] = []
         cpu, started = cpu_seconds(pid), time.perf_counter()
         until = started + args.seconds
-        await asyncio.gather(*(customer(http, answers, n, until, acks, turns)
-                               for n in range(args.conversations)))  # fmt: skip
+        await asyncio.gather(
+            *(customer(http, answers, n, until, acks, turns) for n in range(args.conversations))
+        )
         elapsed = time.perf_counter() - started
         used = cpu_seconds(pid) - cpu
     ms = [a * 1000 for a in acks]
     rate, cores = len(turns) / elapsed, used / elapsed
-    print(f"{len(acks)} events from {args.conversations} conversations in {elapsed:.1f} s; "
-          f"{rate:.1f} answers/s; server CPU {cores:.2f} cores")  # fmt: skip
-    print(f"ack (event sent -> 200): p50 {percentile(ms, 0.5):.1f} ms, "
-          f"p95 {percentile(ms, 0.95):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
-          f"max {max(ms):.1f} ms")  # fmt: skip
+    print(
+        f"{len(acks)} events from {args.conversations} conversations in {elapsed:.1f} s; "
+        f"{rate:.1f} answers/s; server CPU {cores:.2f} cores"
+    )
+    print(
+        f"ack (event sent -> 200): p50 {percentile(ms, 0.5):.1f} ms, "
+        f"p95 {percentile(ms, 0.95):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
+        f"max {max(ms):.1f} ms"
+    )
     answered = [t * 1000 for t in turns]
     p50, p95 = percentile(answered, 0.5), percentile(answered, 0.95)
     print(f"answer posted (event sent -> chat.postMessage): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
@@ -131,12 +139,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir, SlackStandIn() as slack:
-        with sqlite3.connect(args.data_dir / "shopclerk.db") as source, \
-                sqlite3.connect(Path(workdir) / "bench.db") as copy:  # fmt: skip
+        with (
+            sqlite3.connect(args.data_dir / "shopclerk.db") as source,
+            sqlite3.connect(Path(workdir) / "bench.db") as copy,
+        ):
             source.backup(copy)
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.db'}",
-               "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SECRET,
-               "SHOPCLERK_SLACK_API_URL": slack.base_url}  # fmt: skip
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.db'}",
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SHOPCLERK_SLACK_API_URL": slack.base_url,
+        }
         with shopclerk_serve(args.data_dir, env) as (port, server):
             print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
             asyncio.run(run(f"http://127.0.0.1:{port}", args, slack, server.pid))

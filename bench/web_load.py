@@ -84,8 +84,12 @@ class Client:
         client_id = str(uuid.uuid4())
         self.replied.clear()
         self.waiting[client_id] = time.perf_counter()
-        frame = {"v": 1, "type": "message", "client_id": client_id,
-                 "text": random.choice(QUESTIONS)}  # fmt: skip
+        frame = {
+            "v": 1,
+            "type": "message",
+            "client_id": client_id,
+            "text": random.choice(QUESTIONS),
+        }
         await self.ws.send(json.dumps(frame))
 
 
@@ -99,12 +103,14 @@ async def paced(clients: list[Client], rate: float, seconds: float) -> None:
     latencies = [x for c in clients for x in c.latencies]
     lost = sum(len(c.waiting) for c in clients)
     elapsed = time.perf_counter() - started - 3
-    print(f"paced: {len(clients)} connections, {total} messages at {rate:g}/s: "
-          f"{len(latencies) / elapsed:.1f} answered/s, latency p50 "
-          f"{percentile(latencies, 0.5) * 1000:.0f} ms, p95 "
-          f"{percentile(latencies, 0.95) * 1000:.0f} ms, p99 "
-          f"{percentile(latencies, 0.99) * 1000:.0f} ms, errors "
-          f"{sum(c.errors for c in clients)}, lost {lost}")  # fmt: skip
+    print(
+        f"paced: {len(clients)} connections, {total} messages at {rate:g}/s: "
+        f"{len(latencies) / elapsed:.1f} answered/s, latency p50 "
+        f"{percentile(latencies, 0.5) * 1000:.0f} ms, p95 "
+        f"{percentile(latencies, 0.95) * 1000:.0f} ms, p99 "
+        f"{percentile(latencies, 0.99) * 1000:.0f} ms, errors "
+        f"{sum(c.errors for c in clients)}, lost {lost}"
+    )
     for c in clients:
         c.latencies.clear()
 
@@ -124,8 +130,10 @@ async def flat_out(clients: list[Client], seconds: float) -> None:
     counts = await asyncio.gather(*(loop(c) for c in clients))
     elapsed = time.perf_counter() - started
     latencies = [x for c in clients for x in c.latencies]
-    print(f"flat out: {len(clients)} connections: {sum(counts) / elapsed:.1f} answered/s, "
-          f"latency p50 {statistics.median(latencies) * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"flat out: {len(clients)} connections: {sum(counts) / elapsed:.1f} answered/s, "
+        f"latency p50 {statistics.median(latencies) * 1000:.0f} ms"
+    )
 
 
 async def idle(url: str, count: int, pid: int) -> None:
@@ -138,8 +146,10 @@ async def idle(url: str, count: int, pid: int) -> None:
         sockets.append(ws)
     await asyncio.sleep(2)
     after = _rss_kib(pid)
-    print(f"idle: {count} connections: server RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB,"
-          f" {(after - before) / count:.1f} KiB per idle connection")  # fmt: skip
+    print(
+        f"idle: {count} connections: server RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB,"
+        f" {(after - before) / count:.1f} KiB per idle connection"
+    )
     await asyncio.gather(*(ws.close() for ws in sockets))
 
 
@@ -166,11 +176,14 @@ def main() -> None:
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-    env = {**os.environ, "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
-           "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
-           # every simulated customer comes from this one address
-           "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
-           "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000"}  # fmt: skip
+    env = {
+        **os.environ,
+        "SHOPCLERK_WS_CONNECTIONS_PER_ADDRESS": "100000",
+        "SHOPCLERK_WS_MESSAGES_PER_MINUTE": "100000",
+        # every simulated customer comes from this one address
+        "SHOPCLERK_WS_SESSIONS_PER_ADDRESS_PER_MINUTE": "100000",
+        "SHOPCLERK_WS_MESSAGES_PER_ADDRESS_PER_MINUTE": "1000000",
+    }
     with shopclerk_serve(args.data_dir, env, "--ws", args.ws) as (port, server):
         print(f"server pid {server.pid} on port {port}, {os.cpu_count()} cores")
         asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args, server.pid))

@@ -204,23 +204,42 @@ class Engine:
         return turns
 
     def _requests(
-        self, session: Session, inbound: Inbound, conversation: Conversation, batch: _Batch,
-        vectors: Vectors, n: int,
-    ) -> Turn:  # fmt: skip
+        self,
+        session: Session,
+        inbound: Inbound,
+        conversation: Conversation,
+        batch: _Batch,
+        vectors: Vectors,
+        n: int,
+    ) -> Turn:
         """The n-th message's turn: one request's, or one answering each of its requests in
         turn (each sees what the ones before it established, the product or order named)."""
         where = batch.of(n)
         if len(where) == 1:
             k = where[0]
-            return self._turn(session, inbound, conversation, batch.checked[k],
-                              batch.corrections[k], batch.searched[k], vectors[k])  # fmt: skip
+            return self._turn(
+                session,
+                inbound,
+                conversation,
+                batch.checked[k],
+                batch.corrections[k],
+                batch.searched[k],
+                vectors[k],
+            )
         failures, parts, awaited = conversation.failures_in_a_row, [], {}
         for k in where:
             conversation.failures_in_a_row = failures  # one message: one failure at most
-            parts.append(self._turn(
-                session, inbound, conversation, batch.checked[k], batch.corrections[k],
-                batch.searched[k], vectors[k],
-            ))  # fmt: skip
+            parts.append(
+                self._turn(
+                    session,
+                    inbound,
+                    conversation,
+                    batch.checked[k],
+                    batch.corrections[k],
+                    batch.searched[k],
+                    vectors[k],
+                )
+            )
             if conversation.memory.get("awaiting"):  # a question of ours the reply answers
                 awaited = {key: conversation.memory.get(key) for key in ("awaiting", "last_intent")}
         conversation.memory = {**conversation.memory, **awaited}
@@ -230,9 +249,12 @@ class Engine:
         return turn
 
     def _resent(
-        self, session: Session, conversation: Conversation, inbound: Inbound,
+        self,
+        session: Session,
+        conversation: Conversation,
+        inbound: Inbound,
         seen: set[tuple[int, str]],
-    ) -> Turn | None:  # fmt: skip
+    ) -> Turn | None:
         client_id, conversation_id = inbound.client_message_id, conversation.id or 0
         if client_id is None:
             return None
@@ -244,8 +266,15 @@ class Engine:
         if earlier is None:
             return None
         same = Correction(inbound.text, inbound.text)
-        return Turn(inbound, same, _NO_INTENT, Slots(), Reply(earlier), rejected="duplicate",
-                    conversation_id=conversation.id)  # fmt: skip
+        return Turn(
+            inbound,
+            same,
+            _NO_INTENT,
+            Slots(),
+            Reply(earlier),
+            rejected="duplicate",
+            conversation_id=conversation.id,
+        )
 
     def _turn(
         self,
@@ -263,8 +292,14 @@ class Engine:
         _remember_customer(conversation, inbound)
         if checked.refusal is not None:
             refused = Reply(checked.refusal)
-            return Turn(inbound, correction, _NO_INTENT, Slots(), _unless_owned(owner, refused),
-                        rejected=checked.reason)  # fmt: skip
+            return Turn(
+                inbound,
+                correction,
+                _NO_INTENT,
+                Slots(),
+                _unless_owned(owner, refused),
+                rejected=checked.reason,
+            )
         english_share = s.speller.known_share(checked.text)
         if s.language.other_language(checked.text, english_share) is not None:
             if owner == BOT:
@@ -302,17 +337,28 @@ class Engine:
             self.ledger.refused(session, inbound, conversation.id, slots.order_id)
         known = bool(who.proved)
         answer = s.generator.answer(Context(text, intent, slots, findings, known))
-        facts = TurnFacts(text, intent, findings, conversation.failures_in_a_row,
-                          bool(memory.get("asked_to_clarify")))  # fmt: skip
+        facts = TurnFacts(
+            text,
+            intent,
+            findings,
+            conversation.failures_in_a_row,
+            bool(memory.get("asked_to_clarify")),
+        )
         decision = s.policy.decide(facts, answer) if owner == BOT else Forwarded(owner, answer)
         if not isinstance(decision, Reply):
             draft = self._agents_draft(decision, text, vector, intent, slots, who, earlier, answer)
             decision = replace(decision, draft=draft)
         _remember(conversation, inbound.sender, intent, slots, findings, answer)
         sources = documents(findings, answer.text if answer.grounded else None, s.timezone)
-        return Turn(inbound, correction, intent, slots, decision,
-                    documents=tuple(d.as_dict() for d in sources),
-                    failed=answer.failed)  # fmt: skip
+        return Turn(
+            inbound,
+            correction,
+            intent,
+            slots,
+            decision,
+            documents=tuple(d.as_dict() for d in sources),
+            failed=answer.failed,
+        )
 
     @staticmethod
     def settle_intent(intent: IntentResult, slots: Slots, text: str) -> IntentResult:
@@ -332,9 +378,14 @@ class Engine:
             intent = IntentResult("unsure", intent.confidence, intent.candidates)
         if intent.intent in FAILED_INTENTS and slots.order_id:
             # An order number settles what it is about: the likeliest thing to do with an order.
-            likeliest = next((c for c in intent.candidates
-                              if c.intent in ORDER_INTENTS and c.intent not in COMPLAINTS),
-                             None)  # fmt: skip
+            likeliest = next(
+                (
+                    c
+                    for c in intent.candidates
+                    if c.intent in ORDER_INTENTS and c.intent not in COMPLAINTS
+                ),
+                None,
+            )
             chosen = likeliest.intent if likeliest else "track_order"
             return IntentResult(chosen, intent.confidence, intent.candidates)
         if slots.product_skus and intent.intent in FAILED_INTENTS | {"place_order"}:
@@ -343,9 +394,16 @@ class Engine:
         return intent
 
     def _agents_draft(
-        self, decision: Handoff | Forwarded, text: str, vector: Vectors, intent: IntentResult,
-        slots: Slots, who: Asker, earlier: dict[str, Any], answer: Answer,
-    ) -> Answer | None:  # fmt: skip
+        self,
+        decision: Handoff | Forwarded,
+        text: str,
+        vector: Vectors,
+        intent: IntentResult,
+        slots: Slots,
+        who: Asker,
+        earlier: dict[str, Any],
+        answer: Answer,
+    ) -> Answer | None:
         """What the agent is offered to send: an answer to the customer's actual problem,
         from this message or the conversation, or nothing (engine/drafts.py)."""
         draft = own_draft(intent, answer)
@@ -356,9 +414,14 @@ class Engine:
         return draft
 
     def _problem_answer(
-        self, text: str, vector: Vectors, intent: IntentResult, slots: Slots, who: Asker,
+        self,
+        text: str,
+        vector: Vectors,
+        intent: IntentResult,
+        slots: Slots,
+        who: Asker,
         earlier: dict[str, Any],
-    ) -> Answer | None:  # fmt: skip
+    ) -> Answer | None:
         """The answer to what a message asking for a person is about besides ("... my parcel
         never came"), when it says more."""
         topic = problem_intent(intent, ASKS_FOR_PERSON.sub(" ", text))
@@ -367,18 +430,24 @@ class Engine:
         s = self.stages
         slots = s.slots.carry(replace(slots, carried=list(slots.carried)), topic.intent, earlier)
         findings = s.lookup.find(text, vector, topic, slots, who)
-        return own_draft(topic, s.generator.answer(Context(text, topic, slots, findings,
-                                                           bool(who.proved))))  # fmt: skip
+        return own_draft(
+            topic, s.generator.answer(Context(text, topic, slots, findings, bool(who.proved)))
+        )
 
     def _asker(
-        self, session: Session, inbound: Inbound, conversation: Conversation,
-        mine: dict[str, Any], slots: Slots,
-    ) -> Asker:  # fmt: skip
+        self,
+        session: Session,
+        inbound: Inbound,
+        conversation: Conversation,
+        mine: dict[str, Any],
+        slots: Slots,
+    ) -> Asker:
         who = asker(inbound, mine, conversation.customer_email, slots.email)
         if slots.order_id is None or not who.given:
             return who  # nothing to prove by a typed email this turn
-        locked = self.ledger.locked(session, conversation.id, inbound.client_address,
-                                    slots.order_id, who.given)  # fmt: skip
+        locked = self.ledger.locked(
+            session, conversation.id, inbound.client_address, slots.order_id, who.given
+        )
         return replace(who, locked=locked)
 
 
@@ -540,9 +609,12 @@ def _remember(
     awaiting = None
     if findings.order_access == "needs_email":
         awaiting = "email"
-    elif intent.intent not in NOT_A_TOPIC | {"product_info"} \
-            and findings.order_access in ("none_given", "malformed") \
-            and findings.order is None and not findings.faq:  # fmt: skip
+    elif (
+        intent.intent not in NOT_A_TOPIC | {"product_info"}
+        and findings.order_access in ("none_given", "malformed")
+        and findings.order is None
+        and not findings.faq
+    ):
         awaiting = "order_id"
     memory["awaiting"] = awaiting
     memory["asked_to_clarify"] = intent.unsure
@@ -559,8 +631,9 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
     kept beside it for the agent."""
     data, decision, now = turn.as_dict(), turn.decision, utcnow()
     conversation_id, seq = conversation.id or 0, conversation.last_seq
-    understanding = Understanding(candidates=data["candidates"], slots=data["slots"],
-                                  rejected=turn.rejected)  # fmt: skip
+    understanding = Understanding(
+        candidates=data["candidates"], slots=data["slots"], rejected=turn.rejected
+    )
     if turn.requests:  # a message with several requests: what each was understood as
         understanding.requests = data["requests"]
     if turn.documents:  # what a model is given to answer this message (and trained on)
@@ -570,27 +643,39 @@ def _message_rows(turn: Turn, conversation: Conversation) -> list[dict[str, Any]
             text=turn.draft.text, sources=[s.as_dict() for s in turn.draft.sources]
         )
     customer = {
-        "conversation_id": conversation_id, "seq": seq + 1, "role": Role.CUSTOMER,
+        "conversation_id": conversation_id,
+        "seq": seq + 1,
+        "role": Role.CUSTOMER,
         "text": turn.inbound.text,
         "corrected_text": turn.correction.corrected,
-        "client_message_id": turn.inbound.client_message_id, "intent": turn.intent.intent,
-        "intent_confidence": turn.intent.confidence, "decision": None, "handoff_reason": None,
-        "understanding": understanding.stored(), "sources": [], "created_at": now,
-    }  # fmt: skip
+        "client_message_id": turn.inbound.client_message_id,
+        "intent": turn.intent.intent,
+        "intent_confidence": turn.intent.confidence,
+        "decision": None,
+        "handoff_reason": None,
+        "understanding": understanding.stored(),
+        "sources": [],
+        "created_at": now,
+    }
     if isinstance(decision, Forwarded):
         conversation.last_seq += 1
         return [customer]
     conversation.last_seq += 2
     bot = {
-        "conversation_id": conversation_id, "seq": seq + 2, "role": Role.BOT,
+        "conversation_id": conversation_id,
+        "seq": seq + 2,
+        "role": Role.BOT,
         "text": decision.text,
-        "corrected_text": None, "client_message_id": None, "intent": None,
+        "corrected_text": None,
+        "client_message_id": None,
+        "intent": None,
         "intent_confidence": None,
         "decision": "rejected" if turn.rejected else decision.kind,
         "handoff_reason": decision.reason.value if isinstance(decision, Handoff) else None,
         "understanding": Understanding(quick_replies=data["quick_replies"]).stored(),
-        "sources": data["sources"], "created_at": now,
-    }  # fmt: skip
+        "sources": data["sources"],
+        "created_at": now,
+    }
     return [customer, bot]
 
 

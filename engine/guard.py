@@ -43,8 +43,9 @@ class InputGuard:
         if not text:
             return Checked("", EMPTY, "empty")
         if len(text) > self.max_chars:
-            return Checked(text[: self.max_chars], TOO_LONG.format(limit=self.max_chars),
-                           "too_long")  # fmt: skip
+            return Checked(
+                text[: self.max_chars], TOO_LONG.format(limit=self.max_chars), "too_long"
+            )
         return Checked(text)
 
 

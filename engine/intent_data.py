@@ -93,8 +93,11 @@ def bitext_split(split: Split) -> list[Example]:
         rows = [e for e in examples if e.intent == intent]
         order = rng.permutation(len(rows))
         n_train, n_valid = round(len(rows) * 0.7), round(len(rows) * 0.1)
-        bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_valid),
-                  "test": (n_train + n_valid, len(rows))}[split]  # fmt: skip
+        bounds = {
+            "train": (0, n_train),
+            "validation": (n_train, n_train + n_valid),
+            "test": (n_train + n_valid, len(rows)),
+        }[split]
         chosen.extend(rows[i] for i in order[bounds[0] : bounds[1]])
     return chosen
 

@@ -62,9 +62,12 @@ class IntentClassifier:
     KIND = "meaning+letters/1"
 
     def __init__(
-        self, labels: Sequence[str], weights: Vectors, bias: Vectors,
+        self,
+        labels: Sequence[str],
+        weights: Vectors,
+        bias: Vectors,
         letters: LetterModel | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if weights.shape[0] != len(labels) or bias.shape[0] != len(labels):
             raise ValueError("weights do not match the labels")
         unknown = set(labels) - set(LABELS)
@@ -90,8 +93,9 @@ class IntentClassifier:
         spelling.fit(pieces.matrix(texts), intents, sample_weight=weight)
         if list(spelling.classes_) != list(meaning.classes_):
             raise ValueError("the two models learnt different labels")
-        letters = LetterModel(pieces, spelling.coef_.astype(np.float32),
-                              spelling.intercept_.astype(np.float32))  # fmt: skip
+        letters = LetterModel(
+            pieces, spelling.coef_.astype(np.float32), spelling.intercept_.astype(np.float32)
+        )
         return cls(list(meaning.classes_), meaning.coef_, meaning.intercept_, letters)
 
     @classmethod
@@ -109,12 +113,18 @@ class IntentClassifier:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         arrays: dict[str, npt.NDArray[Any]] = {
-            "labels": np.array(self.labels), "weights": self._weights, "bias": self._bias,
+            "labels": np.array(self.labels),
+            "weights": self._weights,
+            "bias": self._bias,
             "learnt_from": np.array(learnt_from),
-        }  # fmt: skip
+        }
         if (letters := self.letters) is not None:
-            arrays |= {"letter_hashes": letters.pieces.hashes, "letter_idf": letters.pieces.idf,
-                       "letter_weights": letters.weights, "letter_bias": letters.bias}  # fmt: skip
+            arrays |= {
+                "letter_hashes": letters.pieces.hashes,
+                "letter_idf": letters.pieces.idf,
+                "letter_weights": letters.weights,
+                "letter_bias": letters.bias,
+            }
         np.savez(tmp, allow_pickle=False, **arrays)
         tmp.replace(path)
 

@@ -108,8 +108,11 @@ class Lookup:
             slots.order_id or slots.malformed_order_id
         )
         # One FAQ search serves every use below: its scores do not depend on how many are kept.
-        ranked = (self.rank_faq(text, vector, intent.intent, k=TAGGED_WITHIN)
-                  if searched or reads_like_product or unplaced else [])  # fmt: skip
+        ranked = (
+            self.rank_faq(text, vector, intent.intent, k=TAGGED_WITHIN)
+            if searched or reads_like_product or unplaced
+            else []
+        )
         if searched:
             findings.faq = self._answering(ranked, intent.intent)
         elif reads_like_product:
@@ -117,9 +120,11 @@ class Lookup:
             # wrapping?", "warranty on your own bags?"): a close FAQ entry answers it when no
             # product does, or when it matches far better than any product found by search.
             best_product = max((p.score for p in findings.products), default=0.0)
-            findings.faq = [s for s in self._answering(ranked, intent.intent)
-                            if s.score >= _faq_floor(best_product, s.score)
-                            and s.score > best_product][:1]  # fmt: skip
+            findings.faq = [
+                s
+                for s in self._answering(ranked, intent.intent)
+                if s.score >= _faq_floor(best_product, s.score) and s.score > best_product
+            ][:1]
             if findings.faq:
                 findings.products = []
         if unplaced:
@@ -137,8 +142,9 @@ class Lookup:
                 if found and found[0].score >= needed:
                     findings.products = found
             if intent.intent == "unsure":
-                findings.suggestions = [s for s in ranked[:SUGGESTIONS]
-                                        if s.score >= FAQ_SUGGEST_SCORE]  # fmt: skip
+                findings.suggestions = [
+                    s for s in ranked[:SUGGESTIONS] if s.score >= FAQ_SUGGEST_SCORE
+                ]
         return findings
 
     @staticmethod

@@ -105,9 +105,13 @@ class Outcomes:
                 )
                 down = set(session.exec(rated_down).all())
                 outcome = classify(messages, down, conversation.owner)
-            episode = Episode(conversation_id=conversation_id, first_seq=first,
-                              last_seq=conversation.last_seq, outcome=outcome,
-                              ended_by=ended_by)  # fmt: skip
+            episode = Episode(
+                conversation_id=conversation_id,
+                first_seq=first,
+                last_seq=conversation.last_seq,
+                outcome=outcome,
+                ended_by=ended_by,
+            )
             session.add(episode)
             session.commit()
             return episode
@@ -151,10 +155,13 @@ class Outcomes:
             query = (
                 select(Conversation.id)
                 .outerjoin(ended, ended.c.conversation_id == col(Conversation.id))
-                .where(Conversation.owner == BOT, col(Conversation.updated_at) < before,
-                       Conversation.last_seq > func.coalesce(ended.c.last, 0))
+                .where(
+                    Conversation.owner == BOT,
+                    col(Conversation.updated_at) < before,
+                    Conversation.last_seq > func.coalesce(ended.c.last, 0),
+                )
                 .limit(500)
-            )  # fmt: skip
+            )
             return [i for i in session.exec(query).all() if i is not None]
 
     def episodes(self, conversation_id: int) -> list[Episode]:

@@ -157,10 +157,19 @@ class ProofLedger:
 
 
 def _row(
-    kind: str, inbound: Inbound, conversation_id: int | None, order_id: str | None,
+    kind: str,
+    inbound: Inbound,
+    conversation_id: int | None,
+    order_id: str | None,
     email: str | None,
-) -> Any:  # fmt: skip
+) -> Any:
     detail = f"by {inbound.sender}" if inbound.sender else ""
-    return event(kind, channel=inbound.channel, conversation_id=conversation_id,
-                 address=inbound.client_address, order_id=order_id, email=email,
-                 detail=detail)  # fmt: skip
+    return event(
+        kind,
+        channel=inbound.channel,
+        conversation_id=conversation_id,
+        address=inbound.client_address,
+        order_id=order_id,
+        email=email,
+        detail=detail,
+    )

@@ -69,9 +69,11 @@ _PLEASANTRIES = frozenset(
 # Words that do not make a request of their own: "HP-105442 pls", "order HP-105442", "my email
 # is ann@example.com" give what the request before them needs.
 _FILLER = frozenset(
-    re.findall(r"\S+", "please pls plz thanks thx and also too order number no nr id my is it's "
-               "its the email")
-)  # fmt: skip
+    re.findall(
+        r"\S+",
+        "please pls plz thanks thx and also too order number no nr id my is it's its the email",
+    )
+)
 MIN_WORDS = 2  # a piece of fewer words is no request of its own ("and how")
 
 
@@ -99,16 +101,21 @@ def split_requests(text: str) -> list[str]:
         return [text]  # one request after all: the message exactly as it came
     # "... sent to Toronto and how much does that cost": "that" is the request before it (an
     # order number before it is not repeated: the conversation's memory carries it).
-    return [f"{requests[n - 1]} {r}" if n and _points_back(requests[n - 1], r) else r
-            for n, r in enumerate(requests)]  # fmt: skip
+    return [
+        f"{requests[n - 1]} {r}" if n and _points_back(requests[n - 1], r) else r
+        for n, r in enumerate(requests)
+    ]
 
 
 def _elliptic(piece: str) -> bool:
     """A question of a few words whose topic is the request before it: "whats the fee", "how
     long", "when"."""
     words = _words(piece)
-    return (len(words) <= ELLIPTIC_WORDS and _QUESTION_WORD.match(piece.strip()) is not None
-            and not _REFERS.search(piece))  # fmt: skip
+    return (
+        len(words) <= ELLIPTIC_WORDS
+        and _QUESTION_WORD.match(piece.strip()) is not None
+        and not _REFERS.search(piece)
+    )
 
 
 ELLIPTIC_WORDS = 3
@@ -148,9 +155,16 @@ def combined(parts: Sequence[Turn]) -> Turn:
         tuple(c for t in parts for c in t.correction.changes),
     )
     documents = {str(d.get("id")): d for t in distinct for d in t.documents}
-    return Turn(inbound, correction, lead.intent, _slots(parts), _decision(distinct),
-                documents=tuple(documents.values()), failed=not any(not t.failed for t in parts),
-                requests=tuple(parts))  # fmt: skip
+    return Turn(
+        inbound,
+        correction,
+        lead.intent,
+        _slots(parts),
+        _decision(distinct),
+        documents=tuple(documents.values()),
+        failed=not any(not t.failed for t in parts),
+        requests=tuple(parts),
+    )
 
 
 def _decision(turns: Sequence[Turn]) -> Decision:

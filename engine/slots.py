@@ -126,15 +126,21 @@ class ProductNames:
         # never through generic ones alone ("2 tent").
         kinds = {words[-1] for words in names.values()}  # "tent", "backpack": what it is
         self._distinctive = np.array(
-            [frequency[w] <= 4 and w.isalpha() and len(w) >= 4 and w not in kinds
-             for w in self._vocabulary], dtype=bool,
-        )  # fmt: skip
+            [
+                frequency[w] <= 4 and w.isalpha() and len(w) >= 4 and w not in kinds
+                for w in self._vocabulary
+            ],
+            dtype=bool,
+        )
         # Words that only ever come with one kind ("french" press, "cast" iron skillet) say
         # what it is, not which one: with that kind they still name two products or more.
         kind_of = {w: {words[-1] for words in names.values() if w in words} for w in frequency}
-        self._singles_out = self._brand | (self._distinctive & np.array(
-            [frequency[w] == 1 or len(kind_of[w]) > 1 for w in self._vocabulary], dtype=bool
-        ))  # fmt: skip
+        self._singles_out = self._brand | (
+            self._distinctive
+            & np.array(
+                [frequency[w] == 1 or len(kind_of[w]) > 1 for w in self._vocabulary], dtype=bool
+            )
+        )
         self._short = np.array([len(w) < 5 for w in self._vocabulary], dtype=bool)
 
     def mentioned(self, text: str) -> list[str]:

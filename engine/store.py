@@ -69,10 +69,13 @@ class ConversationStore:
             return None
         reply = session.exec(
             select(Message.text)
-            .where(Message.conversation_id == conversation_id, col(Message.id) > asked,
-                   Message.role == Role.BOT)
+            .where(
+                Message.conversation_id == conversation_id,
+                col(Message.id) > asked,
+                Message.role == Role.BOT,
+            )
             .order_by(col(Message.id))
-        ).first()  # fmt: skip
+        ).first()
         return reply or ""
 
     @staticmethod
@@ -88,12 +91,18 @@ class ConversationStore:
         _link_customers(session, conversations)
         now = utcnow()
         state = [
-            {"id": c.id, "customer_id": c.customer_id, "customer_email": c.customer_email,
-             "customer_name": c.customer_name,
-             "memory": c.memory, "failures_in_a_row": c.failures_in_a_row,
-             "last_seq": c.last_seq, "updated_at": now}
+            {
+                "id": c.id,
+                "customer_id": c.customer_id,
+                "customer_email": c.customer_email,
+                "customer_name": c.customer_name,
+                "memory": c.memory,
+                "failures_in_a_row": c.failures_in_a_row,
+                "last_seq": c.last_seq,
+                "updated_at": now,
+            }
             for c in conversations
-        ]  # fmt: skip
+        ]
         if state:
             session.execute(update(Conversation), state)
         if messages:
@@ -118,17 +127,22 @@ class ConversationStore:
                 ).one()
                 taken = session.execute(
                     update(Conversation)
-                    .where(col(Conversation.id) == conversation_id,
-                           col(Conversation.last_seq) == last)
+                    .where(
+                        col(Conversation.id) == conversation_id, col(Conversation.last_seq) == last
+                    )
                     .values(last_seq=last + 1, updated_at=utcnow())
-                )  # fmt: skip
+                )
                 if getattr(taken, "rowcount", 0) != 1:
                     session.rollback()
                     continue
-                message = Message(conversation_id=conversation_id, seq=last + 1, role=role,
-                                  text=text,
-                                  understanding=understanding.stored() if understanding else {},
-                                  client_message_id=client_message_id)  # fmt: skip
+                message = Message(
+                    conversation_id=conversation_id,
+                    seq=last + 1,
+                    role=role,
+                    text=text,
+                    understanding=understanding.stored() if understanding else {},
+                    client_message_id=client_message_id,
+                )
                 session.add(message)
                 session.commit()
                 return message
@@ -155,8 +169,9 @@ class ConversationStore:
     def save_feedback(self, channel: str, key: str, message_id: int, rating: str) -> bool:
         """Record a rating of one of this conversation's bot messages; False if it is not one."""
         with Session(self._db) as session:
-            query = _messages_of(channel, key).where(Message.id == message_id,
-                                                     Message.role == Role.BOT)  # fmt: skip
+            query = _messages_of(channel, key).where(
+                Message.id == message_id, Message.role == Role.BOT
+            )
             message = session.exec(query).first()
             if message is None:
                 return False
@@ -175,16 +190,21 @@ class ConversationStore:
         """A customer's message, the bot's reply to it (the next seq) and the 30 messages
         before it; the latest such pair when there is no client id."""
         with Session(self._db) as session:
-            mine = select(Message).where(Message.conversation_id == conversation_id,
-                                         Message.role == Role.CUSTOMER)  # fmt: skip
+            mine = select(Message).where(
+                Message.conversation_id == conversation_id, Message.role == Role.CUSTOMER
+            )
             if client_message_id is not None:
                 mine = mine.where(Message.client_message_id == client_message_id)
             customer = session.exec(mine.order_by(col(Message.seq).desc())).first()
             if customer is None:
                 return None
-            bot = session.exec(select(Message).where(
-                Message.conversation_id == conversation_id, Message.seq == customer.seq + 1,
-                Message.role == Role.BOT)).first()  # fmt: skip
+            bot = session.exec(
+                select(Message).where(
+                    Message.conversation_id == conversation_id,
+                    Message.seq == customer.seq + 1,
+                    Message.role == Role.BOT,
+                )
+            ).first()
             if bot is None:
                 return None
             earlier = session.exec(
@@ -237,8 +257,11 @@ def _link_customers(session: Session, conversations: Sequence[Conversation]) -> 
         return
     query = select(Customer).where(col(Customer.email).in_(list(unlinked)))
     found = {c.email: c for c in session.exec(query).all()}
-    new = [Customer(email=email, name=waiting[0].customer_name)
-           for email, waiting in unlinked.items() if email not in found]  # fmt: skip
+    new = [
+        Customer(email=email, name=waiting[0].customer_name)
+        for email, waiting in unlinked.items()
+        if email not in found
+    ]
     if new:
         session.add_all(new)
         session.flush()  # assigns their ids

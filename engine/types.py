@@ -103,8 +103,13 @@ class HandoffReason(StrEnum):
 
 
 # Handoff reasons that say the bot had no answer (`customer_asked` counts when the bot failed).
-UNANSWERED = frozenset({HandoffReason.LOW_CONFIDENCE.value, HandoffReason.NO_GROUNDED_ANSWER.value,
-                        HandoffReason.REPEATED_FAILURE.value})  # fmt: skip
+UNANSWERED = frozenset(
+    {
+        HandoffReason.LOW_CONFIDENCE.value,
+        HandoffReason.NO_GROUNDED_ANSWER.value,
+        HandoffReason.REPEATED_FAILURE.value,
+    }
+)
 
 
 @dataclass(frozen=True)

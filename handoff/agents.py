@@ -42,8 +42,11 @@ class AgentAccounts:
         with Session(self._db, expire_on_commit=False) as session:
             if session.exec(select(Agent).where(Agent.username == username)).first():
                 raise AgentError(f"there is already an agent {username!r}")
-            agent = Agent(username=username, display_name=display_name or username,
-                          password_hash=self._hasher.hash(password))  # fmt: skip
+            agent = Agent(
+                username=username,
+                display_name=display_name or username,
+                password_hash=self._hasher.hash(password),
+            )
             session.add(agent)
             session.commit()
             return agent
@@ -90,8 +93,12 @@ class AgentAccounts:
             agent = self._named(session, username)
             agent.password_hash = self._hasher.hash(password)
             session.add(agent)
-            live = session.exec(select(AgentLogin).where(AgentLogin.agent_id == agent.id,
-                                AgentLogin.ended_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
+            live = session.exec(
+                select(AgentLogin).where(
+                    AgentLogin.agent_id == agent.id,
+                    AgentLogin.ended_at.is_(None),  # type: ignore[union-attr]
+                )
+            ).all()
             ended = []
             for login in live:
                 if login.id != keep_login:

@@ -77,8 +77,11 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
     def response(self) -> JSONResponse:
-        headers = {"Retry-After": str(self.extra.pop("retry_after"))} if (
-            "retry_after" in self.extra) else None  # fmt: skip
+        headers = (
+            {"Retry-After": str(self.extra.pop("retry_after"))}
+            if ("retry_after" in self.extra)
+            else None
+        )
         body = {"error": {"code": self.code, "message": self.message, **self.extra}}
         return JSONResponse(body, self.status, headers=headers)
 
@@ -104,10 +107,17 @@ class AgentConsole:
         sent over HTTPS only (settings.cookies_secure)."""
         self._devices = URLSafeTimedSerializer(secret_key, salt="sc-agent-device")
         self._secure_cookie = secure_cookie
-        middleware = [Middleware(SessionMiddleware, secret_key=secret_key,
-                                 session_cookie="sc_agent", path="/agent",
-                                 max_age=SESSION_HOURS * 3600, same_site="strict",
-                                 https_only=secure_cookie)]  # fmt: skip
+        middleware = [
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret_key,
+                session_cookie="sc_agent",
+                path="/agent",
+                max_age=SESSION_HOURS * 3600,
+                same_site="strict",
+                https_only=secure_cookie,
+            )
+        ]
         return Starlette(routes=self._routes(), middleware=middleware)
 
     def _routes(self) -> list[Any]:
@@ -123,17 +133,16 @@ class AgentConsole:
             Route("/api/conversations/{cid:int}", self._agent(self._view)),
             Route("/api/conversations/{cid:int}/claim", action(self._claim), methods=["POST"]),
             Route("/api/conversations/{cid:int}/reply", action(self._reply), methods=["POST"]),
-            Route("/api/conversations/{cid:int}/handback", action(self._handback),
-                  methods=["POST"]),
-            Route("/api/conversations/{cid:int}/putback", action(self._putback),
-                  methods=["POST"]),
-            Route("/api/conversations/{cid:int}/resolve", action(self._resolve),
-                  methods=["POST"]),
+            Route(
+                "/api/conversations/{cid:int}/handback", action(self._handback), methods=["POST"]
+            ),
+            Route("/api/conversations/{cid:int}/putback", action(self._putback), methods=["POST"]),
+            Route("/api/conversations/{cid:int}/resolve", action(self._resolve), methods=["POST"]),
             Route("/api/conversations/{cid:int}/notes", action(self._note), methods=["POST"]),
             *self._suggestion_routes(),
             WebSocketRoute("/ws", self._websocket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]  # fmt: skip
+        ]
 
     def _suggestion_routes(self) -> list[Route]:
         """FAQ entries learned from agents' answers (learning/suggestion_server.py)."""
@@ -220,9 +229,15 @@ class AgentConsole:
         request.session.update({"login": login, "agent_id": agent.id, "csrf": csrf})
         response = JSONResponse({"agent": _agent_json(agent), "csrf": csrf})
         token = self._devices.dumps({"n": username, "d": device or secrets.token_urlsafe(16)})
-        response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 86400, path="/agent",
-                            secure=self._secure_cookie, httponly=True,
-                            samesite="strict")  # fmt: skip
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=DEVICE_DAYS * 86400,
+            path="/agent",
+            secure=self._secure_cookie,
+            httponly=True,
+            samesite="strict",
+        )
         return _secure(response)
 
     async def _logout(self, request: Request) -> Response:
@@ -247,8 +262,9 @@ class AgentConsole:
         login, agent_id = str(request.session.get("login")), agent.id or 0
         attempt = self._reserve(request, agent.username, self._device(request, agent.username))
         try:
-            ended = await self._checked(self._accounts.change_password, agent_id, current[:1024],
-                                        new, login)  # fmt: skip
+            ended = await self._checked(
+                self._accounts.change_password, agent_id, current[:1024], new, login
+            )
         except WrongPasswordError as exc:
             raise ApiError(403, "wrong_password", "The current password is not right.") from exc
         except AgentError as exc:
@@ -263,17 +279,25 @@ class AgentConsole:
         try:
             return self.logins.reserve(username, _address(request), device)
         except ThrottledError as exc:
-            raise ApiError(429, "too_many_attempts", "Too many login attempts for this name or "
-                           f"from this address; try again in {exc.retry_after} seconds.",
-                           retry_after=exc.retry_after) from exc  # fmt: skip
+            raise ApiError(
+                429,
+                "too_many_attempts",
+                "Too many login attempts for this name or "
+                f"from this address; try again in {exc.retry_after} seconds.",
+                retry_after=exc.retry_after,
+            ) from exc
 
     async def _checked(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn` (which hashes a password) in the password thread; 503 when it is full."""
         try:
             return await self.logins.check(lambda: fn(*args))
         except BusyError as exc:
-            raise ApiError(503, "busy", "The server is checking many logins; try again in a "
-                           "few seconds.", retry_after=exc.retry_after) from exc  # fmt: skip
+            raise ApiError(
+                503,
+                "busy",
+                "The server is checking many logins; try again in a few seconds.",
+                retry_after=exc.retry_after,
+            ) from exc
 
     def _device(self, request: Request, username: str) -> str | None:
         """This browser's device id when its device cookie is `username`'s (and genuine)."""
@@ -325,8 +349,9 @@ class AgentConsole:
         change = await self.desk.claim(agent, cid)
         if not change.done:
             taken_by = await self.desk.owner_name(change.owner)
-            raise ApiError(409, "taken", f"{taken_by} already has this conversation.",
-                           owner=change.owner)  # fmt: skip
+            raise ApiError(
+                409, "taken", f"{taken_by} already has this conversation.", owner=change.owner
+            )
         return Response(status_code=204)
 
     async def _reply(self, request: Request, agent: Agent) -> Response:
@@ -337,8 +362,9 @@ class AgentConsole:
         if not text:
             raise ApiError(400, "bad_request", "Write something to send.")
         if len(text) > MAX_REPLY_CHARS:
-            raise ApiError(413, "too_large", f"Replies can be at most {MAX_REPLY_CHARS} "
-                           "characters.")  # fmt: skip
+            raise ApiError(
+                413, "too_large", f"Replies can be at most {MAX_REPLY_CHARS} characters."
+            )
         if draft_use not in DRAFT_USES:
             raise ApiError(400, "bad_request", f"draft is one of {', '.join(DRAFT_USES)}")
         await self._mine(self.desk.reply(agent, cid, text, client_id, draft_use))
@@ -379,8 +405,9 @@ class AgentConsole:
             await action
         except NotYoursError as exc:
             who = await self.desk.owner_name(exc.owner)
-            raise ApiError(409, "not_yours", f"{who} has this conversation, not you.",
-                           owner=exc.owner) from exc  # fmt: skip
+            raise ApiError(
+                409, "not_yours", f"{who} has this conversation, not you.", owner=exc.owner
+            ) from exc
 
     # -- the websocket --------------------------------------------------------------------------
 

@@ -79,12 +79,33 @@ class Desk:
         episodes = Episodes(run, tickets, store, outcomes, customers, feed, publisher)
         self._episodes = episodes
         answers = None if writer is None else ModelAnswers(writer, store, run, customers)
-        self._turns = TurnRouter(handle, run, tickets, store, customers, feed, board, publisher,
-                                 episodes, config.hours, answers)  # fmt: skip
+        self._turns = TurnRouter(
+            handle,
+            run,
+            tickets,
+            store,
+            customers,
+            feed,
+            board,
+            publisher,
+            episodes,
+            config.hours,
+            answers,
+        )
         self._agents = AgentActions(run, tickets, orders, customers, feed, publisher, episodes)
         self._presence = Presence(roster, board, feed, publisher)
-        self._sweeper = Sweeper(config.tick, config.away_after, config.flag_after, run, tickets,
-                                roster, board, feed, publisher, episodes)  # fmt: skip
+        self._sweeper = Sweeper(
+            config.tick,
+            config.away_after,
+            config.flag_after,
+            run,
+            tickets,
+            roster,
+            board,
+            feed,
+            publisher,
+            episodes,
+        )
 
     # -- life -----------------------------------------------------------------------------------
 

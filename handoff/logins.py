@@ -76,8 +76,11 @@ class LoginGate:
         if device is not None:
             limits = {f"device|{device}": PER_DEVICE, f"address|{address}": PER_ADDRESS}
         else:
-            limits = {f"pair|{name}|{address}": PER_NAME_AND_ADDRESS,
-                      f"address|{address}": PER_ADDRESS, f"name|{name}": PER_NAME}  # fmt: skip
+            limits = {
+                f"pair|{name}|{address}": PER_NAME_AND_ADDRESS,
+                f"address|{address}": PER_ADDRESS,
+                f"name|{name}": PER_NAME,
+            }
         if len(self.budgets) > PRUNE_AT:
             self._prune(now)
         wait = 0.0

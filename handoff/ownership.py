@@ -93,7 +93,14 @@ class Ownership:
             if moved.rowcount != 1:  # someone else changed it between our read and write
                 session.rollback()
                 return Change(False, self.owner(conversation_id))
-            session.add(OwnershipChange(conversation_id=conversation_id, from_owner=current,
-                                        to_owner=to, actor=actor, reason=reason))  # fmt: skip
+            session.add(
+                OwnershipChange(
+                    conversation_id=conversation_id,
+                    from_owner=current,
+                    to_owner=to,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
             session.commit()
             return Change(True, to)

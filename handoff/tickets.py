@@ -84,8 +84,11 @@ class Tickets:
         with Session(self._db) as session:
             record = _open_record(session, conversation_id)
             if record is None or before == BOT:
-                record = HandoffRecord(conversation_id=conversation_id, reason="agent_took_over",
-                                       requested_by=agent_owner(agent_id))  # fmt: skip
+                record = HandoffRecord(
+                    conversation_id=conversation_id,
+                    reason="agent_took_over",
+                    requested_by=agent_owner(agent_id),
+                )
             record.agent_id, record.claimed_at = agent_id, utcnow()
             session.add(record)
             session.commit()
@@ -135,10 +138,13 @@ class Tickets:
                 session.add(record)
                 session.commit()
         understanding = Understanding(
-            agent_id=agent_id, agent_name=agent.display_name,
-            handoff_id=record.id if record else None, answers=answers,
-            draft=draft_use, draft_text=draft,
-        )  # fmt: skip
+            agent_id=agent_id,
+            agent_name=agent.display_name,
+            handoff_id=record.id if record else None,
+            answers=answers,
+            draft=draft_use,
+            draft_text=draft,
+        )
         return self.store.append(conversation_id, Role.AGENT, text, understanding, client_id)
 
     def withdraw(self, conversation_id: int) -> Event:
@@ -180,9 +186,12 @@ class Tickets:
             due = session.exec(
                 select(HandoffRecord)
                 .join(Conversation, col(Conversation.id) == col(HandoffRecord.conversation_id))
-                .where(col(HandoffRecord.closed_at).is_(None), Conversation.owner == QUEUE,
-                       col(HandoffRecord.requested_at) <= now - every)
-            ).all()  # fmt: skip
+                .where(
+                    col(HandoffRecord.closed_at).is_(None),
+                    Conversation.owner == QUEUE,
+                    col(HandoffRecord.requested_at) <= now - every,
+                )
+            ).all()
             announced = []
             for record in due:
                 last = record.announced_at or record.requested_at
@@ -201,9 +210,15 @@ class Tickets:
         with Session(self._db) as session:
             conversation = session.get(Conversation, conversation_id)
             email = conversation.identified_email() if conversation else None
-            session.add(HandoffRecord(conversation_id=conversation_id, reason=reason,
-                                      requested_by=by, offline=offline,
-                                      contact_email=email))  # fmt: skip
+            session.add(
+                HandoffRecord(
+                    conversation_id=conversation_id,
+                    reason=reason,
+                    requested_by=by,
+                    offline=offline,
+                    contact_email=email,
+                )
+            )
             session.commit()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -300,11 +315,14 @@ class Tickets:
         with Session(self._db) as session:
             query = (
                 select(Conversation.id)
-                .where(Conversation.owner == BOT, col(Conversation.updated_at) >= since,
-                       Conversation.last_seq > 0)
+                .where(
+                    Conversation.owner == BOT,
+                    col(Conversation.updated_at) >= since,
+                    Conversation.last_seq > 0,
+                )
                 .order_by(col(Conversation.updated_at).desc())
                 .limit(limit)
-            )  # fmt: skip
+            )
             return [i for i in session.exec(query).all() if i is not None]
 
     def last_customer_messages(self, ids: Sequence[int]) -> dict[int, Message]:
@@ -348,10 +366,11 @@ class Tickets:
 def _open_record(session: Session, conversation_id: int) -> HandoffRecord | None:
     query = (
         select(HandoffRecord)
-        .where(HandoffRecord.conversation_id == conversation_id,
-               col(HandoffRecord.closed_at).is_(None))
+        .where(
+            HandoffRecord.conversation_id == conversation_id, col(HandoffRecord.closed_at).is_(None)
+        )
         .order_by(col(HandoffRecord.id).desc())
-    )  # fmt: skip
+    )
     return session.exec(query).first()
 
 
@@ -365,14 +384,19 @@ def _answered(
             Message.conversation_id == conversation_id, Message.role == Role.AGENT
         )
     ).one()
-    query = select(Message).where(Message.conversation_id == conversation_id,
-                                  Message.role == Role.CUSTOMER,
-                                  col(Message.seq) > (last_agent or 0))  # fmt: skip
+    query = select(Message).where(
+        Message.conversation_id == conversation_id,
+        Message.role == Role.CUSTOMER,
+        col(Message.seq) > (last_agent or 0),
+    )
     if since is not None:
         query = query.where(col(Message.created_at) >= since - timedelta(minutes=30))
     # "Can I talk to a person?" is not a question the agent's reply answers.
-    waiting = [m for m in session.exec(query.order_by(col(Message.seq))).all()
-               if m.intent != "contact_human_agent"]  # fmt: skip
+    waiting = [
+        m
+        for m in session.exec(query.order_by(col(Message.seq))).all()
+        if m.intent != "contact_human_agent"
+    ]
     draft = waiting[-1].understood.draft if waiting else None
     return [m.id for m in waiting if m.id is not None], (
         draft.get("text") if isinstance(draft, dict) else None

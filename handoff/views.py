@@ -44,8 +44,14 @@ def board(
 
     def item(cid: int) -> dict[str, Any]:
         c = conversations[cid]
-        return queue_item(c, records.get(cid), last.get(cid), names, position.get(cid),
-                          customer_online(c.channel, c.key))  # fmt: skip
+        return queue_item(
+            c,
+            records.get(cid),
+            last.get(cid),
+            names,
+            position.get(cid),
+            customer_online(c.channel, c.key),
+        )
 
     return {
         "queue": [item(c) for c in queued if c in conversations],
@@ -146,9 +152,13 @@ def conversation_view(
 
 
 def message_view(message: Message) -> dict[str, Any]:
-    view: dict[str, Any] = {"id": message.id, "seq": message.seq, "role": message.role,
-                            "text": message.text,
-                            "created_at": iso(message.created_at)}  # fmt: skip
+    view: dict[str, Any] = {
+        "id": message.id,
+        "seq": message.seq,
+        "role": message.role,
+        "text": message.text,
+        "created_at": iso(message.created_at),
+    }
     if message.role == Role.AGENT:
         view["agent"] = message.understood.agent_name
     if message.role == Role.CUSTOMER:
@@ -159,22 +169,29 @@ def message_view(message: Message) -> dict[str, Any]:
 
 
 def _note(note: Note, names: dict[int, str]) -> dict[str, Any]:
-    return {"id": note.id, "agent": names.get(note.agent_id, "?"), "text": note.text,
-            "created_at": iso(note.created_at)}  # fmt: skip
+    return {
+        "id": note.id,
+        "agent": names.get(note.agent_id, "?"),
+        "text": note.text,
+        "created_at": iso(note.created_at),
+    }
 
 
 def _handoff(record: HandoffRecord | None, names: dict[int, str]) -> dict[str, Any] | None:
     if record is None:
         return None
     return {
-        "id": record.id, "reason": record.reason, "requested_at": iso(record.requested_at),
+        "id": record.id,
+        "reason": record.reason,
+        "requested_at": iso(record.requested_at),
         "claimed_at": iso(record.claimed_at) if record.claimed_at else None,
         "closed_at": iso(record.closed_at) if record.closed_at else None,
         "outcome": record.outcome,
         "agent": names.get(record.agent_id) if record.agent_id else None,
-        "offline": record.offline, "contact_email": record.contact_email,
+        "offline": record.offline,
+        "contact_email": record.contact_email,
         "flagged": record.flagged_at is not None,
-    }  # fmt: skip
+    }
 
 
 def _understanding(
@@ -213,12 +230,17 @@ def understood(
     proved = set(_identity(conversation)["proved_emails"])
     email = conversation.identified_email()
     return {
-        "customer": {"name": conversation.customer_name, "email": email,
-                     "proved_emails": sorted(proved)} if email or proved else None,
+        "customer": {
+            "name": conversation.customer_name,
+            "email": email,
+            "proved_emails": sorted(proved),
+        }
+        if email or proved
+        else None,
         "order": _order(order) if order else None,
         "order_proved": bool(order and order.customer_email.lower() in proved | {email}),
         "products": _products(messages),
-    }  # fmt: skip
+    }
 
 
 def _products(messages: list[Message]) -> list[dict[str, str]]:
@@ -253,20 +275,28 @@ def _identity(conversation: Conversation) -> dict[str, Any]:
 
 def _security(row: SecurityEvent) -> dict[str, Any]:
     """A failed proof, a lockout or a rejected shop identity in this conversation."""
-    return {"kind": row.kind, "order_id": row.order_id, "email": row.email,
-            "address": row.address, "detail": row.detail,
-            "at": iso(row.created_at)}  # fmt: skip
+    return {
+        "kind": row.kind,
+        "order_id": row.order_id,
+        "email": row.email,
+        "address": row.address,
+        "detail": row.detail,
+        "at": iso(row.created_at),
+    }
 
 
 def _order(order: Order) -> dict[str, Any]:
     return {
-        "order_id": order.order_id, "status": order.status,
-        "customer_name": order.customer_name, "customer_email": order.customer_email,
-        "placed_at": iso(order.placed_at), "carrier": order.carrier,
+        "order_id": order.order_id,
+        "status": order.status,
+        "customer_name": order.customer_name,
+        "customer_email": order.customer_email,
+        "placed_at": iso(order.placed_at),
+        "carrier": order.carrier,
         "tracking_number": order.tracking_number,
         "estimated_delivery": order.estimated_delivery,
         "total": f"{order.total_cents / 100:.2f} {order.currency}",
-    }  # fmt: skip
+    }
 
 
 def _draft(last: Message | None) -> dict[str, Any] | None:

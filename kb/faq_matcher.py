@@ -67,8 +67,13 @@ class FaqMatcher:
         directory.mkdir(parents=True, exist_ok=True)
         partial = directory / f".{MATCHER_FILE}"
         with partial.open("wb") as out:
-            np.savez(out, record_ids=self.record_ids, coef=self.coef,
-                     intercept=self.intercept, learnt_from=np.array(self.learnt_from))  # fmt: skip
+            np.savez(
+                out,
+                record_ids=self.record_ids,
+                coef=self.coef,
+                intercept=self.intercept,
+                learnt_from=np.array(self.learnt_from),
+            )
         os.replace(partial, directory / MATCHER_FILE)
 
     @classmethod
@@ -78,8 +83,9 @@ class FaqMatcher:
         if not path.exists():
             return None
         with np.load(path) as saved:
-            matcher = cls(saved["record_ids"], saved["coef"], saved["intercept"],
-                          str(saved["learnt_from"]))  # fmt: skip
+            matcher = cls(
+                saved["record_ids"], saved["coef"], saved["intercept"], str(saved["learnt_from"])
+            )
         return matcher if matcher.learnt_from == index_digest(index) else None
 
 

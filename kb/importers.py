@@ -246,8 +246,14 @@ def _product_row(r: ProductRecord) -> Product:
 
 
 def _faq_row(r: FaqRecord) -> FaqEntry:
-    entry = FaqEntry(key=r.key(), question=r.question, alternates=r.alternates,
-                     answer=r.answer, topic=r.topic, intents=r.intents)  # fmt: skip
+    entry = FaqEntry(
+        key=r.key(),
+        question=r.question,
+        alternates=r.alternates,
+        answer=r.answer,
+        topic=r.topic,
+        intents=r.intents,
+    )
     entry.content_hash = content_hash(entry.search_text())
     return entry
 

@@ -127,8 +127,11 @@ class HybridSearch:
         they are."""
         allowed = None if among is None else list(among)
         if kind == "product" and filters is not None and filters.active:
-            allowed = [i for i, p in self.catalog.products.items()
-                       if filters.admits(p) and (among is None or i in among)]  # fmt: skip
+            allowed = [
+                i
+                for i, p in self.catalog.products.items()
+                if filters.admits(p) and (among is None or i in among)
+            ]
         dense = dict(self._dense[kind].search(vector, CANDIDATES, allowed))
         keyword = dict(self._keyword[kind].search(query, CANDIDATES, allowed))
         fused = []
@@ -144,9 +147,14 @@ class HybridSearch:
         fused.sort(reverse=True)
         if kind == "faq" and (self._matcher is not None or preferred):
             likely = self._matcher.probabilities(vector) if self._matcher is not None else {}
-            fused.sort(key=lambda row: row[0] + MATCHER_WEIGHT * likely.get(row[3], 0.0)
-                       + (PREFERRED_MARGIN if row[3] in preferred else 0.0),
-                       reverse=True)  # fmt: skip
+            fused.sort(
+                key=lambda row: (
+                    row[0]
+                    + MATCHER_WEIGHT * likely.get(row[3], 0.0)
+                    + (PREFERRED_MARGIN if row[3] in preferred else 0.0)
+                ),
+                reverse=True,
+            )
         return [self._hit(kind, *row) for row in fused[:k]]
 
     def _hit(self, kind: SearchKind, score: float, cosine: float, bm25: float, rid: int) -> Hit:

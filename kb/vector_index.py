@@ -103,8 +103,11 @@ class VectorIndex:
         stale = gone + [r.record_id for r in changed if r.record_id in self._hashes]
         if stale:
             self._index.remove_ids(_ids_selector(stale))
-        pairs = [(r.record_id * MAX_TEXTS + n, text) for r in changed
-                 for n, text in enumerate(r.texts[:MAX_TEXTS])]  # fmt: skip
+        pairs = [
+            (r.record_id * MAX_TEXTS + n, text)
+            for r in changed
+            for n, text in enumerate(r.texts[:MAX_TEXTS])
+        ]
         if pairs:
             vectors = encode([text for _, text in pairs])
             self._index.add_with_ids(vectors, np.array([i for i, _ in pairs], dtype=np.int64))

@@ -63,8 +63,10 @@ def services(ctx: typer.Context) -> CommandServices:
     """What the root command put in the context for its subcommands."""
     found: CommandServices | None = ctx.obj
     if found is None:
-        raise RuntimeError("the learning commands run under a root command that puts their "
-                           "settings and clients in ctx.obj (shopclerk.cli does)")  # fmt: skip
+        raise RuntimeError(
+            "the learning commands run under a root command that puts their "
+            "settings and clients in ctx.obj (shopclerk.cli does)"
+        )
     return found
 
 

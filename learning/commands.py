@@ -51,24 +51,47 @@ def make_finetune_app() -> typer.Typer:
     @app.callback()
     def train(
         ctx: typer.Context,
-        train: Annotated[Path | None, typer.Option(
-            "--train", help="The training examples.",
-            show_default="DATA_DIR/datasets/train.jsonl")] = None,
-        validation: Annotated[Path | None, typer.Option(
-            "--validation", help="Held-out examples the job measures the model on.",
-            show_default="DATA_DIR/datasets/validation.jsonl, if there")] = None,
-        model: Annotated[str | None, typer.Option(
-            "--model", help="The base model to train.",
-            show_default="SHOPCLERK_OPENAI_MODEL")] = None,
-        seed: Annotated[int, typer.Option(help="The same data and seed train the same model.")]
-        = DEFAULT_SEED,
-        no_wait: Annotated[bool, typer.Option(
-            "--no-wait", help="Start the job and return; `finetune status` finishes it.")] = False,
+        train: Annotated[
+            Path | None,
+            typer.Option(
+                "--train",
+                help="The training examples.",
+                show_default="DATA_DIR/datasets/train.jsonl",
+            ),
+        ] = None,
+        validation: Annotated[
+            Path | None,
+            typer.Option(
+                "--validation",
+                help="Held-out examples the job measures the model on.",
+                show_default="DATA_DIR/datasets/validation.jsonl, if there",
+            ),
+        ] = None,
+        model: Annotated[
+            str | None,
+            typer.Option(
+                "--model", help="The base model to train.", show_default="SHOPCLERK_OPENAI_MODEL"
+            ),
+        ] = None,
+        seed: Annotated[
+            int, typer.Option(help="The same data and seed train the same model.")
+        ] = DEFAULT_SEED,
+        no_wait: Annotated[
+            bool,
+            typer.Option(
+                "--no-wait", help="Start the job and return; `finetune status` finishes it."
+            ),
+        ] = False,
         poll_seconds: PollSeconds = 10.0,
-        dry_run: Annotated[bool, typer.Option(
-            "--dry-run", help="Check the files as the job would and say what would be sent; "
-            "send nothing (needs no key).")] = False,
-    ) -> None:  # fmt: skip
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Check the files as the job would and say what would be sent; "
+                "send nothing (needs no key).",
+            ),
+        ] = False,
+    ) -> None:
         """Fine-tune the base model on the exported dataset and follow the job to its end.
 
         The new model's id goes to DATA_DIR/finetuned-model.json, and the openai generator
@@ -94,8 +117,10 @@ def make_finetune_app() -> typer.Typer:
             job = await tuning.start(request)
             started.append(job.id)
             if no_wait:
-                typer.echo(f"job {job.id} runs on the server; `shopclerk finetune status` shows "
-                           "how it is doing (--follow waits for it to end)")  # fmt: skip
+                typer.echo(
+                    f"job {job.id} runs on the server; `shopclerk finetune status` shows "
+                    "how it is doing (--follow waits for it to end)"
+                )
                 return
             await tuning.follow(job.id)
 
@@ -104,11 +129,13 @@ def make_finetune_app() -> typer.Typer:
     @app.command("status")
     def status(
         ctx: typer.Context,
-        job_id: Annotated[str | None, typer.Argument(
-            help="The job's id.", show_default="the last one started here")] = None,
+        job_id: Annotated[
+            str | None,
+            typer.Argument(help="The job's id.", show_default="the last one started here"),
+        ] = None,
         follow: Annotated[bool, typer.Option(help="Keep following until the job ends.")] = False,
         poll_seconds: PollSeconds = 10.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Show a job's status and latest events; write the model file once it has succeeded."""
         from learning.finetune import FINISHED, STATUS_BACKLOG
 
@@ -150,8 +177,9 @@ def _recorded_job_id(tuning: FineTuning) -> str:
 
     record = tuning.recorded_job()
     if record is None:
-        raise FinetuneError("no job started here yet: give its id, or start one with "
-                            "`shopclerk finetune`")  # fmt: skip
+        raise FinetuneError(
+            "no job started here yet: give its id, or start one with `shopclerk finetune`"
+        )
     return record.job_id
 
 
@@ -178,8 +206,10 @@ def _run(
     except KeyboardInterrupt:
         known = job_id()
         if known:
-            typer.echo(f"\nstopped following; job {known} continues on the server "
-                       f"(`shopclerk finetune status {known} --follow` follows it)")  # fmt: skip
+            typer.echo(
+                f"\nstopped following; job {known} continues on the server "
+                f"(`shopclerk finetune status {known} --follow` follows it)"
+            )
         else:
             typer.echo("\nstopped before a job was started")
         raise typer.Exit(130) from None
@@ -190,9 +220,13 @@ async def _with_client(given: CommandServices, poll_seconds: float, work: Work) 
 
     settings = given.settings
     async with given.openai_client() as client:
-        tuning = FineTuning(client, model_file=settings.finetuned_model_file,
-                            job_file=settings.data_dir / JOB_FILE_NAME, say=typer.echo,
-                            poll_seconds=poll_seconds)  # fmt: skip
+        tuning = FineTuning(
+            client,
+            model_file=settings.finetuned_model_file,
+            job_file=settings.data_dir / JOB_FILE_NAME,
+            say=typer.echo,
+            poll_seconds=poll_seconds,
+        )
         await work(tuning)
 
 

@@ -153,8 +153,9 @@ def validate_chat_line(obj: object) -> None:
         if not isinstance(message, dict) or not {"role", "content"} <= set(message) <= MESSAGE_KEYS:
             raise ValueError(f'message {index}: not an object of "role" and "content"')
         if message["role"] not in ROLES:
-            raise ValueError(f"message {index}: role {message['role']!r} is not system, user "
-                             "or assistant")  # fmt: skip
+            raise ValueError(
+                f"message {index}: role {message['role']!r} is not system, user or assistant"
+            )
         if not isinstance(message["content"], str):
             raise ValueError(f'message {index}: "content" is not a string')
         if message["role"] == "system" and index != 1:
@@ -195,14 +196,21 @@ class Example:
 
     def plain(self) -> dict[str, Any]:
         return {
-            "id": self.id, "source": self.source.value, "intent": self.intent,
-            "channel": self.channel, "conversation_id": self.conversation_id,
+            "id": self.id,
+            "source": self.source.value,
+            "intent": self.intent,
+            "channel": self.channel,
+            "conversation_id": self.conversation_id,
             "context": [{"role": s.role, "text": s.text} for s in self.context],
-            "sources": [d.as_dict() for d in self.documents], "question": self.question,
-            "answer": self.answer, "outcome": self.outcome, "feedback": self.feedback,
-            "satisfaction": self.satisfaction, "created_at": aware(self.created_at).isoformat(),
+            "sources": [d.as_dict() for d in self.documents],
+            "question": self.question,
+            "answer": self.answer,
+            "outcome": self.outcome,
+            "feedback": self.feedback,
+            "satisfaction": self.satisfaction,
+            "created_at": aware(self.created_at).isoformat(),
             "generation": self.generation,
-        }  # fmt: skip
+        }
 
     def key(self) -> str:
         """Prompt and target, whitespace and case aside: equal keys are duplicates."""
@@ -258,8 +266,12 @@ class _Candidate:
 def _candidates(dialog: _Dialog) -> Iterator[_Candidate]:
     for message in dialog.messages:
         asked = dialog.by_seq.get(message.seq - 1)
-        if message.role == Role.BOT and message.decision == "reply" and asked is not None \
-                and asked.role == Role.CUSTOMER:  # fmt: skip
+        if (
+            message.role == Role.BOT
+            and message.decision == "reply"
+            and asked is not None
+            and asked.role == Role.CUSTOMER
+        ):
             yield _Candidate(Source.BOT, dialog, (asked,), message, asked.intent)
         questions = _questions(dialog, message)
         if questions:
@@ -271,8 +283,9 @@ def _questions(dialog: _Dialog, message: Message) -> tuple[Message, ...]:
     """The customer messages an agent's reply answers (none for any other message)."""
     ids = message.understood.answers if message.role == Role.AGENT else []
     found = (dialog.by_id.get(i) for i in ids)
-    return tuple(sorted((m for m in found if m is not None and m.role == Role.CUSTOMER),
-                        key=lambda m: m.seq))  # fmt: skip
+    return tuple(
+        sorted((m for m in found if m is not None and m.role == Role.CUSTOMER), key=lambda m: m.seq)
+    )
 
 
 def _agent_answers(dialog: _Dialog) -> dict[int, Message]:
@@ -320,8 +333,9 @@ def _retried(dialog: _Dialog) -> Iterator[_Candidate]:
             answer = _helped(dialog, later, agents)
             if answer is None or agents.get(attempt.id or 0) is answer:
                 continue  # nothing helped yet, or the agent's reply already answers this one
-            intent = next((i for i in (attempt.intent, later.intent) if i not in NOT_A_TOPIC),
-                          attempt.intent)  # fmt: skip
+            intent = next(
+                (i for i in (attempt.intent, later.intent) if i not in NOT_A_TOPIC), attempt.intent
+            )
             yield _Candidate(Source.RETRIED, dialog, (attempt,), answer, intent)
             break
 
@@ -372,23 +386,33 @@ def _example(c: _Candidate, store: StoreWords) -> Example:
         counts.update(found)
         return cleaned
 
-    context = tuple(Said(m.role, clean(m.text)) for m in c.dialog.before(c.asked[0].seq)
-                    if m.role != Role.SYSTEM)  # fmt: skip
+    context = tuple(
+        Said(m.role, clean(m.text))
+        for m in c.dialog.before(c.asked[0].seq)
+        if m.role != Role.SYSTEM
+    )
     documents = tuple(Document(d.id, clean(d.text)) for d in raw)
     question = clean("\n".join(m.text for m in c.asked))
     episode = c.episode
     generation = c.answer.understood.generation if c.answer.role == Role.BOT else None
     ids = [str(m.id) for m in c.asked] if c.source is Source.RETRIED else []
     return Example(
-        id=":".join([c.source.value, *ids, str(c.answer.id)]), source=c.source,
-        intent=c.intent, channel=c.dialog.conversation.channel,
-        conversation_id=c.dialog.conversation.id or 0, context=context, documents=documents,
-        question=question, answer=clean(c.answer.text),
-        outcome=episode.outcome if episode else None, feedback=c.rating,
+        id=":".join([c.source.value, *ids, str(c.answer.id)]),
+        source=c.source,
+        intent=c.intent,
+        channel=c.dialog.conversation.channel,
+        conversation_id=c.dialog.conversation.id or 0,
+        context=context,
+        documents=documents,
+        question=question,
+        answer=clean(c.answer.text),
+        outcome=episode.outcome if episode else None,
+        feedback=c.rating,
         satisfaction=episode.satisfaction if episode else None,
         created_at=aware(c.answer.created_at),
-        generation=generation if isinstance(generation, dict) else None, scrubbed=counts,
-    )  # fmt: skip
+        generation=generation if isinstance(generation, dict) else None,
+        scrubbed=counts,
+    )
 
 
 def unsupported(example: Example) -> tuple[str, ...]:
@@ -423,22 +447,31 @@ def _slice(session: Session, ids: Sequence[int], agents: tuple[str, ...]) -> Ite
     rows = session.exec(
         select(Message).where(col(Message.conversation_id).in_(ids)).order_by(*in_order)
     ).all()
-    ratings = dict(session.exec(
-        select(Feedback.message_id, Feedback.rating)
-        .join(Message, col(Message.id) == col(Feedback.message_id))
-        .where(col(Message.conversation_id).in_(ids))
-    ).all())  # fmt: skip
-    episodes = session.exec(select(Episode).where(col(Episode.conversation_id).in_(ids))
-                            .order_by(col(Episode.first_seq))).all()  # fmt: skip
+    ratings = dict(
+        session.exec(
+            select(Feedback.message_id, Feedback.rating)
+            .join(Message, col(Message.id) == col(Feedback.message_id))
+            .where(col(Message.conversation_id).in_(ids))
+        ).all()
+    )
+    episodes = session.exec(
+        select(Episode)
+        .where(col(Episode.conversation_id).in_(ids))
+        .order_by(col(Episode.first_seq))
+    ).all()
     by_conversation: dict[int, list[Message]] = {}
     for message in rows:
         by_conversation.setdefault(message.conversation_id, []).append(message)
     names = _known_names(session, conversations, rows)
     for conversation in conversations:
         cid = conversation.id or 0
-        yield _Dialog(conversation, by_conversation.get(cid, []),
-                      [e for e in episodes if e.conversation_id == cid], ratings,
-                      tuple(sorted({*names.get(cid, set()), *agents})))  # fmt: skip
+        yield _Dialog(
+            conversation,
+            by_conversation.get(cid, []),
+            [e for e in episodes if e.conversation_id == cid],
+            ratings,
+            tuple(sorted({*names.get(cid, set()), *agents})),
+        )
 
 
 def _known_names(
@@ -448,8 +481,11 @@ def _known_names(
     names as their replies give them."""
     names: dict[int, set[str]] = {c.id or 0: {c.customer_name or ""} for c in conversations}
     customer_ids = {c.customer_id for c in conversations if c.customer_id}
-    customers = dict(session.exec(select(Customer.id, Customer.name)
-                                  .where(col(Customer.id).in_(customer_ids))).all())  # fmt: skip
+    customers = dict(
+        session.exec(
+            select(Customer.id, Customer.name).where(col(Customer.id).in_(customer_ids))
+        ).all()
+    )
     orders: dict[int, set[str]] = {}
     for conversation in conversations:
         names[conversation.id or 0].add(customers.get(conversation.customer_id) or "")
@@ -461,8 +497,11 @@ def _known_names(
         agent_name = message.understood.agent_name if message.role == Role.AGENT else ""
         names[message.conversation_id].add(agent_name or "")
     mentioned = {o for found in orders.values() for o in found}
-    owners = dict(session.exec(select(Order.order_id, Order.customer_name)
-                               .where(col(Order.order_id).in_(mentioned))).all())  # fmt: skip
+    owners = dict(
+        session.exec(
+            select(Order.order_id, Order.customer_name).where(col(Order.order_id).in_(mentioned))
+        ).all()
+    )
     for cid, found in orders.items():
         names.setdefault(cid, set()).update(owners.get(o, "") for o in found)
     return {cid: {n for n in found if n.strip()} for cid, found in names.items()}
@@ -470,8 +509,11 @@ def _known_names(
 
 def _order_ids(message: Message) -> set[str]:
     understanding = message.understood
-    found = {str(d.get("id", ""))[len("order:") :] for d in understanding.documents or []
-             if str(d.get("id", "")).startswith("order:")}  # fmt: skip
+    found = {
+        str(d.get("id", ""))[len("order:") :]
+        for d in understanding.documents or []
+        if str(d.get("id", "")).startswith("order:")
+    }
     order_id = understanding.slots.get("order_id")
     if order_id is not None:
         found.add(order_id)
@@ -501,16 +543,19 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "examples": self.examples, "train": self.sizes["train"],
-            "validation": self.sizes["validation"], "conversations": self.conversations,
+            "examples": self.examples,
+            "train": self.sizes["train"],
+            "validation": self.sizes["validation"],
+            "conversations": self.conversations,
             "candidates": self.candidates,
             "by_source": {s: self.by_source[s] for s in Source if self.by_source[s]},
             "by_intent": dict(self.by_intent.most_common()),
             "dropped": {f: self.dropped[f] for f in FILTERS if self.dropped[f]},
             "duplicates": self.dropped["duplicate"],
             "scrubbed": {k: self.scrubbed[k] for k in PLACEHOLDERS if self.scrubbed[k]},
-            "unsupported_facts": self.unsupported, "files": [str(p) for p in self.files],
-        }  # fmt: skip
+            "unsupported_facts": self.unsupported,
+            "files": [str(p) for p in self.files],
+        }
 
     def why_empty(self) -> str:
         if not self.candidates:
@@ -544,8 +589,14 @@ def store_words(session: Session) -> StoreWords:
     names: set[str] = set()
     for product in session.exec(select(Product)):
         names |= {product.sku, product.name, product.brand}
-        texts += [product.sku, product.name, product.brand, product.category,
-                  product.description, *map(str, product.attributes.values())]  # fmt: skip
+        texts += [
+            product.sku,
+            product.name,
+            product.brand,
+            product.category,
+            product.description,
+            *map(str, product.attributes.values()),
+        ]
     for entry in session.exec(select(FaqEntry)):
         texts += [entry.question, *entry.alternates, entry.answer]
     return StoreWords(texts, names)
@@ -590,18 +641,25 @@ def split(
     if share > 0 and len(conversations) > 1:
         count = min(max(count, 1), len(conversations) - 1)
     held = set(conversations[:count])
-    return ([e for e in examples if e.conversation_id not in held],
-            [e for e in examples if e.conversation_id in held])  # fmt: skip
+    return (
+        [e for e in examples if e.conversation_id not in held],
+        [e for e in examples if e.conversation_id in held],
+    )
 
 
 def export(
-    db: Database, out: Path, selection: Selection, *, validation_share: float = 0.1,
+    db: Database,
+    out: Path,
+    selection: Selection,
+    *,
+    validation_share: float = 0.1,
     seed: int = 42,
-) -> Summary:  # fmt: skip
+) -> Summary:
     """Collect, split and write the examples; `NothingToExportError` when none is left."""
     if not 0 <= validation_share < 1:
-        raise ExportError(f"the validation share must be at least 0 and below 1, not "
-                          f"{validation_share}")  # fmt: skip
+        raise ExportError(
+            f"the validation share must be at least 0 and below 1, not {validation_share}"
+        )
     summary = Summary()
     examples = collect(db, selection, summary)
     if not examples:

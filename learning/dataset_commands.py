@@ -49,8 +49,9 @@ class Feedback(StrEnum):
 
 def make_dataset_app() -> typer.Typer:
     """The `dataset` command group; settings and database come from the context."""
-    app = typer.Typer(help="Fine-tuning data from the store's own conversations.",
-                      no_args_is_help=True)  # fmt: skip
+    app = typer.Typer(
+        help="Fine-tuning data from the store's own conversations.", no_args_is_help=True
+    )
 
     @app.callback()
     def group() -> None:
@@ -59,41 +60,89 @@ def make_dataset_app() -> typer.Typer:
     @app.command("export")
     def export(
         ctx: typer.Context,
-        out: Annotated[Path | None, typer.Option(
-            "--out", help="Where to write the files.", show_default="DATA_DIR/datasets")] = None,
-        outcome: Annotated[list[Outcome] | None, typer.Option(
-            "--outcome", help="Episodes ended this way (repeat for more); bot replies are "
-            "taken from bot_resolved ones only.",
-            show_default="bot_resolved, agent_resolved")] = None,
-        source: Annotated[list[SourceName] | None, typer.Option(
-            "--source", help="Where targets come from (repeat for more).",
-            show_default="all")] = None,
-        feedback: Annotated[Feedback, typer.Option(
-            help="up: bot replies only if the customer gave them a thumbs up (thumbs down are "
-            "always left out).")] = Feedback.ANY,
-        min_satisfaction: Annotated[int | None, typer.Option(
-            "--min-satisfaction", min=1, max=5,
-            help="Only episodes the customer rated this or higher (1-5).")] = None,
-        channel: Annotated[list[str] | None, typer.Option(
-            "--channel", help="Only conversations on this channel: web, slack... (repeat for "
-            "more).", show_default="all")] = None,
-        since: Annotated[datetime | None, typer.Option(
-            formats=DAY, help="Answers written on or after this day (the store's time).")]
-        = None,
-        until: Annotated[datetime | None, typer.Option(
-            formats=DAY, help="Answers written on or before this day.")] = None,
-        validation_share: Annotated[float, typer.Option(
-            "--validation-share", min=0.0, max=0.9,
-            help="Share of the conversations held out for validation.")] = 0.1,
-        seed: Annotated[int, typer.Option(help="The same seed gives the same split.")]
-        = DEFAULT_SEED,
-        include_open: Annotated[bool, typer.Option(
-            "--include-open", help="Also thumbed-up bot replies in conversations that have "
-            "not ended yet.")] = False,
-        grounded_only: Annotated[bool, typer.Option(
-            "--grounded-only", help="Leave out answers stating facts (prices, dates, order "
-            "ids...) their sources do not have.")] = False,
-    ) -> None:  # fmt: skip
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", help="Where to write the files.", show_default="DATA_DIR/datasets"
+            ),
+        ] = None,
+        outcome: Annotated[
+            list[Outcome] | None,
+            typer.Option(
+                "--outcome",
+                help="Episodes ended this way (repeat for more); bot replies are "
+                "taken from bot_resolved ones only.",
+                show_default="bot_resolved, agent_resolved",
+            ),
+        ] = None,
+        source: Annotated[
+            list[SourceName] | None,
+            typer.Option(
+                "--source", help="Where targets come from (repeat for more).", show_default="all"
+            ),
+        ] = None,
+        feedback: Annotated[
+            Feedback,
+            typer.Option(
+                help="up: bot replies only if the customer gave them a thumbs up (thumbs down are "
+                "always left out)."
+            ),
+        ] = Feedback.ANY,
+        min_satisfaction: Annotated[
+            int | None,
+            typer.Option(
+                "--min-satisfaction",
+                min=1,
+                max=5,
+                help="Only episodes the customer rated this or higher (1-5).",
+            ),
+        ] = None,
+        channel: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--channel",
+                help="Only conversations on this channel: web, slack... (repeat for more).",
+                show_default="all",
+            ),
+        ] = None,
+        since: Annotated[
+            datetime | None,
+            typer.Option(
+                formats=DAY, help="Answers written on or after this day (the store's time)."
+            ),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            typer.Option(formats=DAY, help="Answers written on or before this day."),
+        ] = None,
+        validation_share: Annotated[
+            float,
+            typer.Option(
+                "--validation-share",
+                min=0.0,
+                max=0.9,
+                help="Share of the conversations held out for validation.",
+            ),
+        ] = 0.1,
+        seed: Annotated[
+            int, typer.Option(help="The same seed gives the same split.")
+        ] = DEFAULT_SEED,
+        include_open: Annotated[
+            bool,
+            typer.Option(
+                "--include-open",
+                help="Also thumbed-up bot replies in conversations that have not ended yet.",
+            ),
+        ] = False,
+        grounded_only: Annotated[
+            bool,
+            typer.Option(
+                "--grounded-only",
+                help="Leave out answers stating facts (prices, dates, order "
+                "ids...) their sources do not have.",
+            ),
+        ] = False,
+    ) -> None:
         """Write the dialogs that went well as training and validation data.
 
         Writes train.jsonl and validation.jsonl for `shopclerk finetune`, *.plain.jsonl for
@@ -108,11 +157,15 @@ def make_dataset_app() -> typer.Typer:
         selection = Selection(
             outcomes=frozenset(o.value for o in outcome) if outcome else DEFAULT_OUTCOMES,
             sources=frozenset(Source(s.value) for s in source) if source else frozenset(Source),
-            feedback="up" if feedback is Feedback.UP else "any", min_satisfaction=min_satisfaction,
-            channels=frozenset(channel or ()), since=since.date() if since else None,
-            until=until.date() if until else None, timezone=ZoneInfo(current.store_timezone),
-            include_open=include_open, grounded_only=grounded_only,
-        )  # fmt: skip
+            feedback="up" if feedback is Feedback.UP else "any",
+            min_satisfaction=min_satisfaction,
+            channels=frozenset(channel or ()),
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            timezone=ZoneInfo(current.store_timezone),
+            include_open=include_open,
+            grounded_only=grounded_only,
+        )
         target = out or current.data_dir / "datasets"
         # Progress on stderr (stdout keeps the summary): redaction takes a while on big desks.
         typer.echo("exporting: reading the conversations, redacting personal data ...", err=True)
@@ -145,19 +198,25 @@ def summary_lines(summary: Summary, out: Path) -> list[str]:
     lines = [f"examples written to {out}"]
     for name in ("train", "validation"):
         size, conversations = summary.sizes[name], summary.conversations[name]
-        lines.append(_row(name, size, f"({conversations} conversation"
-                                      f"{'' if conversations == 1 else 's'})"))  # fmt: skip
+        lines.append(
+            _row(name, size, f"({conversations} conversation{'' if conversations == 1 else 's'})")
+        )
     counts = summary.as_dict()  # in summary.json's order: the filters as they are applied
-    for title, key in (("by source", "by_source"), ("by intent", "by_intent"),
-                       ("dropped", "dropped"), ("personal data replaced", "scrubbed")):  # fmt: skip
+    for title, key in (
+        ("by source", "by_source"),
+        ("by intent", "by_intent"),
+        ("dropped", "dropped"),
+        ("personal data replaced", "scrubbed"),
+    ):
         if counts[key]:
             lines.append(title)
             lines += [_row(name, count) for name, count in counts[key].items()]
     if summary.unsupported:
         dropped = summary.dropped["facts not in sources"]
         what = "dropped" if dropped else "kept; --grounded-only leaves them out"
-        lines.append(f"answers stating facts their sources do not have: {summary.unsupported} "
-                     f"({what})")  # fmt: skip
+        lines.append(
+            f"answers stating facts their sources do not have: {summary.unsupported} ({what})"
+        )
     return lines
 
 

@@ -228,15 +228,20 @@ class FineTuning:
         validation_file = await self._upload(validation) if validation else openai.omit
         seed = openai.omit if request.seed is None else request.seed
         job = await self._client.fine_tuning.jobs.create(
-            model=request.base_model, training_file=training_file,
-            validation_file=validation_file, suffix=SUFFIX, seed=seed,
-        )  # fmt: skip
+            model=request.base_model,
+            training_file=training_file,
+            validation_file=validation_file,
+            suffix=SUFFIX,
+            seed=seed,
+        )
         validation_path = str(request.validation.resolve()) if request.validation else None
-        record = JobRecord(job.id, job.status, request.base_model,
-                           str(request.train.resolve()), validation_path)  # fmt: skip
+        record = JobRecord(
+            job.id, job.status, request.base_model, str(request.train.resolve()), validation_path
+        )
         write_json(self._job_file, asdict(record))
-        self._say(f"job {job.id} started: {request.base_model} learns from {train.examples} "
-                  f"examples")  # fmt: skip
+        self._say(
+            f"job {job.id} started: {request.base_model} learns from {train.examples} examples"
+        )
         return job
 
     async def look(self, job_id: str, *, backlog: int = STATUS_BACKLOG) -> FineTuningJob:
@@ -264,12 +269,17 @@ class FineTuning:
         if not job.fine_tuned_model:
             raise FinetuneError(f"job {job.id} succeeded but the server named no model")
         finished = datetime.fromtimestamp(job.finished_at, UTC) if job.finished_at else None
-        write_json(self._model_file, {
-            "model": job.fine_tuned_model, "job_id": job.id, "base_model": job.model,
-            "trained_tokens": job.trained_tokens,
-            "finished_at": (finished or datetime.now(UTC)).isoformat(),
-            "training_file": self._training_file(job),
-        })  # fmt: skip
+        write_json(
+            self._model_file,
+            {
+                "model": job.fine_tuned_model,
+                "job_id": job.id,
+                "base_model": job.model,
+                "trained_tokens": job.trained_tokens,
+                "finished_at": (finished or datetime.now(UTC)).isoformat(),
+                "training_file": self._training_file(job),
+            },
+        )
         self._say(f"model {job.fine_tuned_model} written to {self._model_file}")
         self._say("the openai generator (SHOPCLERK_GENERATOR=openai) answers with it from now on")
         return self._model_file
@@ -325,10 +335,11 @@ def describe_event(event: FineTuningJobEvent) -> str:
     data = event.data if isinstance(event.data, dict) else {}
     if event.type == "metrics" and "step" in data:
         total = f"/{data['total_steps']}" if "total_steps" in data else ""
-        losses = [f"{label} {data[key]:.4g}"
-                  for key, label in (("train_loss", "training loss"),
-                                     ("valid_loss", "validation loss"))
-                  if isinstance(data.get(key), int | float)]  # fmt: skip
+        losses = [
+            f"{label} {data[key]:.4g}"
+            for key, label in (("train_loss", "training loss"), ("valid_loss", "validation loss"))
+            if isinstance(data.get(key), int | float)
+        ]
         return f"step {data['step']}{total}" + (f": {', '.join(losses)}" if losses else "")
     prefix = {"warn": "warning: ", "error": "error: "}.get(event.level, "")
     return prefix + event.message

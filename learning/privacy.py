@@ -25,8 +25,10 @@ _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")  # Slack: <@U123> or <@U1
 _CARD = re.compile(r"(?<![\w-])(?:\d{13,19}|\d{4}([ -])\d{4,6}\1\d{4,5}(?:\1\d{1,4})?)(?![\w-])")
 _GROUPED_CARD = re.compile(r"\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}")
 # A phone number starts with +, 00 or the trunk 0 (never inside an id, a date or a price).
-_PHONE = re.compile(r"(?<![\w+\-/.:])(?:(?:\+|00)\d{1,3}[ -]?(?:\(0\)[ -]?)?\d|\(0\d{1,4}\)"
-                    r"[ -]?\d|0\d)(?:[ -]?\d){6,13}(?!\w)")  # fmt: skip
+_PHONE = re.compile(
+    r"(?<![\w+\-/.:])(?:(?:\+|00)\d{1,3}[ -]?(?:\(0\)[ -]?)?\d|\(0\d{1,4}\)"
+    r"[ -]?\d|0\d)(?:[ -]?\d){6,13}(?!\w)"
+)
 _STREET_WORDS = (
     "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Square|Sq|"
     "Terrace|Close|Crescent|Gardens|Grove|Row|Mews|Parade"
@@ -151,8 +153,12 @@ def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
     """Full names in any case ("anna de vries"); single words only with their capital, so that
     a customer called Mark leaves "mark the parcel" alone."""
     full = {" ".join(n.split()) for n in names if n.strip()}
-    parts = {p for n in full for p in re.split(r"[\s,]+", n)
-             if len(p) >= 2 and p[0].isupper() and p.replace("-", "").isalpha()}  # fmt: skip
+    parts = {
+        p
+        for n in full
+        for p in re.split(r"[\s,]+", n)
+        if len(p) >= 2 and p[0].isupper() and p.replace("-", "").isalpha()
+    }
     longest_first = sorted(full, key=len, reverse=True)
     anycase = [r"\s+".join(map(re.escape, n.split())) for n in longest_first if " " in n]
     either = [f"(?i:{'|'.join(anycase)})"] if anycase else []
@@ -166,5 +172,9 @@ def _digits(text: str) -> str:
 
 def record_numbers(texts: Iterable[str]) -> set[str]:
     """The long numbers in the records (tracking, invoice numbers): facts, never personal."""
-    return {_digits(t) for text in texts for t in re.findall(r"[\w-]*\d[\w-]*", text)
-            if len(_digits(t)) >= 8}  # fmt: skip
+    return {
+        _digits(t)
+        for text in texts
+        for t in re.findall(r"[\w-]*\d[\w-]*", text)
+        if len(_digits(t)) >= 8
+    }

@@ -44,16 +44,20 @@ def make_suggestions_app() -> typer.Typer:
         waiting = pending(services(ctx).open_db())
         for suggestion in waiting:
             typer.echo(_line(suggestion))
-        typer.echo(f"{len(waiting)} pending" + (": `show ID` for the whole of one" if waiting
-                                                else ""))  # fmt: skip
+        typer.echo(
+            f"{len(waiting)} pending" + (": `show ID` for the whole of one" if waiting else "")
+        )
 
     @app.command("refresh")
     def refresh(
         ctx: typer.Context,
-        since: Annotated[datetime | None, typer.Option(
-            help="Learn only from agents' answers from then on.",
-            show_default="all time")] = None,
-    ) -> None:  # fmt: skip
+        since: Annotated[
+            datetime | None,
+            typer.Option(
+                help="Learn only from agents' answers from then on.", show_default="all time"
+            ),
+        ] = None,
+    ) -> None:
         """Learn suggestions from what agents answered when the bot could not."""
         from learning.suggestions import suggest
 
@@ -61,8 +65,10 @@ def make_suggestions_app() -> typer.Typer:
         report = suggest(given.open_db(), given.encoder(), given.settings.index_dir, since)
         typer.echo(report.summary())
         for question, key, similarity in report.covered:
-            typer.echo(f"  covered: {question!r} is FAQ {key} ({similarity:.2f}); add it as an "
-                       "alternate if the bot did not find it")  # fmt: skip
+            typer.echo(
+                f"  covered: {question!r} is FAQ {key} ({similarity:.2f}); add it as an "
+                "alternate if the bot did not find it"
+            )
 
     @app.command("show")
     def show(ctx: typer.Context, suggestion_id: int) -> None:
@@ -73,16 +79,19 @@ def make_suggestions_app() -> typer.Typer:
             suggestion = find(services(ctx).open_db(), suggestion_id)
         except SuggestionError as exc:
             raise fail(str(exc)) from exc
-        typer.echo(f"suggestion {suggestion.id}: {suggestion.status}, asked "
-                   f"{suggestion.cluster_size} times")  # fmt: skip
+        typer.echo(
+            f"suggestion {suggestion.id}: {suggestion.status}, asked "
+            f"{suggestion.cluster_size} times"
+        )
         typer.echo(f"question:  {suggestion.question}")
         for alternate in suggestion.alternates:
             typer.echo(f"  also:    {alternate}")
         typer.echo(f"answer:    {suggestion.answer}")
         typer.echo(f"messages:  {', '.join(map(str, suggestion.source_message_ids))}")
         if suggestion.decided_at is not None:
-            typer.echo(f"decided:   {suggestion.decided_at:%Y-%m-%d %H:%M} by "
-                       f"{suggestion.decided_by}")  # fmt: skip
+            typer.echo(
+                f"decided:   {suggestion.decided_at:%Y-%m-%d %H:%M} by {suggestion.decided_by}"
+            )
         if suggestion.faq_key:
             typer.echo(f"FAQ entry: {suggestion.faq_key}")
 
@@ -92,14 +101,21 @@ def make_suggestions_app() -> typer.Typer:
         suggestion_id: int,
         question: Annotated[str | None, typer.Option(help="The question, as edited.")] = None,
         answer: Annotated[str | None, typer.Option(help="The answer, as edited.")] = None,
-        alternate: Annotated[list[str] | None, typer.Option(
-            help="Another way customers ask it (repeat; replaces the suggested ones).")] = None,
-        key: Annotated[str | None, typer.Option(
-            help="The entry's key.", show_default="a slug of the question")] = None,
+        alternate: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="Another way customers ask it (repeat; replaces the suggested ones)."
+            ),
+        ] = None,
+        key: Annotated[
+            str | None, typer.Option(help="The entry's key.", show_default="a slug of the question")
+        ] = None,
         topic: Annotated[str, typer.Option(help="The entry's topic, e.g. shipping.")] = "",
-        edit: Annotated[bool, typer.Option(
-            "--edit", help="Edit question, alternates and answer in $EDITOR first.")] = False,
-    ) -> None:  # fmt: skip
+        edit: Annotated[
+            bool,
+            typer.Option("--edit", help="Edit question, alternates and answer in $EDITOR first."),
+        ] = False,
+    ) -> None:
         """Add the suggestion to the FAQ (edited if asked) and index it."""
         from kb.knowledge import build_indexes
         from learning.suggestions import SuggestionError, find
@@ -109,10 +125,18 @@ def make_suggestions_app() -> typer.Typer:
         db = given.open_db()
         try:
             if edit:
-                question, alternate, answer = _edited(find(db, suggestion_id), question,
-                                                      alternate, answer)  # fmt: skip
-            entry = accept_suggestion(db, suggestion_id, question=question, answer=answer,
-                                      alternates=alternate, key=key, topic=topic)  # fmt: skip
+                question, alternate, answer = _edited(
+                    find(db, suggestion_id), question, alternate, answer
+                )
+            entry = accept_suggestion(
+                db,
+                suggestion_id,
+                question=question,
+                answer=answer,
+                alternates=alternate,
+                key=key,
+                topic=topic,
+            )
         except SuggestionError as exc:
             raise fail(str(exc)) from exc
         typer.echo(f"FAQ entry {entry.key} added: {entry.question}")
@@ -138,8 +162,10 @@ def make_suggestions_app() -> typer.Typer:
 def _line(suggestion: FaqSuggestion) -> str:
     answer = " ".join(suggestion.answer.split())
     excerpt = answer if len(answer) <= 60 else answer[:59] + "…"
-    return f"{suggestion.id:>5}  ×{suggestion.cluster_size:<3} {suggestion.question}\n" \
-           f"{'':>12}→ {excerpt}"  # fmt: skip
+    return (
+        f"{suggestion.id:>5}  ×{suggestion.cluster_size:<3} {suggestion.question}\n"
+        f"{'':>12}→ {excerpt}"
+    )
 
 
 def _edited(
@@ -153,11 +179,19 @@ def _edited(
 
     from learning.suggestions import EntryError, default_alternates
 
-    text = "\n".join([
-        EDIT_HELP + "question:", question or suggestion.question, "", "alternates:",
-        *[f"- {a}" for a in (alternates or default_alternates(suggestion, question))],
-        "", "answer:", answer or suggestion.answer, "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            EDIT_HELP + "question:",
+            question or suggestion.question,
+            "",
+            "alternates:",
+            *[f"- {a}" for a in (alternates or default_alternates(suggestion, question))],
+            "",
+            "answer:",
+            answer or suggestion.answer,
+            "",
+        ]
+    )
     edited = click.edit(text, extension=".txt")
     if edited is None:  # closed without saving
         raise EntryError("not accepted: the editor was closed without saving")

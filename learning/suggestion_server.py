@@ -130,11 +130,22 @@ class SuggestionEndpoints:
         if any(v is not None and not isinstance(v, str) for v in edits.values()) or not (
             alternates is None or _strings(alternates)
         ):
-            return _error(400, "bad_request", "question, answer, key and topic are text; "
-                          "alternates a list of texts")  # fmt: skip
-        accept = partial(suggestions.accept, self._db, sid, question=edits["question"],
-                         answer=edits["answer"], key=edits["key"], topic=edits["topic"] or "",
-                         alternates=alternates, by=agent_owner(agent.id or 0))  # fmt: skip
+            return _error(
+                400,
+                "bad_request",
+                "question, answer, key and topic are text; alternates a list of texts",
+            )
+        accept = partial(
+            suggestions.accept,
+            self._db,
+            sid,
+            question=edits["question"],
+            answer=edits["answer"],
+            key=edits["key"],
+            topic=edits["topic"] or "",
+            alternates=alternates,
+            by=agent_owner(agent.id or 0),
+        )
         try:
             entry = await asyncio.to_thread(accept)
         except SuggestionError as exc:
@@ -143,13 +154,18 @@ class SuggestionEndpoints:
             await asyncio.to_thread(build_indexes, self._db, self._index_dir, self._encoder)
             await self._on_faq_changed()
         suggestion = await asyncio.to_thread(suggestions.find, self._db, sid)
-        faq = {"key": entry.key, "question": entry.question, "alternates": entry.alternates,
-               "answer": entry.answer}  # fmt: skip
+        faq = {
+            "key": entry.key,
+            "question": entry.question,
+            "alternates": entry.alternates,
+            "answer": entry.answer,
+        }
         return JSONResponse({"suggestion": suggestion_json(suggestion), "faq": faq})
 
     async def reject(self, request: Request, agent: Agent) -> Response:
-        reject = partial(suggestions.reject, self._db, request.path_params["sid"],
-                         by=agent_owner(agent.id or 0))  # fmt: skip
+        reject = partial(
+            suggestions.reject, self._db, request.path_params["sid"], by=agent_owner(agent.id or 0)
+        )
         try:
             suggestion = await asyncio.to_thread(reject)
         except SuggestionError as exc:
@@ -160,12 +176,17 @@ class SuggestionEndpoints:
 def suggestion_json(suggestion: FaqSuggestion) -> dict[str, Any]:
     decided = suggestion.decided_at.isoformat() if suggestion.decided_at else None
     return {
-        "id": suggestion.id, "question": suggestion.question,
-        "alternates": suggestion.alternates, "answer": suggestion.answer,
-        "status": suggestion.status, "cluster_size": suggestion.cluster_size,
-        "created_at": suggestion.created_at.isoformat(), "decided_at": decided,
-        "decided_by": suggestion.decided_by, "faq_key": suggestion.faq_key,
-    }  # fmt: skip
+        "id": suggestion.id,
+        "question": suggestion.question,
+        "alternates": suggestion.alternates,
+        "answer": suggestion.answer,
+        "status": suggestion.status,
+        "cluster_size": suggestion.cluster_size,
+        "created_at": suggestion.created_at.isoformat(),
+        "decided_at": decided,
+        "decided_by": suggestion.decided_by,
+        "faq_key": suggestion.faq_key,
+    }
 
 
 def _strings(value: object) -> bool:

@@ -278,8 +278,9 @@ def _names(session: Session, messages: Sequence[Message]) -> dict[int, set[str]]
     cids = {m.conversation_id for m in messages}
     owners: dict[str, set[int]] = defaultdict(set)  # email or order id -> conversations
     customers: dict[int, set[int]] = defaultdict(set)
-    conversations = _rows(session, lambda ids: select(Conversation).where(
-        col(Conversation.id).in_(ids)), cids)  # fmt: skip
+    conversations = _rows(
+        session, lambda ids: select(Conversation).where(col(Conversation.id).in_(ids)), cids
+    )
     for c in conversations:
         names[c.id or 0].add(c.customer_name or "")
         for email in filter(None, [c.identified_email(), *c.given_emails()]):
@@ -289,12 +290,18 @@ def _names(session: Session, messages: Sequence[Message]) -> dict[int, set[str]]
     for m in messages:
         for digits in ORDER_DIGITS.findall(m.text):
             owners[f"HP-{digits}"].add(m.conversation_id)
-    for customer in _rows(session, lambda ids: select(Customer).where(
-            col(Customer.id).in_(ids)), customers):  # fmt: skip
+    for customer in _rows(
+        session, lambda ids: select(Customer).where(col(Customer.id).in_(ids)), customers
+    ):
         for cid in customers[customer.id or 0]:
             names[cid].add(customer.name or "")
-    orders = _rows(session, lambda keys: select(Order).where(
-        col(Order.customer_email).in_(keys) | col(Order.order_id).in_(keys)), owners)  # fmt: skip
+    orders = _rows(
+        session,
+        lambda keys: select(Order).where(
+            col(Order.customer_email).in_(keys) | col(Order.order_id).in_(keys)
+        ),
+        owners,
+    )
     for order in orders:
         by_email, by_id = owners.get(order.customer_email.lower()), owners.get(order.order_id)
         for cid in (by_email or set()) | (by_id or set()):
@@ -418,10 +425,17 @@ def _new(group: _Cluster, status: str = "pending", faq_key: str | None = None) -
     question, *alternates = _distinct(group.wordings())
     ids = sorted({i for p in group.pairs for i in p.message_ids})
     decided = None if status == "pending" else utcnow()
-    return FaqSuggestion(question=question, alternates=alternates[:MAX_ALTERNATES],
-                         answer=group.latest.answer, source_message_ids=ids, status=status,
-                         cluster_size=len(group.pairs), faq_key=faq_key, decided_at=decided,
-                         decided_by=None if decided is None else "suggest")  # fmt: skip
+    return FaqSuggestion(
+        question=question,
+        alternates=alternates[:MAX_ALTERNATES],
+        answer=group.latest.answer,
+        source_message_ids=ids,
+        status=status,
+        cluster_size=len(group.pairs),
+        faq_key=faq_key,
+        decided_at=decided,
+        decided_by=None if decided is None else "suggest",
+    )
 
 
 def _grow(suggestion: FaqSuggestion, group: _Cluster) -> None:
@@ -479,12 +493,20 @@ def accept(
         suggestion = _undecided(session, suggestion_id)
         if alternates is None:
             alternates = default_alternates(suggestion, question)
-        record = _record(suggestion.question if question is None else question,
-                         suggestion.answer if answer is None else answer,
-                         alternates, key, topic)  # fmt: skip
-        entry = FaqEntry(key=_free_key(session, record, explicit=key is not None),
-                         question=record.question, alternates=record.alternates,
-                         answer=record.answer, topic=record.topic)  # fmt: skip
+        record = _record(
+            suggestion.question if question is None else question,
+            suggestion.answer if answer is None else answer,
+            alternates,
+            key,
+            topic,
+        )
+        entry = FaqEntry(
+            key=_free_key(session, record, explicit=key is not None),
+            question=record.question,
+            alternates=record.alternates,
+            answer=record.answer,
+            topic=record.topic,
+        )
         entry.content_hash = content_hash(entry.search_text())
         _decide(session, suggestion, "accepted", by, faq_key=entry.key)
         session.add(entry)
@@ -541,8 +563,13 @@ def _record(
 ) -> FaqRecord:
     """The entry checked as an FAQ file's row is (`kb.records.FaqRecord`)."""
     try:
-        record = FaqRecord(id=key or None, question=question, answer=answer, topic=topic,
-                           alternates=[a for a in alternates if a.strip()])  # fmt: skip
+        record = FaqRecord(
+            id=key or None,
+            question=question,
+            answer=answer,
+            topic=topic,
+            alternates=[a for a in alternates if a.strip()],
+        )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise EntryError(problems) from exc

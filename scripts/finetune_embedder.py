@@ -83,8 +83,17 @@ def faq_batches(pairs: list[tuple[str, str, str]], size: int, rng: random.Random
         yield [rng.choice(by_key[k]) for k in chosen]
 
 
-def fine_tune(data_dir: Path, out: Path, seconds: float, lr: float, faq_share: float,
-              batch: int, seed: int, threads: int, max_steps: int) -> dict[str, float]:  # fmt: skip
+def fine_tune(
+    data_dir: Path,
+    out: Path,
+    seconds: float,
+    lr: float,
+    faq_share: float,
+    batch: int,
+    seed: int,
+    threads: int,
+    max_steps: int,
+) -> dict[str, float]:
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -122,8 +131,11 @@ def fine_tune(data_dir: Path, out: Path, seconds: float, lr: float, faq_share: f
         losses.append(float(value.detach()))
         steps += 1
         if steps % 25 == 0:
-            print(f"step {steps} loss {sum(losses[-25:]) / 25:.3f} "
-                  f"{time.perf_counter() - train_start:.0f}s", flush=True)  # fmt: skip
+            print(
+                f"step {steps} loss {sum(losses[-25:]) / 25:.3f} "
+                f"{time.perf_counter() - train_start:.0f}s",
+                flush=True,
+            )
     trained = time.perf_counter() - train_start
     model.eval()
     model.max_seq_length = 256
@@ -135,9 +147,12 @@ def fine_tune(data_dir: Path, out: Path, seconds: float, lr: float, faq_share: f
     onnx.save_pretrained(str(staging))
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
-    return {"steps": steps, "train_s": round(trained, 1),
-            "export_s": round(time.perf_counter() - export_start, 1),
-            "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+    return {
+        "steps": steps,
+        "train_s": round(trained, 1),
+        "export_s": round(time.perf_counter() - export_start, 1),
+        "total_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:
@@ -156,8 +171,17 @@ def main() -> None:
     from shopclerk.settings import load_settings
 
     settings = load_settings(args.data_dir)
-    timing = fine_tune(args.data_dir, settings.models_dir / MODEL_NAME, args.seconds, args.lr,
-                       args.faq_share, args.batch, args.seed, args.threads, args.steps)  # fmt: skip
+    timing = fine_tune(
+        args.data_dir,
+        settings.models_dir / MODEL_NAME,
+        args.seconds,
+        args.lr,
+        args.faq_share,
+        args.batch,
+        args.seed,
+        args.threads,
+        args.steps,
+    )
     print("fine-tune", timing, flush=True)
     if args.no_rebuild:
         return

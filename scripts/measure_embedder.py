@@ -60,8 +60,9 @@ def measure(data_dir: Path) -> dict[str, object]:
     limit_threads(settings.threads)
     engine = load_engine(settings, open_db(settings))
     intent = evaluation.intent_figures(engine)
-    kaggle_rows = [r for r in evaluation._eval_rows("imported_faq_paraphrases.jsonl")
-                   if r["pass"] == "dev"]  # fmt: skip
+    kaggle_rows = [
+        r for r in evaluation._eval_rows("imported_faq_paraphrases.jsonl") if r["pass"] == "dev"
+    ]
     kaggle = evaluation.imported_faq_figures(settings, engine, KAGGLE, kaggle_rows)
     return {
         "natural_dev": natural_by_pass(engine),

@@ -33,8 +33,14 @@ def main() -> None:
     settings = load_settings(args.data_dir)
     db = open_db(settings)
     engine = load_engine(settings, db)
-    rows = [json.loads(x) for x in resources.files("engine").joinpath(
-        "data", "train", "faq_dev.jsonl").read_text().splitlines() if x.strip()]  # fmt: skip
+    rows = [
+        json.loads(x)
+        for x in resources.files("engine")
+        .joinpath("data", "train", "faq_dev.jsonl")
+        .read_text()
+        .splitlines()
+        if x.strip()
+    ]
     texts = [engine.stages.speller.correct(r["query"]).corrected for r in rows]
     model_texts = [model_text(t) for t in texts]
     vectors = engine.stages.encoder.encode(model_texts)
@@ -49,21 +55,27 @@ def main() -> None:
         variants.items(), (0.6, 0.75, 0.9, 1.0), (0.0, 0.08)
     ):
         index = VectorIndex.empty("faq")
-        index.sync([IndexedText(i, name, text_of(f)) for i, f in catalog.faq.items()],
-                   engine.stages.encoder.encode)  # fmt: skip
+        index.sync(
+            [IndexedText(i, name, text_of(f)) for i, f in catalog.faq.items()],
+            engine.stages.encoder.encode,
+        )
         product = VectorIndex.load(settings.index_dir, "product")
         search = HybridSearch(catalog, {"faq": index, "product": product})
         search_module.DENSE_WEIGHT = weight
         hit1 = hit3 = 0
         for row, text, vector, intent in zip(rows, texts, vectors, intents, strict=True):
             hits = search.search("faq", text, vector, k=5)
-            ranked = sorted(hits, key=lambda h: -(h.score + boost * (
-                intent in catalog.faq[h.record_id].intents)))  # fmt: skip
+            ranked = sorted(
+                hits,
+                key=lambda h: -(h.score + boost * (intent in catalog.faq[h.record_id].intents)),
+            )
             keys = [h.key for h in ranked[:3]]
             hit1 += keys[:1] == [row["faq_id"]]
             hit3 += row["faq_id"] in keys
-        print(f"{name:16} dense={weight:.2f} boost={boost:.2f}  "
-              f"hit@1={hit1 / len(rows):.3f} hit@3={hit3 / len(rows):.3f}")  # fmt: skip
+        print(
+            f"{name:16} dense={weight:.2f} boost={boost:.2f}  "
+            f"hit@1={hit1 / len(rows):.3f} hit@3={hit3 / len(rows):.3f}"
+        )
 
 
 if __name__ == "__main__":

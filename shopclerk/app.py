@@ -64,20 +64,20 @@ def create_app(
         worker = EngineWorker(engine)
         worker.start()
         tickets = Tickets(db, engine.store)
-        config = DeskConfig(settings.hours, settings.agent_away_seconds,
-                            settings.queue_flag_seconds)  # fmt: skip
+        config = DeskConfig(
+            settings.hours, settings.agent_away_seconds, settings.queue_flag_seconds
+        )
         writer = load_writer(settings, openai_client)
-        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config,
-                    writer)  # fmt: skip
+        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config, writer)
         web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
         desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
         # FAQ entries accepted from agents' answers are indexed and used at once; so are index
         # changes made by another process (`shopclerk kb ...`), within seconds.
-        reloader = KnowledgeReloader(engine, settings.index_dir,
-                                     partial(load_knowledge, db, settings.index_dir),
-                                     worker.run)  # fmt: skip
+        reloader = KnowledgeReloader(
+            engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
+        )
         suggestions = SuggestionEndpoints(db, settings.index_dir, loaded.encoder, reloader.reload)
         agent_console = AgentConsole(desk, db, accounts, suggestions)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
@@ -88,8 +88,14 @@ def create_app(
             from channels.slack.app import SlackApp
             from channels.slack.store import SlackStore
 
-            slack = SlackApp(slack_config(settings), desk, engine.store, SlackStore(db), accounts,
-                             engine.stages.lookup.catalog)  # fmt: skip
+            slack = SlackApp(
+                slack_config(settings),
+                desk,
+                engine.store,
+                SlackStore(db),
+                accounts,
+                engine.stages.lookup.catalog,
+            )
             await slack.start()
             slack_events.app = slack.endpoint
         app.state.slack = slack

@@ -69,14 +69,19 @@ class ShopclerkGroup(TyperGroup):
             raise
 
 
-app = typer.Typer(help="shopclerk: a customer-service desk for online stores.",
-                  no_args_is_help=True, pretty_exceptions_enable=False,
-                  cls=ShopclerkGroup)  # fmt: skip
-kb_app = typer.Typer(help="The store's knowledge: catalog, FAQ, orders and search indexes.",
-                     no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="shopclerk: a customer-service desk for online stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=ShopclerkGroup,
+)
+kb_app = typer.Typer(
+    help="The store's knowledge: catalog, FAQ, orders and search indexes.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-agents_app = typer.Typer(help="Accounts of the people who take handed-off conversations.",
-                         no_args_is_help=True)  # fmt: skip
+agents_app = typer.Typer(
+    help="Accounts of the people who take handed-off conversations.", no_args_is_help=True
+)
 app.add_typer(kb_app, name="kb")
 kb_app.add_typer(suggestions_app, name="suggestions")
 app.add_typer(db_app, name="db")
@@ -162,9 +167,12 @@ def db_upgrade() -> None:
 
 AgentPassword = Annotated[
     str,
-    typer.Option(envvar="SHOPCLERK_AGENT_PASSWORD", show_default=False,
-                 help="The password (10+ characters); asked for when not given."),
-]  # fmt: skip
+    typer.Option(
+        envvar="SHOPCLERK_AGENT_PASSWORD",
+        show_default=False,
+        help="The password (10+ characters); asked for when not given.",
+    ),
+]
 
 
 def _ask_password(prompt: str) -> str:
@@ -294,8 +302,11 @@ def _import(kind: str, path: Path, replace: bool) -> None:
     from shopclerk.wiring import build
 
     db = open_db(settings())
-    function = {"products": importers.import_products, "faq": importers.import_faq,
-                "orders": importers.import_orders}[kind]  # fmt: skip
+    function = {
+        "products": importers.import_products,
+        "faq": importers.import_faq,
+        "orders": importers.import_orders,
+    }[kind]
     try:
         with step(f"importing {kind} from {path}"):
             report = function(db, path, replace=replace)
@@ -537,16 +548,20 @@ def evaluate(
     report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
     generator: Annotated[
         str | None,
-        typer.Option(help="grounded or openai (any configured OpenAI-compatible endpoint); "
-                     "default: SHOPCLERK_GENERATOR."),
+        typer.Option(
+            help="grounded or openai (any configured OpenAI-compatible endpoint); "
+            "default: SHOPCLERK_GENERATOR."
+        ),
     ] = None,
     imported_faq: Annotated[
         Path | None,
-        typer.Option(help="Another store's FAQ file to import into a throwaway store and ask "
-                     "paraphrases of; default: ../shared/data/faq/ecommerce_faq_kaggle.json "
-                     "beside the repository, when it exists."),
+        typer.Option(
+            help="Another store's FAQ file to import into a throwaway store and ask "
+            "paraphrases of; default: ../shared/data/faq/ecommerce_faq_kaggle.json "
+            "beside the repository, when it exists."
+        ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Measure the bot: intents, out-of-scope, FAQ retrieval, spelling, dialogs, answers."""
     from pydantic import ValidationError
 

@@ -90,8 +90,11 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
         figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
         figures[f"{part}_wrongful_refusal"] = _share(v == REFUSED for v in verdicts)
         if part == "dev":
-            failures += [f"{r['kind']} {r['text']!r}: {v}"
-                         for r, v in zip(rows, verdicts, strict=True) if v != RIGHT]  # fmt: skip
+            failures += [
+                f"{r['kind']} {r['text']!r}: {v}"
+                for r, v in zip(rows, verdicts, strict=True)
+                if v != RIGHT
+            ]
     return {**figures, "failures": failures}
 
 
@@ -99,8 +102,12 @@ def _verdicts(
     engine: Engine, rows: Sequence[dict[str, Any]], products: Mapping[str, Product] | None = None
 ) -> list[str]:
     """Each row's text, sent as the first message of a conversation of its own, judged."""
-    return [judge(row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"], "eval")),
-                  products) for row in rows]  # fmt: skip
+    return [
+        judge(
+            row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"], "eval")), products
+        )
+        for row in rows
+    ]
 
 
 RIGHT, WRONG_RECORD, REFUSED, WRONG = "right", "answered from the wrong record", "refused", "wrong"
@@ -124,11 +131,15 @@ def judge(row: dict[str, Any], turn: Turn, products: Mapping[str, Product] | Non
             return RIGHT
         return REFUSED if intent in REFUSALS else WRONG
     wanted = "faq" if kind == "faq" else "product"
-    sources = [s for s in decision.sources if s.kind == wanted] if isinstance(decision, Reply) \
-        else []  # fmt: skip
+    sources = (
+        [s for s in decision.sources if s.kind == wanted] if isinstance(decision, Reply) else []
+    )
     if sources and sources[0].id in accept:
-        cited = [products[s.id] for s in sources if s.id in accept] \
-            if products and wanted == "product" else []  # fmt: skip
+        cited = (
+            [products[s.id] for s in sources if s.id in accept]
+            if products and wanted == "product"
+            else []
+        )
         stated = all(_states(decision.text, p, row.get("attribute")) for p in cited)
         return RIGHT if stated else WRONG
     if isinstance(decision, Reply) and decision.sources:
@@ -178,8 +189,9 @@ def _imported_verdicts(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[s
         figures[f"{part}_wrong_confident"] = _share(v == WRONG_RECORD for v in verdicts)
         figures[f"{part}_refused"] = _share(v == REFUSED for v in verdicts)
         if part == "dev":
-            failures += [f"{r['text']!r}: {v}"
-                         for r, v in zip(mine, verdicts, strict=True) if v != RIGHT]  # fmt: skip
+            failures += [
+                f"{r['text']!r}: {v}" for r, v in zip(mine, verdicts, strict=True) if v != RIGHT
+            ]
     return {**figures, "failures": failures}
 
 
@@ -214,8 +226,9 @@ def intent_figures(engine: Engine) -> dict[str, Any]:
     own = store_examples("eval")
     in_scope = test + [e for e in own if e.intent != OUT_OF_SCOPE]
     oos = [e for e in own if e.intent == OUT_OF_SCOPE]
-    predicted = dict(zip((id(e) for e in in_scope + oos), _predict(engine, in_scope + oos),
-                         strict=True))  # fmt: skip
+    predicted = dict(
+        zip((id(e) for e in in_scope + oos), _predict(engine, in_scope + oos), strict=True)
+    )
 
     def accuracy(rows: Sequence[Example]) -> float:
         return _share(predicted[id(e)] == e.intent for e in rows)
@@ -225,8 +238,12 @@ def intent_figures(engine: Engine) -> dict[str, Any]:
     return {
         "bitext_test_rows": len(test),
         "bitext_accuracy": accuracy(test),
-        "bitext_macro_f1": round(float(f1_score(gold, guesses, labels=sorted(set(gold)),
-                                                 average="macro", zero_division=0)), 4),
+        "bitext_macro_f1": round(
+            float(
+                f1_score(gold, guesses, labels=sorted(set(gold)), average="macro", zero_division=0)
+            ),
+            4,
+        ),
         "bitext_typo_rows": sum(e.typo for e in test),
         "bitext_typo_accuracy": accuracy([e for e in test if e.typo]),
         "store_intents_accuracy": accuracy([e for e in own if e.intent != OUT_OF_SCOPE]),
@@ -234,11 +251,9 @@ def intent_figures(engine: Engine) -> dict[str, Any]:
         "out_of_scope_recall": _share(predicted[id(e)] == OUT_OF_SCOPE for e in oos),
         "out_of_scope_not_answered": _share(predicted[id(e)] in IN_SCOPE_REJECTED for e in oos),
         "in_scope_rows": len(in_scope),
-        "in_scope_false_rejection": _share(
-            predicted[id(e)] in IN_SCOPE_REJECTED for e in in_scope
-        ),
+        "in_scope_false_rejection": _share(predicted[id(e)] in IN_SCOPE_REJECTED for e in in_scope),
         **everyday_intent_figures(engine),
-    }  # fmt: skip
+    }
 
 
 EVERYDAY_PARTS = {"dev": "intents_everyday_dev.jsonl", "test": "intents_everyday_test.jsonl"}
@@ -260,9 +275,11 @@ def everyday_intent_figures(engine: Engine) -> dict[str, Any]:
             got == r["intent"] for r, got in zip(rows, settled, strict=True)
         )
         if part == "dev":
-            failures += [f"{r['intent']} {r['text']!r}: {got}"
-                         for r, got in zip(rows, settled, strict=True)
-                         if got != r["intent"]]  # fmt: skip
+            failures += [
+                f"{r['intent']} {r['text']!r}: {got}"
+                for r, got in zip(rows, settled, strict=True)
+                if got != r["intent"]
+            ]
     return {**figures, "failures": failures}
 
 
@@ -270,8 +287,10 @@ def settled_intents(engine: Engine, texts: Sequence[str]) -> list[str]:
     corrected, vectors = _understand(engine, texts)
     results = engine.stages.intents.classify_many(vectors, [model_text(t) for t in corrected])
     slots = [engine.stages.slots.extract(t) for t in corrected]
-    return [Engine.settle_intent(r, s, t).intent
-            for r, s, t in zip(results, slots, corrected, strict=True)]  # fmt: skip
+    return [
+        Engine.settle_intent(r, s, t).intent
+        for r, s, t in zip(results, slots, corrected, strict=True)
+    ]
 
 
 def faq_figures(engine: Engine) -> dict[str, Any]:
@@ -284,8 +303,11 @@ def faq_figures(engine: Engine) -> dict[str, Any]:
         keys = [s.record.key for s in ranked]
         hits1 += keys[:1] == [row["faq_id"]]
         hits3 += row["faq_id"] in keys
-    return {"queries": len(rows), "hit_at_1": round(hits1 / len(rows), 4),
-            "hit_at_3": round(hits3 / len(rows), 4)}  # fmt: skip
+    return {
+        "queries": len(rows),
+        "hit_at_1": round(hits1 / len(rows), 4),
+        "hit_at_3": round(hits3 / len(rows), 4),
+    }
 
 
 def spelling_figures(engine: Engine) -> dict[str, Any]:
@@ -297,8 +319,12 @@ def spelling_figures(engine: Engine) -> dict[str, Any]:
     kept = _share(
         term in speller.correct(t.format(term)).corrected for term in vocabulary for t in templates
     )
-    return {"sentences": len(rows), "corrected_exactly": fixed,
-            "vocabulary_terms": len(vocabulary), "vocabulary_untouched": kept}  # fmt: skip
+    return {
+        "sentences": len(rows),
+        "corrected_exactly": fixed,
+        "vocabulary_terms": len(vocabulary),
+        "vocabulary_untouched": kept,
+    }
 
 
 def _store_vocabulary(engine: Engine) -> list[str]:
@@ -331,9 +357,14 @@ def dialog_figures(engine: Engine) -> dict[str, Any]:
     failed_turns = {f.split(": ", 1)[0] for f in failures}
     passed = turns - len(failed_turns)
     failed_dialogs = {f.split(" / turn ", 1)[0] for f in failed_turns}
-    return {"dialogs": len(dialogs), "dialogs_passed": len(dialogs) - len(failed_dialogs),
-            "turns": turns, "turns_passed": passed, "turn_accuracy": round(passed / turns, 4),
-            "failures": failures}  # fmt: skip
+    return {
+        "dialogs": len(dialogs),
+        "dialogs_passed": len(dialogs) - len(failed_dialogs),
+        "turns": turns,
+        "turns_passed": passed,
+        "turn_accuracy": round(passed / turns, 4),
+        "failures": failures,
+    }
 
 
 def answer_figures(engine: Engine, writer: OpenAIWriter | None) -> dict[str, Any]:
@@ -350,8 +381,9 @@ def answer_figures(engine: Engine, writer: OpenAIWriter | None) -> dict[str, Any
         "answered_from_records": len(answered),
     }
     if writer is None:
-        faithful = [check(t.decision.text, [d["text"] for d in t.documents]).passed
-                    for t in answered]  # fmt: skip
+        faithful = [
+            check(t.decision.text, [d["text"] for d in t.documents]).passed for t in answered
+        ]
         return {**figures, "faithfulness": _share(faithful)}
     written = asyncio.run(_write_all(writer, answered))
     model = [w for w in written if w.check != "skipped"]

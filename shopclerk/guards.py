@@ -67,8 +67,9 @@ class RequestGuard:
         try:
             body = await self._body(scope, receive)
         except RefusedBodyError as refused:
-            response = PlainTextResponse(refused.message, status_code=refused.status,
-                                         headers={"connection": "close"})  # fmt: skip
+            response = PlainTextResponse(
+                refused.message, status_code=refused.status, headers={"connection": "close"}
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
@@ -138,5 +139,8 @@ def guarded(settings: Settings) -> Iterable[Middleware]:
     """The middleware for the app, outermost first."""
     if settings.trusted_proxies:
         yield Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-    yield Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes,
-                     body_timeout=settings.body_timeout_seconds)  # fmt: skip
+    yield Middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+    )

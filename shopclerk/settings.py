@@ -206,11 +206,20 @@ class Settings(BaseSettings):
         """Slack turns on with the bot token and signing secret; name whatever else is missing
         for what is turned on."""
         token, secret = self.slack_bot_token, self.slack_signing_secret
-        wanted = [name for name, on in (("SLACK_APP_TOKEN", self.slack_app_token),
-                  ("SHOPCLERK_SLACK_SOCKET_MODE", self.slack_socket_mode),
-                  ("SHOPCLERK_SLACK_AGENTS_CHANNEL", self.slack_agents_channel)) if on]  # fmt: skip
-        missing = [name for name, value in (("SLACK_BOT_TOKEN", token),
-                   ("SLACK_SIGNING_SECRET", secret)) if not value]  # fmt: skip
+        wanted = [
+            name
+            for name, on in (
+                ("SLACK_APP_TOKEN", self.slack_app_token),
+                ("SHOPCLERK_SLACK_SOCKET_MODE", self.slack_socket_mode),
+                ("SHOPCLERK_SLACK_AGENTS_CHANNEL", self.slack_agents_channel),
+            )
+            if on
+        ]
+        missing = [
+            name
+            for name, value in (("SLACK_BOT_TOKEN", token), ("SLACK_SIGNING_SECRET", secret))
+            if not value
+        ]
         if missing and (wanted or len(missing) == 1):
             why = f" ({', '.join(wanted)} is set)" if wanted and len(missing) == 2 else ""
             raise ValueError(f"Slack needs {' and '.join(missing)}{why}")

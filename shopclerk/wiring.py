@@ -100,8 +100,11 @@ def build(
     """Export the model, bring the FAISS indexes up to date, train the intent model if needed;
     each of those runs inside `step(what it is)` (the CLI shows them as they go)."""
     exported = (settings.models_dir / MODEL_NAME / "onnx" / "model.onnx").exists()
-    with step("loading the embedding model" if exported else
-              "exporting the embedding model to ONNX (the first time only)"):  # fmt: skip
+    with step(
+        "loading the embedding model"
+        if exported
+        else "exporting the embedding model to ONNX (the first time only)"
+    ):
         encoder = embedder(settings)
     with step("embedding new and changed products and FAQ entries"):
         reports = build_indexes(db, settings.index_dir, encoder)
@@ -128,8 +131,9 @@ def load_knowledge(
     speller lent by `Models.spellers`) and again whenever the FAQ or the catalog changed
     (`Engine.replace_knowledge`; learning/suggestion_server.py's `KnowledgeReloader`)."""
     search = open_search(db, index_dir)
-    return Knowledge(search, speller(store_vocabulary(search.catalog)),
-                     SlotExtractor(search.catalog))  # fmt: skip
+    return Knowledge(
+        search, speller(store_vocabulary(search.catalog)), SlotExtractor(search.catalog)
+    )
 
 
 def store_vocabulary(catalog: Catalog) -> list[str]:
@@ -244,8 +248,9 @@ def load_writer(
 
     client = client or openai_client(settings)
     model = model_in_use(settings.openai_model, settings.finetuned_model_file)
-    return OpenAIWriter(client, model, deadline=settings.openai_timeout_seconds,
-                        link_hosts=link_hosts(settings))  # fmt: skip
+    return OpenAIWriter(
+        client, model, deadline=settings.openai_timeout_seconds, link_hosts=link_hosts(settings)
+    )
 
 
 def openai_client(settings: Settings) -> openai.AsyncOpenAI:

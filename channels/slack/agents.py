@@ -58,8 +58,10 @@ HINTS = {
     "channel_not_found": " (SHOPCLERK_SLACK_AGENTS_CHANNEL is not a channel the bot can see)",
     "missing_scope": " (reinstall the app with the scopes in docs/slack/manifest.json)",
 }
-NOT_LINKED = ("Your Slack account is not linked to an agent yet. Ask an admin to run "
-              "`shopclerk agents link <username> {user}`.")  # fmt: skip
+NOT_LINKED = (
+    "Your Slack account is not linked to an agent yet. Ask an admin to run "
+    "`shopclerk agents link <username> {user}`."
+)
 
 
 class SlackAgents:
@@ -121,8 +123,13 @@ class SlackAgents:
             except SlackApiError as exc:
                 error = exc.response.get("error")
                 hint = HINTS.get(str(error), "")
-                log.error("agents channel %s not updated for conversation %s: %s%s",
-                          self.channel, cid, error, hint)  # fmt: skip
+                log.error(
+                    "agents channel %s not updated for conversation %s: %s%s",
+                    self.channel,
+                    cid,
+                    error,
+                    hint,
+                )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("agents channel not updated for conversation %s: %s", cid, exc)
 
@@ -131,17 +138,27 @@ class SlackAgents:
         if view is None:
             return
         text, blocks = handoff_card(view)
-        posted = await self._client.chat_postMessage(channel=self.channel, text=text,
-                                                     blocks=blocks, unfurl_links=False)  # fmt: skip
+        posted = await self._client.chat_postMessage(
+            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+        )
         messages = await self._desk.messages(cid, HISTORY)
         last = messages[-1].seq if messages else 0
         handoff = view.get("handoff") or {}
-        thread = await asyncio.to_thread(self._slack.add_thread, SlackAgentThread(
-            conversation_id=cid, handoff_id=handoff.get("id"), channel_id=self.channel,
-            ts=str(posted["ts"]), posted_seq=last, card_state=card_state(view)))  # fmt: skip
+        thread = await asyncio.to_thread(
+            self._slack.add_thread,
+            SlackAgentThread(
+                conversation_id=cid,
+                handoff_id=handoff.get("id"),
+                channel_id=self.channel,
+                ts=str(posted["ts"]),
+                posted_seq=last,
+                card_state=card_state(view),
+            ),
+        )
         text, blocks = history(messages, _customer(view))
-        await self._client.chat_postMessage(channel=self.channel, thread_ts=thread.ts, text=text,
-                                            blocks=blocks, unfurl_links=False)  # fmt: skip
+        await self._client.chat_postMessage(
+            channel=self.channel, thread_ts=thread.ts, text=text, blocks=blocks, unfurl_links=False
+        )
 
     async def _flagged(self, cid: int) -> None:
         thread = await asyncio.to_thread(self._slack.latest_thread, cid)
@@ -149,9 +166,12 @@ class SlackAgents:
         if thread is None or view is None:
             return
         minutes = round(view["conversation"].get("wait_seconds", 0) / 60)
-        await self._client.chat_postMessage(channel=thread.channel_id, thread_ts=thread.ts,
-                                            text=announcement("flagged", minutes),
-                                            reply_broadcast=True)  # fmt: skip
+        await self._client.chat_postMessage(
+            channel=thread.channel_id,
+            thread_ts=thread.ts,
+            text=announcement("flagged", minutes),
+            reply_broadcast=True,
+        )
         await self._sync(cid)
 
     async def _sync(self, cid: int) -> None:
@@ -174,16 +194,21 @@ class SlackAgents:
 
             if not _written_in_slack(message):
                 text, blocks = mirrored(message, customer)
-                await self._client.chat_postMessage(channel=thread.channel_id, text=text,
-                                                    thread_ts=thread.ts, blocks=blocks,
-                                                    unfurl_links=False)  # fmt: skip
+                await self._client.chat_postMessage(
+                    channel=thread.channel_id,
+                    text=text,
+                    thread_ts=thread.ts,
+                    blocks=blocks,
+                    unfurl_links=False,
+                )
             thread.posted_seq = message.seq
             await asyncio.to_thread(self._slack.update_thread, thread.id, message.seq)
         state = card_state(view)
         if state != thread.card_state:
             text, blocks = handoff_card(view)
-            await self._client.chat_update(channel=thread.channel_id, ts=thread.ts, text=text,
-                                           blocks=blocks)  # fmt: skip
+            await self._client.chat_update(
+                channel=thread.channel_id, ts=thread.ts, text=text, blocks=blocks
+            )
             await asyncio.to_thread(self._slack.update_thread, thread.id, None, state)
 
     # -- what agents do in Slack ----------------------------------------------------------------
@@ -248,8 +273,12 @@ class SlackAgents:
             await self._desk.reply(agent, cid, text, f"{FROM_SLACK}{ts}", draft_use)
         else:
             await self._desk.note(agent, cid, text)
-            await self._tell(user, "Kept as an internal note: claim the conversation to answer "
-                             "the customer.", None, thread_ts)  # fmt: skip
+            await self._tell(
+                user,
+                "Kept as an internal note: claim the conversation to answer the customer.",
+                None,
+                thread_ts,
+            )
         return True
 
     async def _send_draft(self, agent: Agent, user: str, value: str, body: dict[str, Any]) -> None:
@@ -261,8 +290,9 @@ class SlackAgents:
             await self._tell(user, "There is no draft to send for that message.", body)
             return
         try:
-            await self._desk.reply(agent, message.conversation_id, str(draft["text"]),
-                                   f"draft:{message.id}", "sent")  # fmt: skip
+            await self._desk.reply(
+                agent, message.conversation_id, str(draft["text"]), f"draft:{message.id}", "sent"
+            )
         except NotYoursError as exc:
             who = await self._desk.owner_name(exc.owner)
             await self._tell(user, f"{who} has this conversation: claim it first.", body)
@@ -293,8 +323,9 @@ class SlackAgents:
             container = body.get("container") or {}
             thread_ts = container.get("thread_ts") or container.get("message_ts")
         try:
-            await self._client.chat_postEphemeral(channel=self.channel, user=user, text=text,
-                                                  thread_ts=thread_ts)  # fmt: skip
+            await self._client.chat_postEphemeral(
+                channel=self.channel, user=user, text=text, thread_ts=thread_ts
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not tell %s in Slack: %s", user, exc)
 

@@ -116,11 +116,22 @@ class SlackApp:
                 AsyncServerErrorRetryHandler(max_retry_count=2),
             ],
         )
-        self.bolt = AsyncApp(client=self.client, signing_secret=config.signing_secret,
-                             process_before_response=False, logger=log)  # fmt: skip
-        self.customers = SlackChannel(desk, store, slack, self.client, catalog,
-                                      config.product_url, desk.conversation_id,
-                                      desk.address)  # fmt: skip
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=config.signing_secret,
+            process_before_response=False,
+            logger=log,
+        )
+        self.customers = SlackChannel(
+            desk,
+            store,
+            slack,
+            self.client,
+            catalog,
+            config.product_url,
+            desk.conversation_id,
+            desk.address,
+        )
         self.agents = (
             SlackAgents(desk, slack, accounts, self.client, config.agents_channel)
             if config.agents_channel

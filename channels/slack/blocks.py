@@ -174,8 +174,9 @@ def bot_message(
         buttons = [
             _button(q, f"{QUICK_REPLY}_{n}", q) for n, q in enumerate(quick[:MAX_QUICK_REPLIES])
         ]
-        blocks.append({"type": "actions", "block_id": block_id(QUICK_REPLY, where),
-                       "elements": buttons})  # fmt: skip
+        blocks.append(
+            {"type": "actions", "block_id": block_id(QUICK_REPLY, where), "elements": buttons}
+        )
     if not message.handoff_reason and message.id is not None:
         blocks.append(feedback_block(message.id, where))
     return message.text, blocks
@@ -222,8 +223,10 @@ def feedback_block(message_id: int, where: str | None = None) -> Block:
 def survey(episode: int) -> Posting:
     """How did we do? 1 to 5, as buttons (`satisfaction_<score>`, the episode as value)."""
     buttons = [_button(f"{score}", f"{SATISFACTION}_{score}", str(episode)) for score in SCALE]
-    return QUESTION, [_section(QUESTION), {"type": "actions", "block_id": SATISFACTION,
-                                           "elements": buttons}]  # fmt: skip
+    return QUESTION, [
+        _section(QUESTION),
+        {"type": "actions", "block_id": SATISFACTION, "elements": buttons},
+    ]
 
 
 def agent_message(message: Message) -> Posting:
@@ -289,8 +292,12 @@ def handoff_card(view: dict[str, Any]) -> Posting:
 def card_state(view: dict[str, Any]) -> str:
     """What the card shows that can change (to update it only when that changes)."""
     item, record = view["conversation"], view.get("handoff") or {}
-    shown = (item.get("owner"), record.get("outcome"), record.get("flagged"),
-             record.get("contact_email"))  # fmt: skip
+    shown = (
+        item.get("owner"),
+        record.get("outcome"),
+        record.get("flagged"),
+        record.get("contact_email"),
+    )
     return "|".join(str(x) for x in shown)
 
 
@@ -313,14 +320,21 @@ def _card_actions(cid: str, item: dict[str, Any], record: dict[str, Any]) -> lis
     if not owner.is_agent:
         actions.append(_button("Claim", CLAIM, cid, "primary"))
     actions += [_button("Hand back to bot", HAND_BACK, cid), _button("Resolve", RESOLVE, cid)]
-    options = [("unresolved", "Close as unresolved"), ("abandoned", "Close as abandoned"),
-               ("put_back", "Put back in the queue")]  # fmt: skip
-    actions.append({
-        "type": "overflow",
-        "action_id": MORE,
-        "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{cid}:{value}"}
-                    for value, label in options],
-    })  # fmt: skip
+    options = [
+        ("unresolved", "Close as unresolved"),
+        ("abandoned", "Close as abandoned"),
+        ("put_back", "Put back in the queue"),
+    ]
+    actions.append(
+        {
+            "type": "overflow",
+            "action_id": MORE,
+            "options": [
+                {"text": {"type": "plain_text", "text": label}, "value": f"{cid}:{value}"}
+                for value, label in options
+            ],
+        }
+    )
     return actions
 
 

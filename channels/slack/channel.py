@@ -176,9 +176,17 @@ class SlackChannel:
         self._authors[(address.key, client_id)] = user
         while len(self._authors) > AUTHORS_KEPT:
             self._authors.popitem(last=False)
-        await self._desk.handle(Inbound(address.key, text, CHANNEL, customer_email=person.email,
-                                        customer_name=person.name, client_message_id=client_id,
-                                        sender=user))  # fmt: skip
+        await self._desk.handle(
+            Inbound(
+                address.key,
+                text,
+                CHANNEL,
+                customer_email=person.email,
+                customer_name=person.name,
+                client_message_id=client_id,
+                sender=user,
+            )
+        )
         await self.deliver(address.key)
 
     async def action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -224,9 +232,11 @@ class SlackChannel:
             return
         try:
             await self._client.chat_update(
-                channel=channel, ts=str(message.get("ts")),
-                text=str(message.get("text") or ""), blocks=replace_block(blocks, block_id, text),
-            )  # fmt: skip
+                channel=channel,
+                ts=str(message.get("ts")),
+                text=str(message.get("text") or ""),
+                blocks=replace_block(blocks, block_id, text),
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not update a Slack message: %s", exc)
 
@@ -320,9 +330,11 @@ class SlackChannel:
             try:
                 if shown.ts is None:
                     posted = await self._client.chat_postMessage(
-                        channel=address.channel, text=text, unfurl_links=False,
+                        channel=address.channel,
+                        text=text,
+                        unfurl_links=False,
                         thread_ts=address.thread,
-                    )  # fmt: skip
+                    )
                     shown.ts = str(posted["ts"])
                 else:
                     await self._client.chat_update(channel=address.channel, ts=shown.ts, text=text)
@@ -361,8 +373,9 @@ class SlackChannel:
         if message.role == Role.BOT and streamed is not None and streamed.ts is not None:
             text, blocks = bot_message(message, self._catalog, self._product_url)
             try:  # the streamed message becomes the answer
-                await self._client.chat_update(channel=address.channel, ts=streamed.ts,
-                                               text=text, blocks=blocks)  # fmt: skip
+                await self._client.chat_update(
+                    channel=address.channel, ts=streamed.ts, text=text, blocks=blocks
+                )
                 return True
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.info("could not complete a streamed message (%s); posting it", exc)
@@ -386,9 +399,12 @@ class SlackChannel:
             text, blocks = bot_message(message, self._catalog, self._product_url, where)
             try:
                 await self._client.chat_postEphemeral(
-                    channel=address.channel, user=user, thread_ts=address.thread,
-                    text=text, blocks=blocks,
-                )  # fmt: skip
+                    channel=address.channel,
+                    user=user,
+                    thread_ts=address.thread,
+                    text=text,
+                    blocks=blocks,
+                )
                 how = "ephemeral"
             except SlackApiError as exc:
                 log.info("no ephemeral message for %s (%s); trying a DM", user, exc)
@@ -407,8 +423,9 @@ class SlackChannel:
             channel = str((opened.get("channel") or {}).get("id") or "")
             if not channel:
                 return False
-            await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks,
-                                                unfurl_links=False, unfurl_media=False)  # fmt: skip
+            await self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("no DM to %s for a private answer: %s", user, exc)
             return False
@@ -416,8 +433,12 @@ class SlackChannel:
 
     async def _send(self, address: Address, posting: Posting, **extra: Any) -> bool:
         text, blocks = posting
-        where: dict[str, Any] = {"channel": address.channel, "unfurl_links": False,
-                                 "unfurl_media": False, **extra}  # fmt: skip
+        where: dict[str, Any] = {
+            "channel": address.channel,
+            "unfurl_links": False,
+            "unfurl_media": False,
+            **extra,
+        }
         if address.thread:
             where["thread_ts"] = address.thread
         try:

@@ -20,8 +20,12 @@ class SlackStore:
         with Session(self._db) as session:
             row = session.get(SlackConversation, conversation_id)
             if row is None:
-                row = SlackConversation(conversation_id=conversation_id, team_id=team,
-                                        channel_id=channel, thread_ts=thread)  # fmt: skip
+                row = SlackConversation(
+                    conversation_id=conversation_id,
+                    team_id=team,
+                    channel_id=channel,
+                    thread_ts=thread,
+                )
                 session.add(row)
                 session.commit()
             return row.posted_seq

@@ -81,8 +81,9 @@ class WebConfig:
     identity_max_age_seconds: int = 86_400
 
 
-SERVER_ERROR = server_frame("error", code="server_error", message="Something went wrong here; "
-                            "please try again.")  # fmt: skip
+SERVER_ERROR = server_frame(
+    "error", code="server_error", message="Something went wrong here; please try again."
+)
 CLOSE_NO_HELLO = 4408
 CLOSE_TOO_MANY = 4429
 
@@ -141,8 +142,9 @@ class WebChannel:
             await _refuse(outbox, "origin_not_allowed", "This page may not open the chat.", 4403)
             return
         if not self._connections.acquire(address):
-            await _refuse(outbox, "too_many_connections", "Too many open chats from here.",
-                          CLOSE_TOO_MANY)  # fmt: skip
+            await _refuse(
+                outbox, "too_many_connections", "Too many open chats from here.", CLOSE_TOO_MANY
+            )
             return
         socket = _Socket(ws, outbox, address, RateLimit(self.config.hellos_per_minute))
         try:
@@ -182,8 +184,9 @@ class WebChannel:
             try:
                 message = await asyncio.wait_for(socket.ws.receive(), wait)
             except TimeoutError:
-                socket.send(server_frame("error", code="hello_timeout",
-                                         message="No hello came in time."))  # fmt: skip
+                socket.send(
+                    server_frame("error", code="hello_timeout", message="No hello came in time.")
+                )
                 socket.outbox.close_after_sent(CLOSE_NO_HELLO, "hello_timeout")
                 return None
         if message["type"] == "websocket.disconnect":
@@ -196,7 +199,7 @@ class WebChannel:
             raise FrameError("bad_frame", "Frames are JSON text; binary frames are not taken.")
         if len(raw) > self.config.max_frame_bytes or len(raw.encode()) > (
             self.config.max_frame_bytes
-        ):  # fmt: skip
+        ):
             raise FrameError("too_large", "That frame is too large.")
         frame = parse(raw)
         if isinstance(frame, Hello):
@@ -215,15 +218,19 @@ class WebChannel:
             await self._desk.end_chat(CHANNEL, socket.session)
         elif isinstance(frame, Satisfaction):
             if not await self._desk.rate(CHANNEL, socket.session, frame.episode, frame.score):
-                raise FrameError("unknown_episode", "There is no such chat to rate.",
-                                 episode=frame.episode)  # fmt: skip
+                raise FrameError(
+                    "unknown_episode", "There is no such chat to rate.", episode=frame.episode
+                )
             saved = server_frame("satisfaction_saved", episode=frame.episode, score=frame.score)
             self._publish(socket.session, saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
         if retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
-            raise ClosingError("too_many_hellos", "Too many hellos on this connection or from "
-                               "this address.", CLOSE_TOO_MANY)  # fmt: skip
+            raise ClosingError(
+                "too_many_hellos",
+                "Too many hellos on this connection or from this address.",
+                CLOSE_TOO_MANY,
+            )
         shopper, verdict = await asyncio.to_thread(
             self._shoppers.check, frame.identity, frame.session, socket.address
         )
@@ -237,8 +244,15 @@ class WebChannel:
         self._detach(socket)
         socket.session, socket.shopper, socket.sent_seq = session, shopper, replay_after
         self._sessions.setdefault(session, set()).add(socket)
-        socket.send(server_frame("welcome", session=session, last_seq=last,
-                                 replay_after=replay_after, identity=verdict))  # fmt: skip
+        socket.send(
+            server_frame(
+                "welcome",
+                session=session,
+                last_seq=last,
+                replay_after=replay_after,
+                identity=verdict,
+            )
+        )
         if conversation.owner != BOT:
             status = await self._desk.status(CHANNEL, session)
             if status is not None:
@@ -263,8 +277,9 @@ class WebChannel:
     async def _new_session_for(self, address: str, shopper: Shopper | None) -> str:
         wait = self._new_sessions.retry_after(address)
         if wait:
-            raise FrameError("rate_limited", "Too many new chats from here; try again later.",
-                             retry_after=wait)  # fmt: skip
+            raise FrameError(
+                "rate_limited", "Too many new chats from here; try again later.", retry_after=wait
+            )
         session = await self.new_session()
         if shopper is not None:
             await asyncio.to_thread(self._shoppers.bind, session, shopper)
@@ -298,10 +313,15 @@ class WebChannel:
     def _inbound(
         session: str, frame: SendMessage, shopper: Shopper | None, address: str | None
     ) -> Inbound:
-        return Inbound(session, frame.text, CHANNEL, client_message_id=frame.client_id,
-                       customer_email=shopper.email if shopper else None,
-                       customer_name=shopper.name if shopper else None,
-                       client_address=address)  # fmt: skip
+        return Inbound(
+            session,
+            frame.text,
+            CHANNEL,
+            client_message_id=frame.client_id,
+            customer_email=shopper.email if shopper else None,
+            customer_name=shopper.name if shopper else None,
+            client_address=address,
+        )
 
     async def _deliver(self, session: str) -> None:
         for socket in list(self._sessions.get(session, ())):
@@ -309,13 +329,19 @@ class WebChannel:
 
     def _check_message(self, session: str, address: str, client_id: str, text: str) -> None:
         if len(text) > self.config.max_message_chars:
-            raise FrameError("too_large", f"Messages can be at most "
-                             f"{self.config.max_message_chars} characters.",
-                             client_id=client_id)  # fmt: skip
+            raise FrameError(
+                "too_large",
+                f"Messages can be at most {self.config.max_message_chars} characters.",
+                client_id=client_id,
+            )
         wait = retry_after((self._rates, session), (self._address_rates, address))
         if wait:
-            raise FrameError("rate_limited", "You are sending messages too quickly.",
-                             client_id=client_id, retry_after=wait)  # fmt: skip
+            raise FrameError(
+                "rate_limited",
+                "You are sending messages too quickly.",
+                client_id=client_id,
+                retry_after=wait,
+            )
 
     async def _answer(self, inbound: Inbound) -> dict[str, Any]:
         """Hand the message to the engine (once per client id); the ack with its seq."""
@@ -332,21 +358,26 @@ class WebChannel:
             self._store.save_feedback, CHANNEL, session, frame.message_id, frame.rating
         )
         if not saved:
-            raise FrameError("unknown_message", "There is no such reply in this chat.",
-                             message_id=frame.message_id)  # fmt: skip
+            raise FrameError(
+                "unknown_message",
+                "There is no such reply in this chat.",
+                message_id=frame.message_id,
+            )
         return server_frame("feedback_saved", message_id=frame.message_id, rating=frame.rating)
 
     async def _flush(self, socket: _Socket) -> None:
         """Queue for this socket every stored message it has not been sent yet, in order.
         Two flushes may overlap: each skips what the other queued already."""
         session = socket.session
-        messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session,
-                                           socket.sent_seq, self.config.max_replay)  # fmt: skip
+        messages = await asyncio.to_thread(
+            self._store.messages_after, CHANNEL, session, socket.sent_seq, self.config.max_replay
+        )
         for message in messages:
             if socket.session != session or message.seq <= socket.sent_seq:
                 continue
-            if not socket.outbox.put(message_frame(message, self._catalog,
-                                                   self.config.product_url)):  # fmt: skip
+            if not socket.outbox.put(
+                message_frame(message, self._catalog, self.config.product_url)
+            ):
                 return  # dropped: it resumes from its last seq when it comes back
             socket.sent_seq = message.seq
 

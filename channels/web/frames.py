@@ -115,28 +115,55 @@ def server_frame(type_: str, **fields: Any) -> dict[str, Any]:
 def message_frame(message: Message, catalog: Catalog, product_url: str) -> dict[str, Any]:
     """A stored message as the widget shows it."""
     if message.role == Role.CUSTOMER:
-        return server_frame("message", seq=message.seq, id=message.id, role="customer",
-                            client_id=message.client_message_id, text=message.text)  # fmt: skip
+        return server_frame(
+            "message",
+            seq=message.seq,
+            id=message.id,
+            role="customer",
+            client_id=message.client_message_id,
+            text=message.text,
+        )
     if message.role == Role.AGENT:
-        return server_frame("message", seq=message.seq, id=message.id, role="agent",
-                            agent=message.understood.agent_name or "Support",
-                            text=message.text)  # fmt: skip
+        return server_frame(
+            "message",
+            seq=message.seq,
+            id=message.id,
+            role="agent",
+            agent=message.understood.agent_name or "Support",
+            text=message.text,
+        )
     if message.role == Role.SYSTEM:
-        return server_frame("message", seq=message.seq, id=message.id, role="system",
-                            text=message.text)  # fmt: skip
+        return server_frame(
+            "message", seq=message.seq, id=message.id, role="system", text=message.text
+        )
     products = []
     for source in message.sources:
-        product = catalog.by_sku.get(str(source.get("id", ""))) if source.get("kind") == (
-            "product") else None  # fmt: skip
+        product = (
+            catalog.by_sku.get(str(source.get("id", "")))
+            if source.get("kind") == ("product")
+            else None
+        )
         if product is not None:
-            products.append({"sku": product.sku, "name": product.name, "price": product.price,
-                             "in_stock": product.stock > 0,
-                             "url": product_url.format(sku=product.sku)})  # fmt: skip
+            products.append(
+                {
+                    "sku": product.sku,
+                    "name": product.name,
+                    "price": product.price,
+                    "in_stock": product.stock > 0,
+                    "url": product_url.format(sku=product.sku),
+                }
+            )
     handoff = {"reason": message.handoff_reason} if message.handoff_reason else None
     understanding = message.understood
     stream = understanding.stream  # the streamed bubble this message completes
     return server_frame(
-        "message", seq=message.seq, id=message.id, role="bot", text=message.text,
+        "message",
+        seq=message.seq,
+        id=message.id,
+        role="bot",
+        text=message.text,
         quick_replies=understanding.quick_replies,
-        products=products, handoff=handoff, **({"stream": stream} if stream else {}),
-    )  # fmt: skip
+        products=products,
+        handoff=handoff,
+        **({"stream": stream} if stream else {}),
+    )

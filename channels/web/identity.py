@@ -66,9 +66,11 @@ class IdentityVerifier:
     def _verify_token(self, token: str, secret: str) -> Shopper:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, secret, algorithms=["HS256"],
+                token,
+                secret,
+                algorithms=["HS256"],
                 options={"require": ["exp", "sub", "email"]},
-            )  # fmt: skip
+            )
         except jwt.PyJWTError as exc:
             raise RejectedError(f"token: {exc}") from exc
         if claims["exp"] > time.time() + self.max_age_seconds + 60:  # a minute of clock skew

@@ -45,8 +45,10 @@ async def rest_identity(request: Request, body: dict[str, Any] | None) -> Identi
     try:
         return IdentityClaim.model_validate(given)
     except ValidationError as exc:
-        problems = "; ".join(f"identity.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors(include_input=False)[:5])  # fmt: skip
+        problems = "; ".join(
+            f"identity.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False)[:5]
+        )
         raise FrameError("bad_frame", problems) from exc
 
 
@@ -70,6 +72,7 @@ def frame_error(error: FrameError) -> JSONResponse:
     return error_response(_STATUS.get(error.code, 400), error.code, error.message, headers)
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None
-                   ) -> JSONResponse:  # fmt: skip
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers)

@@ -45,9 +45,16 @@ class Shoppers:
         log.info("a shop identity was rejected (%s) from %s", why, address)
         with self._store.session() as db:
             conversation = self._conversation(db, session) if session else None
-            db.add(event(IDENTITY_REJECTED, channel=self._channel,
-                         conversation_id=conversation.id if conversation else None,
-                         address=address, email=claim.email, detail=why))  # fmt: skip
+            db.add(
+                event(
+                    IDENTITY_REJECTED,
+                    channel=self._channel,
+                    conversation_id=conversation.id if conversation else None,
+                    address=address,
+                    email=claim.email,
+                    detail=why,
+                )
+            )
             db.commit()
 
     def owner(self, session: str) -> tuple[bool, str | None]:

@@ -86,11 +86,16 @@ class Written:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "generator": self.generator, "model": self.model, "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out, "latency_ms": self.latency_ms, "check": self.check,
-            "problem": self.problem, "unsupported": list(self.unsupported),
+            "generator": self.generator,
+            "model": self.model,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "latency_ms": self.latency_ms,
+            "check": self.check,
+            "problem": self.problem,
+            "unsupported": list(self.unsupported),
             "model_text": self.draft,
-        }  # fmt: skip
+        }
 
 
 class UnsupportedFactsError(Exception):
@@ -194,8 +199,15 @@ class OpenAIWriter:
 
         def fallback(check: str, problem: str, **more: Any) -> Written:
             latency = round((time.perf_counter() - started) * 1000)
-            return Written(grounded, "grounded", model, latency_ms=latency, check=check,
-                           problem=problem, **more)  # fmt: skip
+            return Written(
+                grounded,
+                "grounded",
+                model,
+                latency_ms=latency,
+                check=check,
+                problem=problem,
+                **more,
+            )
 
         if not self.breaker.allow():
             return fallback("skipped", "the model's API is failing; circuit open")
@@ -206,8 +218,13 @@ class OpenAIWriter:
         except UnsupportedFactsError as exc:
             self.breaker.succeeded()
             log.warning("model answer not in its sources (%s): grounded answer sent", exc)
-            return fallback("failed", "facts not in the sources", unsupported=exc.missing,
-                            draft=stream.text, **_usage(exc.usage))  # fmt: skip
+            return fallback(
+                "failed",
+                "facts not in the sources",
+                unsupported=exc.missing,
+                draft=stream.text,
+                **_usage(exc.usage),
+            )
         except (openai.APIError, TimeoutError) as exc:
             self.breaker.failed()
             log.warning("model API failed (%s): grounded answer sent", type(exc).__name__)
@@ -225,10 +242,13 @@ class OpenAIWriter:
         """Read the model's answer into `stream`, showing what checks out; its usage."""
         usage: Any = None
         chunks = await self._client.chat.completions.create(
-            model=model, messages=cast(list[ChatCompletionMessageParam], chat), stream=True,
-            stream_options={"include_usage": True}, max_tokens=self._max_tokens,
+            model=model,
+            messages=cast(list[ChatCompletionMessageParam], chat),
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=self._max_tokens,
             temperature=self._temperature,
-        )  # fmt: skip
+        )
         try:
             async for chunk in chunks:
                 usage = chunk.usage or usage

@@ -52,8 +52,9 @@ def product_answer(text: str, found: list[Scored[Product]]) -> Answer:
     if not found:
         return Answer(phrases.NO_PRODUCT, grounded=False, failed=True)
     products = [s.record for s in found]
-    sources = tuple(Source("product", s.record.sku, s.record.name, round(s.score, 4))
-                    for s in found)  # fmt: skip
+    sources = tuple(
+        Source("product", s.record.sku, s.record.name, round(s.score, 4)) for s in found
+    )
     question = read_question(text, products)
     named = [s.record for s in found if s.score >= NAMED]
     if len(named) >= 2 and question.comparing:
@@ -69,12 +70,15 @@ def about(product: Product, question: ProductQuestion, text: str) -> str:
     if asked:
         # Yes or no answers the first; a second attribute is only stated.
         later = replace(question, yes_no=False)
-        return " ".join(_sentence(product, k, question if n == 0 else later)
-                        for n, k in enumerate(asked))  # fmt: skip
+        return " ".join(
+            _sentence(product, k, question if n == 0 else later) for n, k in enumerate(asked)
+        )
     missing = missing_concept(text, product)
     if missing and not question.general:
-        return (f"The details I have for the {_named(product)} do not say {missing}. "
-                f"Here is what they say: {product_facts(product)}")  # fmt: skip
+        return (
+            f"The details I have for the {_named(product)} do not say {missing}. "
+            f"Here is what they say: {product_facts(product)}"
+        )
     return product_facts(product)
 
 
@@ -98,8 +102,11 @@ def _sentence(product: Product, key: str, question: ProductQuestion) -> str:
     value = product.attributes[key]
     verdict = verdict_for(value, question)
     verb = _agreeing(VERBS[key], product.name) if key in VERBS else None
-    said = (f"the {_named(product)} {verb} {value}" if verb
-            else f"the {label(key)} of the {_named(product)} is {value}")  # fmt: skip
+    said = (
+        f"the {_named(product)} {verb} {value}"
+        if verb
+        else f"the {label(key)} of the {_named(product)} is {value}"
+    )
     return f"{verdict}, {said}." if verdict else f"{said[0].upper()}{said[1:]}."
 
 
@@ -198,9 +205,7 @@ def _value(product: Product, key: str) -> str:
     return product.price if key == "price" else product.attributes[key]
 
 
-def _winner(
-    first: Product, second: Product, a: str, b: str, smaller: bool
-) -> Product | None:  # fmt: skip
+def _winner(first: Product, second: Product, a: str, b: str, smaller: bool) -> Product | None:
     x, y = _NUMBER.search(a.replace("EUR ", "")), _NUMBER.search(b.replace("EUR ", ""))
     if x is None or y is None or x.group(2) != y.group(2):
         return None  # not numbers in the same unit: the customer compares them
@@ -214,8 +219,10 @@ def _differences(first: Product, second: Product) -> str:
     lines = [f"{_named(first)} costs {first.price}; {_named(second)} costs {second.price}."]
     shared = [k for k in first.attributes if k in second.attributes]
     differ = [k for k in shared if first.attributes[k] != second.attributes[k]]
-    lines += [f"{label(k).capitalize()}: {first.attributes[k]} against {second.attributes[k]}."
-              for k in differ]  # fmt: skip
+    lines += [
+        f"{label(k).capitalize()}: {first.attributes[k]} against {second.attributes[k]}."
+        for k in differ
+    ]
     return " ".join(lines)
 
 

@@ -91,9 +91,14 @@ def _order(order: Order, timezone: tzinfo) -> Document:
         f"total: {order.currency} {order.total_cents / 100:.2f}",
         f"items: {items}",
     ]
-    moments = (("placed", order.placed_at), ("paid", order.paid_at),
-               ("shipped", order.shipped_at), ("delivered", order.delivered_at),
-               ("cancelled", order.cancelled_at), ("refunded", order.refunded_at))  # fmt: skip
+    moments = (
+        ("placed", order.placed_at),
+        ("paid", order.paid_at),
+        ("shipped", order.shipped_at),
+        ("delivered", order.delivered_at),
+        ("cancelled", order.cancelled_at),
+        ("refunded", order.refunded_at),
+    )
     facts += [f"{what}: {day(when, timezone)}" for what, when in moments if when]
     if order.carrier:
         facts.append(f"carrier: {order.carrier}")
@@ -113,8 +118,12 @@ def _faq(entry: FaqEntry) -> Document:
 def _product(product: Product) -> Document:
     attributes = ", ".join(f"{k}: {v}" for k, v in product.attributes.items())
     stock = f"in stock ({product.stock})" if product.stock > 0 else "out of stock"
-    lines = [f"{product.name} ({product.sku}) by {product.brand}", f"price: {product.price}",
-             f"stock: {stock}", f"category: {product.category}"]  # fmt: skip
+    lines = [
+        f"{product.name} ({product.sku}) by {product.brand}",
+        f"price: {product.price}",
+        f"stock: {stock}",
+        f"category: {product.category}",
+    ]
     if attributes:
         lines.append(f"attributes: {attributes}")
     if product.delivery_estimate:
