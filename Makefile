@@ -30,12 +30,12 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
-demo: install
+demo: $(VENV)/.installed
 	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
 	$(BIN)/shopclerk serve --host 127.0.0.1 --port $(PORT)
 
-chat: install
+chat: $(VENV)/.installed
 	$(BIN)/shopclerk db upgrade
 	$(BIN)/shopclerk kb build
 	$(BIN)/shopclerk chat --explain
