@@ -42,6 +42,10 @@ if TYPE_CHECKING:  # the openai client takes half a second to import: only when 
     from engine.generators.openai import OpenAIWriter
 
 INTENT_MODEL = "intent-classifier.npz"
+# Idle spelling correctors kept to be lent again (each holds hundreds of MB): two engines of one
+# vocabulary (a reload overlapping the engine it replaces) and a few vocabularies in all.
+IDLE_SPELLERS_PER_VOCABULARY = 2
+IDLE_SPELLERS = 4
 OPENAI_RETRIES = 2  # on connection errors, 408, 429 and 5xx, with the client's own backoff
 
 
@@ -151,21 +155,31 @@ class Spellers:
     Building one takes seconds and hundreds of MB (SymSpell's English dictionary), so a
     corrector given back is lent again to the next engine with the same vocabulary; and as a
     corrector keeps the message it is correcting while it works, two engines never hold the
-    same one at once (the second gets one built for it).
+    same one at once (the second gets one built for it). Idle correctors are kept within
+    bounds, `per_vocabulary` for one vocabulary and `total` in all, the least recently given
+    back let go first: a catalog edited all day (a new vocabulary at each reload) must not
+    keep a corrector per version.
     """
 
-    def __init__(self) -> None:
-        self._idle: dict[str, list[SpellingCorrector]] = {}
+    def __init__(
+        self,
+        per_vocabulary: int = IDLE_SPELLERS_PER_VOCABULARY,
+        total: int = IDLE_SPELLERS,
+        build: Callable[[list[str]], SpellingCorrector] = SpellingCorrector,
+    ) -> None:
+        self._per_vocabulary = per_vocabulary
+        self._total = total
+        self._build = build
+        self._idle: list[tuple[str, SpellingCorrector]] = []  # least recently given back first
         self._lent: weakref.WeakKeyDictionary[SpellingCorrector, str] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def lend(self, vocabulary: list[str]) -> SpellingCorrector:
         key = hashlib.sha256("\x1f".join(vocabulary).encode()).hexdigest()
         with self._lock:
-            idle = self._idle.get(key)
-            speller = idle.pop() if idle else None
+            speller = self._take_idle(key)
         if speller is None:
-            speller = SpellingCorrector(vocabulary)
+            speller = self._build(vocabulary)
         with self._lock:
             self._lent[speller] = key
         return speller
@@ -174,8 +188,24 @@ class Spellers:
         """`speller` may be lent again (one this pool never lent is let go)."""
         with self._lock:
             key = self._lent.pop(speller, None)
-            if key is not None:
-                self._idle.setdefault(key, []).append(speller)
+            if key is None:
+                return
+            self._idle.append((key, speller))
+            same = [n for n, (k, _) in enumerate(self._idle) if k == key]
+            for n in reversed(same[: max(0, len(same) - self._per_vocabulary)]):
+                del self._idle[n]
+            del self._idle[: max(0, len(self._idle) - self._total)]
+
+    def idle(self) -> int:
+        """How many correctors wait to be lent again."""
+        with self._lock:
+            return len(self._idle)
+
+    def _take_idle(self, key: str) -> SpellingCorrector | None:
+        for n in range(len(self._idle) - 1, -1, -1):
+            if self._idle[n][0] == key:
+                return self._idle.pop(n)[1]
+        return None
 
 
 @dataclass(frozen=True)
