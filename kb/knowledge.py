@@ -13,7 +13,14 @@ from kb.faq_matcher import FaqMatcher, sync_matcher
 from kb.models import FaqEntry, Order, Product
 from kb.records import content_hash
 from kb.search import Catalog, HybridSearch, SearchKind
-from kb.vector_index import MAX_TEXTS, IndexedText, SyncReport, VectorIndex
+from kb.vector_index import (
+    MAX_TEXTS,
+    IndexedText,
+    Progress,
+    SyncReport,
+    VectorIndex,
+    no_progress,
+)
 
 KINDS: tuple[SearchKind, ...] = ("product", "faq")
 
@@ -44,17 +51,34 @@ def _faq_texts(record_id: int, entry: FaqEntry) -> IndexedText:
     return IndexedText(record_id, content_hash("\x1f".join(texts)), texts)
 
 
-def build_indexes(db: Database, index_dir: Path, embedder: Embedder) -> list[SyncReport]:
-    """Bring every FAISS index in line with the database, embedding only what changed."""
+def build_indexes(
+    db: Database, index_dir: Path, embedder: Embedder, progress: Progress = no_progress
+) -> list[SyncReport]:
+    """Bring every FAISS index in line with the database, embedding only what changed;
+    `progress` hears how many texts of all kinds are embedded so far, out of how many."""
     catalog = load_catalog(db)
+    texts = {kind: _dense_texts(catalog, kind) for kind in KINDS}
+    indexes = {kind: VectorIndex.load_or_empty(index_dir, kind) for kind in KINDS}
+    counts = {kind: indexes[kind].to_embed(texts[kind]) for kind in KINDS}
+    total, before = sum(counts.values()), 0
     reports = []
     for kind in KINDS:
-        index = VectorIndex.load_or_empty(index_dir, kind)
-        reports.append(index.sync(_dense_texts(catalog, kind), embedder.encode))
+        index = indexes[kind]
+        reports.append(index.sync(texts[kind], embedder.encode, _offset(progress, before, total)))
+        before += counts[kind]
         index.save(index_dir)
         if kind == "faq":
             sync_matcher(index, index_dir)
     return reports
+
+
+def _offset(progress: Progress, before: int, total: int) -> Progress:
+    """One index's progress as part of all of them."""
+
+    def report(done: int, _of: int) -> None:
+        progress(before + done, total)
+
+    return report
 
 
 def open_search(db: Database, index_dir: Path) -> HybridSearch:

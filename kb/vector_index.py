@@ -23,7 +23,15 @@ from kb.embeddings import DIMENSION, MODEL_NAME, Vectors
 from kb.errors import IndexMissingError
 
 Encode = Callable[[Sequence[str]], Vectors]
+Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 MAX_TEXTS = 32  # texts per record; vector id = record id * MAX_TEXTS + text number
+# Texts embedded between two progress reports: two of the embedder's batches, so that its
+# sorting by length still saves most of the padding (a few seconds a chunk on two cores).
+PROGRESS_CHUNK = 128
+
+
+def no_progress(done: int, total: int) -> None:
+    """A `Progress` that shows nothing."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +102,18 @@ class VectorIndex:
         vectors = inner.reconstruct_n(0, inner.ntotal) if inner.ntotal else np.empty((0, DIMENSION))
         return ids // MAX_TEXTS, np.asarray(vectors, dtype=np.float32)
 
-    def sync(self, records: Iterable[IndexedText], encode: Encode) -> SyncReport:
-        """Make the index hold exactly `records`, embedding only what changed."""
+    def to_embed(self, records: Iterable[IndexedText]) -> int:
+        """How many texts `sync(records)` would embed."""
+        return sum(len(r.texts[:MAX_TEXTS]) for r in self._changed(records))
+
+    def sync(
+        self, records: Iterable[IndexedText], encode: Encode, progress: Progress = no_progress
+    ) -> SyncReport:
+        """Make the index hold exactly `records`, embedding only what changed; `progress` hears
+        how many texts are embedded after each chunk of them (not at all if none is)."""
         wanted = {r.record_id: r for r in records}
         gone = [i for i in self._hashes if i not in wanted]
-        changed = [r for r in wanted.values() if self._hashes.get(r.record_id) != r.content_hash]
+        changed = self._changed(wanted.values())
         updated = sum(1 for r in changed if r.record_id in self._hashes)
         stale = gone + [r.record_id for r in changed if r.record_id in self._hashes]
         if stale:
@@ -108,9 +123,11 @@ class VectorIndex:
             for r in changed
             for n, text in enumerate(r.texts[:MAX_TEXTS])
         ]
-        if pairs:
-            vectors = encode([text for _, text in pairs])
-            self._index.add_with_ids(vectors, np.array([i for i, _ in pairs], dtype=np.int64))
+        for start in range(0, len(pairs), PROGRESS_CHUNK):
+            chunk = pairs[start : start + PROGRESS_CHUNK]
+            vectors = encode([text for _, text in chunk])
+            self._index.add_with_ids(vectors, np.array([i for i, _ in chunk], dtype=np.int64))
+            progress(start + len(chunk), len(pairs))
         for record_id in gone:
             del self._hashes[record_id]
         for r in changed:
@@ -118,6 +135,9 @@ class VectorIndex:
         return SyncReport(
             self.kind, len(changed) - updated, updated, len(gone), len(wanted) - len(changed)
         )
+
+    def _changed(self, records: Iterable[IndexedText]) -> list[IndexedText]:
+        return [r for r in records if self._hashes.get(r.record_id) != r.content_hash]
 
     def save(self, directory: Path) -> None:
         """Write index and hashes atomically: a crash leaves the previous pair in place."""

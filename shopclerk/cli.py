@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +23,7 @@ if TYPE_CHECKING:
     from kb.database import Database
 from shopclerk.command_services import CliServices
 from shopclerk.settings import Settings, load_settings
+from shopclerk.steps import step
 
 DATA_DIR_OPTION = "--data-dir"
 
@@ -319,20 +317,6 @@ def _import(kind: str, path: Path, replace: bool) -> None:
     if kind != "orders":
         for sync in build(settings(), db, step=step).indexes:
             typer.echo(sync.summary())
-
-
-@contextmanager
-def step(what: str) -> Iterator[None]:
-    """One line on stderr for a step that may take a while: what it is, then how long it took
-    (stdout keeps the results)."""
-    typer.echo(f"{what} ...", err=True, nl=False)
-    started = time.monotonic()
-    try:
-        yield
-    except BaseException:
-        typer.echo(" failed", err=True)
-        raise
-    typer.echo(f" done ({time.monotonic() - started:.1f} s)", err=True)
 
 
 def _print_import(report: object) -> None:

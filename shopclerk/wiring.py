@@ -33,7 +33,7 @@ from kb.importers import ImportReport, import_faq, import_orders, import_product
 from kb.knowledge import build_indexes, open_search, stats
 from kb.orders import OrderBook
 from kb.search import Catalog
-from kb.vector_index import SyncReport
+from kb.vector_index import Progress, SyncReport, no_progress
 from shopclerk.settings import Settings
 
 if TYPE_CHECKING:  # the openai client takes half a second to import: only when it is used
@@ -91,11 +91,13 @@ class BuildReport:
     trained_intents: bool
 
 
-Step = Callable[[str], AbstractContextManager[object]]
+# A step that may take a while runs inside `step(what it is)`; what the context gives is where
+# to report how far it got (the CLI shows it, see shopclerk/steps.py).
+Step = Callable[[str], AbstractContextManager[Progress]]
 
 
-def _quietly(_what: str) -> AbstractContextManager[object]:
-    return nullcontext()
+def _quietly(_what: str) -> AbstractContextManager[Progress]:
+    return nullcontext(no_progress)
 
 
 def build(
@@ -110,8 +112,8 @@ def build(
         else "exporting the embedding model to ONNX (the first time only)"
     ):
         encoder = embedder(settings)
-    with step("embedding new and changed products and FAQ entries"):
-        reports = build_indexes(db, settings.index_dir, encoder)
+    with step("embedding new and changed products and FAQ entries") as progress:
+        reports = build_indexes(db, settings.index_dir, encoder, progress)
     model_file = settings.models_dir / INTENT_MODEL
     train, _validation = training_examples()
     # A model learnt from other examples (an older release's) is trained again.

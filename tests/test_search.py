@@ -9,10 +9,10 @@ import pytest
 
 from engine.engine import Engine
 from kb.faq_matcher import FaqMatcher
-from kb.importers import import_faq
+from kb.importers import import_faq, import_products
 from kb.knowledge import build_indexes, open_search
 from kb.search import Filters
-from kb.vector_index import VectorIndex
+from kb.vector_index import PROGRESS_CHUNK, VectorIndex
 from shopclerk.database import open_db
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
@@ -101,6 +101,34 @@ def test_indexes_are_rebuilt_only_for_what_changed(tmp_path: Path, models: Model
     matcher = FaqMatcher.load(settings.index_dir, VectorIndex.load(settings.index_dir, "faq"))
     assert matcher is not None
     assert sorted(matcher.record_ids) == sorted(search.catalog.faq)
+
+
+def test_building_tells_how_many_texts_are_embedded_out_of_all(
+    tmp_path: Path, models: Models
+) -> None:
+    """What `kb build` shows while it embeds: counts over products and FAQ together, growing
+    chunk by chunk to the total; nothing when nothing changed."""
+    settings = Settings(data_dir=tmp_path)
+    db = open_db(settings, migrate=True)
+    products = [{"sku": f"OUT-{n}", "name": f"Trail Pack {n}", "brand": "Fjellstad",
+                 "category": "Outdoor", "price": 60 + n, "currency": "EUR", "stock": 3}
+                for n in range(3)]  # fmt: skip
+    (tmp_path / "products.json").write_text(json.dumps(products))
+    import_products(db, tmp_path / "products.json")
+    entries = [{"id": f"q{n}", "question": f"Question number {n}?", "answer": "Yes."}
+               for n in range(70)]  # fmt: skip
+    (tmp_path / "faq.json").write_text(json.dumps({"questions": entries}))
+    import_faq(db, tmp_path / "faq.json")
+    heard: list[tuple[int, int]] = []
+
+    build_indexes(db, settings.index_dir, models.encoder, lambda *seen: heard.append(seen))
+    # A text a product, two an FAQ entry (question and answer), in chunks of PROGRESS_CHUNK.
+    total = 3 + 2 * 70
+    assert PROGRESS_CHUNK < 2 * 70
+    assert heard == [(3, total), (3 + PROGRESS_CHUNK, total), (total, total)]
+    heard.clear()
+    build_indexes(db, settings.index_dir, models.encoder, lambda *seen: heard.append(seen))
+    assert heard == []
 
 
 def test_a_faq_of_one_entry_is_searched_without_a_matcher(tmp_path: Path, models: Models) -> None:
