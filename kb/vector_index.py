@@ -25,8 +25,8 @@ from kb.errors import IndexMissingError
 Encode = Callable[[Sequence[str]], Vectors]
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 MAX_TEXTS = 32  # texts per record; vector id = record id * MAX_TEXTS + text number
-# Texts embedded between two progress reports: two of the embedder's batches, so that its
-# sorting by length still saves most of the padding (a few seconds a chunk on two cores).
+# Texts embedded between two progress reports: two of the embedder's batches of 64 (a multiple
+# of them keeps its batches whole); about 1.5 s on two cores for the demo store's texts.
 PROGRESS_CHUNK = 128
 
 
@@ -123,11 +123,9 @@ class VectorIndex:
             for r in changed
             for n, text in enumerate(r.texts[:MAX_TEXTS])
         ]
-        for start in range(0, len(pairs), PROGRESS_CHUNK):
-            chunk = pairs[start : start + PROGRESS_CHUNK]
-            vectors = encode([text for _, text in chunk])
-            self._index.add_with_ids(vectors, np.array([i for i, _ in chunk], dtype=np.int64))
-            progress(start + len(chunk), len(pairs))
+        if pairs:
+            vectors = _encode_in_chunks([text for _, text in pairs], encode, progress)
+            self._index.add_with_ids(vectors, np.array([i for i, _ in pairs], dtype=np.int64))
         for record_id in gone:
             del self._hashes[record_id]
         for r in changed:
@@ -171,6 +169,19 @@ class VectorIndex:
         _, first = np.unique(records, return_index=True)
         first.sort()
         return [(int(records[i]), float(scores[i])) for i in first[:k]]
+
+
+def _encode_in_chunks(texts: list[str], encode: Encode, progress: Progress) -> Vectors:
+    """`encode(texts)`, told to `progress` chunk by chunk. The chunks are taken in order of
+    length, as the embedder takes its batches: the same batches, so the same vectors and time
+    as one call (in input order, the demo store's embedding took 8.7 s instead of 7.4 s)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.empty((len(texts), DIMENSION), dtype=np.float32)
+    for start in range(0, len(order), PROGRESS_CHUNK):
+        chunk = order[start : start + PROGRESS_CHUNK]
+        vectors[chunk] = encode([texts[i] for i in chunk])
+        progress(start + len(chunk), len(texts))
+    return vectors
 
 
 def _ids_selector(record_ids: list[int]) -> faiss.IDSelector:
