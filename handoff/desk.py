@@ -2,7 +2,7 @@
 agents' consoles. `Desk` builds its parts together and is the one object channels and consoles
 are given; each part does one thing and is handed what it needs when it is built:
 
-    channel (customer) ──▶ TurnRouter ──▶ the engine's turn, ModelAnswers, Episodes, the queue
+    channel (customer) ──▶ TurnRouter ──▶ the engine's turn, AnswerWriter, Episodes, the queue
                        ──▶ Episodes (end chat, rate), QueueBoard (their status)
     console, Slack     ──▶ AgentActions (claim, reply, note, release), Presence (come, go)
     Sweeper (each tick) ─▶ board refresh, agents away, idle episodes, flagged waits
@@ -25,11 +25,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.generators.writer import AnswerWriter, Writer
 from engine.models import Message
 from engine.outcomes import Outcomes
 from engine.types import Inbound, Turn
 from handoff.actions import AgentActions
-from handoff.answers import ModelAnswers, Writer
 from handoff.board import QueueBoard
 from handoff.customers import Address, Customers, CustomerSide
 from handoff.episodes import Episodes
@@ -78,7 +78,7 @@ class Desk:
         outcomes = Outcomes(tickets.db)
         episodes = Episodes(run, tickets, store, outcomes, customers, feed, publisher)
         self._episodes = episodes
-        answers = None if writer is None else ModelAnswers(writer, store, run, customers)
+        answers = None if writer is None else AnswerWriter(writer, store, run)
         self._turns = TurnRouter(
             handle,
             run,

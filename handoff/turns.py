@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from engine.clock import utcnow
 from engine.generators.grounded import is_goodbye
+from engine.generators.writer import AnswerWriter
 from engine.models import Role
 from engine.store import ConversationStore
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
-from handoff.answers import ModelAnswers
 from handoff.board import QueueBoard
 from handoff.customers import Customers
 from handoff.episodes import Episodes
@@ -37,7 +37,7 @@ class TurnRouter:
         publisher: Publisher,
         episodes: Episodes,
         hours: BusinessHours,
-        answers: ModelAnswers | None = None,
+        answers: AnswerWriter | None = None,
     ) -> None:
         self._handle = handle
         self._run = run
@@ -56,7 +56,7 @@ class TurnRouter:
         if turn.conversation_id is None or turn.rejected == "duplicate":
             return turn
         if self._answers is not None and isinstance(turn.decision, Reply) and turn.from_records:
-            await self._answers.write(inbound, turn.conversation_id)
+            await self._written(inbound, turn.conversation_id, self._answers)
         if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
             await self._episodes.end(turn.conversation_id, "customer")
         if isinstance(turn.decision, Handoff):
@@ -66,6 +66,16 @@ class TurnRouter:
             self._customers.answered_by(address, person=True)
             await self._forwarded(turn, turn.conversation_id)
         return turn
+
+    async def _written(self, inbound: Inbound, cid: int, answers: AnswerWriter) -> None:
+        """The model's answer streamed to the customer's channel as it passes the check."""
+        side = self._customers.side(inbound.channel)
+
+        async def on_delta(stream: str, delta: str) -> None:
+            if side is not None:
+                await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
+
+        await answers.write(cid, inbound.client_message_id, on_delta)
 
     async def customer_typing(self, channel: str, key: str, on: bool) -> None:
         """Shown in the consoles while a person has the conversation (not for the bot's)."""

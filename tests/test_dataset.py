@@ -254,7 +254,7 @@ def test_the_prompt_is_exactly_the_one_the_model_is_given(shop: tuple[Database, 
     db, store = shop
     examples = collect(db, Selection())
     assert taken(examples, store) == DEFAULT
-    # As the desk builds it for the openai generator (handoff/answers.py `ModelAnswers`).
+    # As the desk builds it for the openai generator (engine/generators/writer.py `AnswerWriter`).
     found = ConversationStore(db).answered(store.conversations["resolved"], "resolved-4")
     assert found is not None
     customer, bot, earlier = found
