@@ -215,8 +215,8 @@ class Engine:
         """The n-th message's turn: one request's, or one answering each of its requests in
         turn (each sees what the ones before it established, the product or order named)."""
         where = batch.of(n)
-        if len(where) == 1:
-            k = where[0]
+
+        def request(k: int) -> Turn:
             return self._turn(
                 session,
                 inbound,
@@ -226,20 +226,13 @@ class Engine:
                 batch.searched[k],
                 vectors[k],
             )
+
+        if len(where) == 1:
+            return request(where[0])
         failures, parts, awaited = conversation.failures_in_a_row, [], {}
         for k in where:
             conversation.failures_in_a_row = failures  # one message: one failure at most
-            parts.append(
-                self._turn(
-                    session,
-                    inbound,
-                    conversation,
-                    batch.checked[k],
-                    batch.corrections[k],
-                    batch.searched[k],
-                    vectors[k],
-                )
-            )
+            parts.append(request(k))
             if conversation.memory.get("awaiting"):  # a question of ours the reply answers
                 awaited = {key: conversation.memory.get(key) for key in ("awaiting", "last_intent")}
         conversation.memory = {**conversation.memory, **awaited}

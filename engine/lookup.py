@@ -89,6 +89,12 @@ class Lookup:
     def __init__(self, orders: OrderBook, search: HybridSearch) -> None:
         self.orders = orders
         self._search = search
+        # The FAQ entries the store tagged with each intent: read once, not on every turn (a
+        # new catalog comes with a new Lookup).
+        self._tagged: dict[str, frozenset[int]] = {}
+        for i, entry in search.catalog.faq.items():
+            for name in entry.intents:
+                self._tagged[name] = self._tagged.get(name, frozenset()) | {i}
 
     @property
     def catalog(self) -> Catalog:
@@ -217,6 +223,6 @@ class Lookup:
         # A larger boost for the tagged entries was tried (scripts/tune_faq.py) and did not
         # help on the development set: a tag decides only between near-equal matches.
         catalog = self._search.catalog
-        tagged = {i for i, entry in catalog.faq.items() if intent in entry.intents}
+        tagged = self._tagged.get(intent, frozenset())
         hits = self._search.search("faq", text, vector, k=k, preferred=tagged)
         return [Scored(catalog.faq[h.record_id], h.score) for h in hits]

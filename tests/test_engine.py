@@ -36,6 +36,14 @@ class Chat:
         return self.engine.handle(Inbound(self.key, text, "test", self.email))
 
 
+def replied_from(engine: Engine, text: str) -> list[str]:
+    """The records (FAQ ids, SKUs...) a new conversation's reply to `text` cites; it must be a
+    reply, not a handoff."""
+    decision = Chat(engine).say(text).decision
+    assert isinstance(decision, Reply), decision
+    return [s.id for s in decision.sources]
+
+
 def test_order_status_needs_the_owners_email_then_shows_tracking(engine: Engine) -> None:
     chat = Chat(engine)
     first = chat.say(f"where is my order {HARRY_ORDER}?")
@@ -127,9 +135,7 @@ def test_a_question_worded_like_a_grievance_is_answered(
 ) -> None:
     """Not every sigh is a complaint for a person, nor every mention of what a person must do
     a request for it: what the store's FAQ answers well is answered."""
-    decision = Chat(engine).say(text).decision
-    assert isinstance(decision, Reply)
-    assert [s.id for s in decision.sources][:1] == [faq_id]
+    assert replied_from(engine, text)[:1] == [faq_id]
 
 
 def test_how_tracking_works_is_answered_and_where_my_order_is_asks_for_it(engine: Engine) -> None:
@@ -558,9 +564,7 @@ def test_not_sure_names_the_likeliest_answers_to_choose_from(engine: Engine) -> 
     ],
 )
 def test_a_city_is_answered_by_its_countrys_rule(engine: Engine, text: str, faq_id: str) -> None:
-    decision = Chat(engine).say(text).decision
-    assert isinstance(decision, Reply)
-    assert [s.id for s in decision.sources] == [faq_id]
+    assert replied_from(engine, text) == [faq_id]
 
 
 def test_a_place_does_not_make_an_off_topic_question_a_shop_one(engine: Engine) -> None:
