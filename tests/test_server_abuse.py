@@ -205,6 +205,13 @@ def test_pages_forbid_framing_and_inline_script_but_the_widget_embeds(base_url: 
         assert static.headers["cross-origin-resource-policy"] == "cross-origin"
         assert static.headers["access-control-allow-origin"] == "*"  # modules load in CORS mode
         assert static.headers["x-content-type-options"] == "nosniff"
+    # Only the public files: another site's page may not read the page, the console or the API.
+    assert "access-control-allow-origin" not in page.headers
+    assert "access-control-allow-origin" not in httpx.get(base_url + "/agent/").headers
+    api = httpx.post(
+        base_url + "/api/sessions", json={}, headers={"origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in api.headers
 
 
 async def _client_address(request: Request) -> PlainTextResponse:
