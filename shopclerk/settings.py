@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; default: a SQLite file in the data directory.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias="REDIS_URL",
+        description="redis://host:port/db: run many web processes and engine workers "
+        "(`shopclerk worker`) over one Redis; empty: one process holds everything.",
+    )
     generator: Literal["grounded", "openai"] = Field(
         default="grounded",
         description="grounded: replies composed from the records (offline); openai: written "
