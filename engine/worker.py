@@ -69,6 +69,11 @@ class EngineWorker:
             self._thread.join()
             self._started = False
 
+    @property
+    def depth(self) -> int:
+        """Turns and calls waiting for the thread (not counting the batch it is on)."""
+        return self._queue.qsize()
+
     async def handle(self, inbound: Inbound) -> Turn:
         """The engine's turn for `inbound`, computed on the worker thread."""
         loop = asyncio.get_running_loop()
