@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
+from channels.web.limits import Limits
 from channels.web.routes import web_routes
 from engine.worker import EngineWorker
 from handoff.agents import AgentAccounts
@@ -41,6 +42,7 @@ from shopclerk.wiring import (
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
     import openai
+    from redis.asyncio import Redis
 
     from channels.slack.app import SlackConfig
 
@@ -69,7 +71,11 @@ def create_app(
         )
         writer = load_writer(settings, openai_client)
         desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config, writer)
-        web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
+        redis = _redis(settings)  # limits shared by every process; None: in this process
+        limits = Limits(redis, settings.redis_prefix)
+        web = WebChannel(
+            desk, engine.store, engine.stages.lookup.catalog, web_config(settings), limits
+        )
         desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
@@ -116,6 +122,9 @@ def create_app(
             if slack is not None:
                 await slack.stop()
             await desk.stop()
+            await limits.stop()
+            if redis is not None:
+                await redis.aclose()
             agent_console.logins.close()  # the password-hashing thread
             worker.stop()
             loaded.spellers.give_back(speller)
@@ -157,6 +166,22 @@ class _LateEndpoint:
 
 async def _to_console(request: Request) -> Response:
     return RedirectResponse("/agent/", status_code=307)
+
+
+def _redis(settings: Settings) -> Redis | None:
+    """A client for `REDIS_URL` (connecting when first used), with timeouts and retries short
+    enough that an unreachable Redis costs a customer's message a moment (redis-py's default
+    retries take about 4 s to give up on a refused connection)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2)
+    return Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, retry=retry
+    )
 
 
 def secret_key(settings: Settings) -> str:

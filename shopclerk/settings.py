@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="redis://host:port/db: run many web processes and engine workers "
         "(`shopclerk worker`) over one Redis; empty: one process holds everything.",
     )
+    redis_prefix: str = Field(
+        default="shopclerk:",
+        description="Start of every Redis key shopclerk writes, so that several deployments "
+        "(or test runs) can share one Redis.",
+    )
     generator: Literal["grounded", "openai"] = Field(
         default="grounded",
         description="grounded: replies composed from the records (offline); openai: written "

@@ -29,7 +29,7 @@ from channels.web.frames import (
     server_frame,
 )
 from channels.web.identity import IdentityVerifier, Shopper
-from channels.web.limits import ConnectionCount, RateLimit, retry_after
+from channels.web.limits import Limits, RateLimit, retry_after
 from channels.web.rest import (
     error_response,
     frame_error,
@@ -117,17 +117,25 @@ class _Socket:
 
 class WebChannel:
     def __init__(
-        self, desk: Desk, store: ConversationStore, catalog: Catalog, config: WebConfig
+        self,
+        desk: Desk,
+        store: ConversationStore,
+        catalog: Catalog,
+        config: WebConfig,
+        limits: Limits | None = None,  # default: in this process
     ) -> None:
         self._desk = desk
         self._store = store
         self._catalog = catalog
         self.config = config
-        self._rates = RateLimit(config.messages_per_minute)
-        self._address_rates = RateLimit(config.messages_per_address_per_minute)
-        self._new_sessions = RateLimit(config.sessions_per_address_per_minute)
-        self._address_hellos = RateLimit(config.hellos_per_address_per_minute)
-        self._connections = ConnectionCount(config.connections_per_address)
+        limits = limits or Limits()
+        self._rates = limits.rate("messages", config.messages_per_minute)
+        self._address_rates = limits.rate(
+            "address-messages", config.messages_per_address_per_minute
+        )
+        self._new_sessions = limits.rate("address-sessions", config.sessions_per_address_per_minute)
+        self._address_hellos = limits.rate("address-hellos", config.hellos_per_address_per_minute)
+        self._connections = limits.connections(config.connections_per_address)
         self._sessions: dict[str, set[_Socket]] = {}
         verifier = IdentityVerifier(config.identity_secret, config.identity_max_age_seconds)
         self._shoppers = Shoppers(store, verifier, CHANNEL)
@@ -141,7 +149,8 @@ class WebChannel:
         if not self._origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
             await _refuse(outbox, "origin_not_allowed", "This page may not open the chat.", 4403)
             return
-        if not self._connections.acquire(address):
+        held = await self._connections.acquire(address)
+        if held is None:
             await _refuse(
                 outbox, "too_many_connections", "Too many open chats from here.", CLOSE_TOO_MANY
             )
@@ -152,7 +161,7 @@ class WebChannel:
         except WebSocketDisconnect:
             pass
         finally:
-            self._connections.release(address)
+            await self._connections.release(held)
             self._detach(socket)
 
     async def _serve(self, socket: _Socket) -> None:
@@ -225,7 +234,7 @@ class WebChannel:
             self._publish(socket.session, saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
-        if retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
+        if await retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
             raise ClosingError(
                 "too_many_hellos",
                 "Too many hellos on this connection or from this address.",
@@ -275,7 +284,7 @@ class WebChannel:
         return session
 
     async def _new_session_for(self, address: str, shopper: Shopper | None) -> str:
-        wait = self._new_sessions.retry_after(address)
+        wait = await retry_after((self._new_sessions, address))
         if wait:
             raise FrameError(
                 "rate_limited", "Too many new chats from here; try again later.", retry_after=wait
@@ -294,7 +303,7 @@ class WebChannel:
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
         session = socket.session
-        self._check_message(session, socket.address, frame.client_id, frame.text)
+        await self._check_message(session, socket.address, frame.client_id, frame.text)
         inbound = self._inbound(session, frame, socket.shopper, socket.address)
         if not self._desk.bot_answers(CHANNEL, session):  # a person will answer
             ack = await self._answer(inbound)
@@ -327,14 +336,14 @@ class WebChannel:
         for socket in list(self._sessions.get(session, ())):
             await self._flush(socket)
 
-    def _check_message(self, session: str, address: str, client_id: str, text: str) -> None:
+    async def _check_message(self, session: str, address: str, client_id: str, text: str) -> None:
         if len(text) > self.config.max_message_chars:
             raise FrameError(
                 "too_large",
                 f"Messages can be at most {self.config.max_message_chars} characters.",
                 client_id=client_id,
             )
-        wait = retry_after((self._rates, session), (self._address_rates, address))
+        wait = await retry_after((self._rates, session), (self._address_rates, address))
         if wait:
             raise FrameError(
                 "rate_limited",
@@ -445,7 +454,7 @@ class WebChannel:
             shopper = await self._rest_shopper(request, session, body)
             frame = rest_frame(body, "message")
             assert isinstance(frame, SendMessage)
-            self._check_message(session, _address(request), frame.client_id, frame.text)
+            await self._check_message(session, _address(request), frame.client_id, frame.text)
         except FrameError as error:
             return frame_error(error)
         before = (await asyncio.to_thread(self._store.load, CHANNEL, session)).last_seq
