@@ -8,6 +8,7 @@ chat.") as messages of the conversation.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from handoff.models import Agent, HandoffRecord, Note, aware
 from handoff.ownership import Change, Ownership
 
 DRAFT_USES = ("sent", "edited", "own")
+ADDRESSES_KEPT = 10_000  # conversations whose (channel, key) is kept; older ones are read again
 OUTCOMES = ("resolved", "unresolved", "abandoned")
 # What the customer is told when an agent lets go of their conversation, by reason.
 RELEASED = {
@@ -59,7 +61,7 @@ class Tickets:
         self._db = db
         self.store = store
         self.ownership = Ownership(db)
-        self._addresses: dict[int, tuple[str, str]] = {}
+        self._addresses: OrderedDict[int, tuple[str, str]] = OrderedDict()
 
     @property
     def db(self) -> Database:
@@ -252,7 +254,7 @@ class Tickets:
             return list(session.exec(query).all())
 
     def address(self, conversation_id: int) -> tuple[str, str] | None:
-        """(channel, key) of a conversation (they never change, so they are kept once read)."""
+        """(channel, key) of a conversation (they never change, so the latest read are kept)."""
         known = self._addresses.get(conversation_id)
         if known is not None:
             return known
@@ -264,8 +266,10 @@ class Tickets:
             ).first()
         if row is None:
             return None
-        self._addresses[conversation_id] = (row[0], row[1])
-        return self._addresses[conversation_id]
+        self._addresses[conversation_id] = address = (row[0], row[1])
+        if len(self._addresses) > ADDRESSES_KEPT:
+            self._addresses.popitem(last=False)
+        return address
 
     def known_address(self, conversation_id: int) -> tuple[str, str] | None:
         """The address if it has been read before (no database round trip)."""

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
-SWEEP_EVERY = 1000  # calls between forgetting keys that sent nothing in the last minute
 WINDOW: Final = 60.0  # seconds: every rate here is "per minute"
 CONNECTION_TTL: Final = 30.0  # seconds a dead process's connections keep counting
 RETRY_REDIS: Final = 5.0  # seconds between tries while Redis is out of reach
@@ -113,7 +112,7 @@ class RateLimit:
         self.per_minute = per_minute
         self._clock = clock
         self._sent: dict[str, deque[float]] = defaultdict(deque)
-        self._calls = 0
+        self._swept = clock()
 
     def __len__(self) -> int:
         """Keys remembered (for the memory soak)."""
@@ -135,10 +134,11 @@ class RateLimit:
         return 0.0
 
     def _sweep(self, now: float) -> None:
-        """Keys come and go (every session is one): forget the idle ones now and then."""
-        self._calls += 1
-        if self._calls % SWEEP_EVERY:
+        """Keys come and go (every session is one): once a window, forget those idle for one,
+        so what is kept is at most two windows' keys, however many visitors came before."""
+        if now - self._swept < WINDOW:
             return
+        self._swept = now
         for key in [k for k, sent in self._sent.items() if not sent or sent[-1] <= now - WINDOW]:
             del self._sent[key]
 
