@@ -4,6 +4,7 @@ same over 20,000 visits.)"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 import handoff.tickets
+from channels.slack.locks import KeyedLocks
 from channels.web.channel import CHANNEL
 from channels.web.limits import RateLimit
 from shopclerk.app import create_app
@@ -94,3 +96,20 @@ def test_conversation_addresses_are_kept_within_a_bound(
         assert tickets.address(cid) == (CHANNEL, key)
     assert len(tickets._addresses) == 3
     assert tickets.address(ids[0]) == (CHANNEL, keys[0])  # forgotten, read again
+
+
+async def test_slack_keeps_a_conversation_lock_only_while_it_is_wanted() -> None:
+    locks: KeyedLocks[str] = KeyedLocks()
+    inside, order = [], []
+
+    async def deliver(n: int) -> None:
+        async with locks["T1:C1:1700000000.0001"]:
+            inside.append(n)
+            assert len(inside) == 1  # one at a time per conversation
+            order.append(n)
+            await asyncio.sleep(0)
+            inside.remove(n)
+
+    await asyncio.gather(*(deliver(n) for n in range(5)))
+    assert order == [0, 1, 2, 3, 4]  # in the order they came
+    assert len(locks) == 0

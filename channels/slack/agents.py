@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from typing import Any
 
 import aiohttp
@@ -36,6 +35,7 @@ from channels.slack.blocks import (
     mirrored,
     plain_text,
 )
+from channels.slack.locks import KeyedLocks
 from channels.slack.models import SlackAgentThread
 from channels.slack.store import SlackStore
 from engine.models import Message, Role
@@ -78,7 +78,7 @@ class SlackAgents:
         self._accounts = accounts
         self._client = client
         self.channel = channel
-        self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: KeyedLocks[int] = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sync_waiting: set[int] = set()  # conversations with a sync queued, not started
         self._presence: asyncio.Task[None] | None = None

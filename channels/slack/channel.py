@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +43,7 @@ from channels.slack.blocks import (
     survey,
     system_message,
 )
+from channels.slack.locks import KeyedLocks
 from channels.slack.store import SlackStore
 from engine.models import Message, Role
 from engine.store import ConversationStore
@@ -134,9 +135,10 @@ class SlackChannel:
         self._product_url = product_url
         self._conversation_id = conversation_id
         self._address = address
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: KeyedLocks[str] = KeyedLocks()
         self._people: dict[str, _Person] = {}
-        self._states: dict[str, str] = {}  # key -> the handoff state last told in Slack
+        self._people_swept = time.monotonic()
+        self._states: dict[str, str] = {}  # key -> "queued" once told in Slack, until it is not
         self._retrying: set[str] = set()
         self._streams: dict[str, _Streamed] = {}
         # (conversation key, client message id) -> the Slack user who wrote it
@@ -285,8 +287,9 @@ class SlackChannel:
             return
         if event != "handoff":
             return
-        state, before = str(fields.get("state")), self._states.get(key)
-        self._states[key] = state
+        state, before = str(fields.get("state")), self._states.pop(key, None)
+        if state == "queued":  # all that is asked of the last state told
+            self._states[key] = state
         if state != "queued" or before == "queued":
             return
         address = Address.parse(key)
@@ -495,7 +498,18 @@ class SlackChannel:
             log.info("no profile for Slack user %s: %s", user, exc)
             person = _Person(None, None, time.monotonic() - USER_CACHE_SECONDS + 60)
         self._people[user] = person
+        self._forget_people()
         return person
+
+    def _forget_people(self) -> None:
+        """Once an hour, forget the people whose profile is out of date (those who wrote
+        within the hour stay): a profile is kept for an hour, not for as long as we run."""
+        now = time.monotonic()
+        if now - self._people_swept < USER_CACHE_SECONDS:
+            return
+        self._people_swept = now
+        fresh = {u: p for u, p in self._people.items() if now - p.at < USER_CACHE_SECONDS}
+        self._people = fresh
 
 
 def shows_orders(asked: Message) -> bool:
