@@ -1,11 +1,12 @@
-"""The container files (Dockerfile, compose.yaml, deploy/nginx.conf) say what the code does.
+"""The container files (Dockerfile, compose.yaml, deploy/nginx.conf) and the deploy guide say
+what the code does.
 
 No Docker here: these read the files as an operator's tools would and hold them against the
-code. Every `shopclerk ...` command the image or the stack runs is a real command with real
-options (Typer parses it, as the CLI would); every variable the stack sets is a setting
-shopclerk reads, and together they load as valid settings; the parts the many-process stack
-depends on (one cookie key, migrations first, a websocket-capable round-robin balancer over
-exactly the web processes, time to drain) are there.
+code. Every `shopclerk ...` command the image, the stack or docs/deploy.md runs is a real
+command with real options (Typer parses it, as the CLI would); every variable the stack sets
+is a setting shopclerk reads, and together they load as valid settings; the parts the
+many-process stack depends on (one cookie key, migrations first, a websocket-capable
+round-robin balancer over exactly the web processes, time to drain) are there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from typer.testing import CliRunner
 
-from shopclerk.cli import app
+from shopclerk.cli import DATA_DIR_OPTION, app, data_dir_first
 from shopclerk.settings import Settings
 
 try:
@@ -87,12 +88,39 @@ def _dockerfile_commands() -> Iterator[list[str]]:
             yield from _commands_in(["sh", "-c", instruction.removeprefix("RUN ")])
 
 
+def _guide_commands() -> Iterator[list[str]]:
+    """Each `shopclerk ...` in docs/deploy.md's code: its fenced blocks, line by line (less
+    comments), and its code spans (also inside `sh -c "a && b"`)."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    fence = re.compile(r"^```\w*\n(.*?)^```", re.M | re.S)
+    code = [line.split(" #")[0] for block in fence.findall(guide) for line in block.splitlines()]
+    code += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", fence.sub("", guide))]
+    for piece in (piece for text in code for piece in re.split(r"&&|;", text)):
+        found = re.search(r"\bshopclerk ((?:--data-dir|[a-z][\w-]*)\b.*)", piece)
+        if found is None:  # `shopclerk` the image or the user, not the command
+            continue
+        rest = found.group(1)
+        if rest.count('"') % 2:  # the closing quote of a `sh -c "..."`
+            rest = rest.rstrip().removesuffix('"')
+        args = data_dir_first(shlex.split(rest))
+        yield args[2:] if args[:1] == [DATA_DIR_OPTION] else args
+
+
 def _all_commands() -> list[tuple[str, list[str]]]:
     found = [("Dockerfile", args) for args in _dockerfile_commands()]
+    found += [("docs/deploy.md", args) for args in _guide_commands()]
     if yaml is not None:
         for name, service in _shopclerk_services().items():
             found += [(f"compose {name}", args) for args in _commands_in(service["command"])]
     return found
+
+
+def _distinct_commands() -> list[tuple[str, list[str]]]:
+    """Each command line once, named by where it is first found."""
+    first: dict[tuple[str, ...], str] = {}
+    for where, args in _all_commands():
+        first.setdefault(tuple(args), where)
+    return [(where, list(args)) for args, where in first.items()]
 
 
 def _command_param(where: str, args: list[str]) -> Any:
@@ -131,7 +159,7 @@ def _env_param(name: str) -> Any:
     return pytest.param(name, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("args", [_command_param(w, a) for w, a in _all_commands()])
+@pytest.mark.parametrize("args", [_command_param(w, a) for w, a in _distinct_commands()])
 def test_every_command_the_image_and_stack_run_exists(args: list[str], tmp_path: Path) -> None:
     path, command = [], CLI
     while hasattr(command, "commands") and args[len(path) :]:
