@@ -44,8 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -55,7 +54,9 @@ WINDOW: Final = 60.0  # seconds: every rate here is "per minute"
 CONNECTION_TTL: Final = 30.0  # seconds a dead process's connections keep counting
 RETRY_REDIS: Final = 5.0  # seconds between tries while Redis is out of reach
 REFRESH_BATCH: Final = 1000  # connections refreshed per script call
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Out of reach, timed out, or refusing (out of memory, read-only replica): each the same to a
+# customer, whose message should not fail for it.
+UNREACHABLE = (RedisError, OSError)
 
 # KEYS: one sorted set per budget. ARGV[1]: this event's id; then each key's budget and window
 # (ms). All or nothing: the wait when a budget is spent (ms), else 0 and the event is counted.
