@@ -262,8 +262,8 @@ class SharedConnectionCount:
             await self.local.release(held)
             return
         key = self._open.pop(held.id, None)
-        if key is not None:
-            await self._redis.release(key, held.id)
+        if key is not None:  # (shielded: a socket cancelled at shutdown still gives it back)
+            await asyncio.shield(self._redis.release(key, held.id))
 
     def _start(self) -> None:
         if self._refreshing is None or self._refreshing.done():
