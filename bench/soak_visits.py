@@ -114,6 +114,10 @@ async def settle(label: str, app: Starlette, url: str, seconds: float) -> dict[s
     if seconds:
         await asyncio.sleep(seconds)
         await visits(url, 4, 1, 0.0)  # a few visits: whatever sweeps on use sweeps now
+    for _ in range(100):  # the last visitor's socket is closing: let it go
+        if not app.state.web._sessions and not len(app.state.web._connections):
+            break
+        await asyncio.sleep(0.01)
     return report(f"{label}, settled", app)
 
 
