@@ -1,7 +1,7 @@
 """Memory over many short widget visits: does a serving process end where it started?
 
     PYTHONPATH=. .venv/bin/python bench/soak_visits.py --data-dir DIR [--visits 20000]
-        [--warm-up 1000] [--parallel 16] [--bounce 0.25] [--settle 65]
+        [--warm-up 1000] [--parallel 16] [--bounce 0.25] [--settle 65] [--frames 1]
 
 DIR is a built data directory (`shopclerk --data-dir DIR db upgrade`, then `kb build`); the run
 uses a copy of its database, so DIR is left as it was. One app, as `shopclerk serve` builds it,
@@ -10,12 +10,13 @@ with one engine thread. `--parallel` visitors at a time each:
 connect, hello (a new session), one message and its answer (a `--bounce` share leave after the
 hello, as visitors who only open the page), close.
 
-Printed at the start, after `--warm-up` visits and at the end: the process's RSS, the Python
-heap traced by tracemalloc (started once the app is up), and the size of every structure kept
-per visitor, per session or per address. Entries that last a minute (rates) are counted as they
-stand and again after `--settle` seconds of quiet (0: no wait) and a few visits, when whatever
-expires has expired; "ends where it started" compares those settled figures. Also printed: the
-ten lines of code whose memory grew most between warm-up and the end.
+Printed at the start, after `--warm-up` visits, every `--every` visits and at the end: the
+process's RSS, the Python heap traced by tracemalloc (started once the app is up), and the size
+of every structure kept per visitor, per session or per address. Entries that last a minute
+(rates) are counted as they stand and again after `--settle` seconds of quiet (0: no wait) and
+a few visits, when whatever expires has expired; "ends where it started" compares those settled
+figures. Also printed: the ten lines of code (with `--frames N`, call stacks) whose memory grew
+most between warm-up and the end.
 """
 
 from __future__ import annotations
@@ -124,13 +125,18 @@ async def settle(label: str, app: Starlette, url: str, seconds: float) -> dict[s
 async def soak(app: Starlette, port: int, args: argparse.Namespace) -> None:
     url = f"ws://127.0.0.1:{port}/ws"
     report("start", app)
-    tracemalloc.start(1)  # one frame: each allocation costs least
+    tracemalloc.start(args.frames)
     rate = await visits(url, args.warm_up, args.parallel, args.bounce)
     report(f"after {args.warm_up} visits", app)
     warm = await settle(f"after {args.warm_up} visits", app, url, args.settle)
     before = tracemalloc.take_snapshot()
-    rate = await visits(url, args.visits - args.warm_up, args.parallel, args.bounce)
-    report(f"after {args.visits} visits", app)
+    done, started = args.warm_up, time.perf_counter()
+    while done < args.visits:  # a line every `--every` visits: the trend, not just the ends
+        step = min(args.every, args.visits - done)
+        await visits(url, step, args.parallel, args.bounce)
+        done += step
+        report(f"after {done} visits", app)
+    rate = (args.visits - args.warm_up) / (time.perf_counter() - started)
     end = await settle(f"after {args.visits} visits", app, url, args.settle)
     after = tracemalloc.take_snapshot()
     print(f"visits per second (after the warm-up): {rate:.1f}")
@@ -138,8 +144,11 @@ async def soak(app: Starlette, port: int, args: argparse.Namespace) -> None:
     per_visit = grew * 2**20 / (args.visits - args.warm_up)
     print(f"traced heap from warm-up to end: {grew:+.2f} MiB ({per_visit:+.1f} bytes per visit)")
     print("lines whose memory grew most from warm-up to end:")
-    for stat in after.compare_to(before, "lineno")[:10]:
-        print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {stat.traceback}")
+    key = "lineno" if args.frames == 1 else "traceback"
+    for stat in after.compare_to(before, key)[:10]:
+        print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
+        for line in stat.traceback.format(most_recent_first=True)[: 2 * args.frames : 2]:
+            print(f"      {line.strip()}")
 
 
 async def serve_and_soak(app: Starlette, args: argparse.Namespace) -> None:
@@ -164,6 +173,10 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=16)
     parser.add_argument("--bounce", type=float, default=0.25)
     parser.add_argument("--settle", type=float, default=65.0)
+    parser.add_argument("--every", type=int, default=4750)
+    parser.add_argument(
+        "--frames", type=int, default=1, help="frames tracemalloc keeps (more: slower)"
+    )
     args = parser.parse_args()
 
     from shopclerk.app import create_app

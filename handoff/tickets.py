@@ -26,7 +26,7 @@ from handoff.models import Agent, HandoffRecord, Note, aware
 from handoff.ownership import Change, Ownership
 
 DRAFT_USES = ("sent", "edited", "own")
-ADDRESSES_KEPT = 10_000  # conversations whose (channel, key) is kept; older ones are read again
+ADDRESSES_KEPT = 2_000  # conversations whose (channel, key) is kept (~300 B each)
 OUTCOMES = ("resolved", "unresolved", "abandoned")
 # What the customer is told when an agent lets go of their conversation, by reason.
 RELEASED = {

@@ -136,12 +136,13 @@ class RateLimit:
 
     def _sweep(self, now: float) -> None:
         """Keys come and go (every session is one): once a window, forget those idle for one,
-        so what is kept is at most two windows' keys, however many visitors came before."""
+        so what is kept is at most two windows' keys, however many visitors came before. (A
+        new dict: a dict keeps its largest table however many keys are deleted from it.)"""
         if now - self._swept < WINDOW:
             return
         self._swept = now
-        for key in [k for k, sent in self._sent.items() if not sent or sent[-1] <= now - WINDOW]:
-            del self._sent[key]
+        recent = {k: sent for k, sent in self._sent.items() if sent and sent[-1] > now - WINDOW}
+        self._sent = defaultdict(deque, recent)
 
 
 class SharedRateLimit:
