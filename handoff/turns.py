@@ -69,11 +69,10 @@ class TurnRouter:
 
     async def _written(self, inbound: Inbound, cid: int, answers: AnswerWriter) -> None:
         """The model's answer streamed to the customer's channel as it passes the check."""
-        side = self._customers.side(inbound.channel)
+        address = (inbound.channel, inbound.conversation_key)
 
         async def on_delta(stream: str, delta: str) -> None:
-            if side is not None:
-                await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
+            await self._customers.notify_at(address, "stream", stream=stream, delta=delta)
 
         await answers.write(cid, inbound.client_message_id, on_delta)
 

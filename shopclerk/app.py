@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import gc
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -21,17 +22,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.routes import web_routes
+from engine.generators.writer import Writer
+from engine.store import ConversationStore
+from engine.types import Inbound, Turn
 from engine.worker import EngineWorker
 from handoff.agents import AgentAccounts
 from handoff.console import AgentConsole
 from handoff.desk import Desk, DeskConfig
+from handoff.runner import OneThread, Runner
 from handoff.tickets import Tickets
+from handoff.turn_stream import TurnStream
+from kb.database import Database
+from kb.embeddings import Embedder
+from kb.knowledge import load_catalog
+from kb.orders import OrderBook
+from kb.search import Catalog
 from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
+from shopclerk.live import Live, open_live
 from shopclerk.settings import Settings
 from shopclerk.wiring import (
     Models,
+    embedder,
     limit_threads,
     load_engine,
     load_knowledge,
@@ -58,30 +71,34 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
         db = open_db(settings, migrate=True)
-        loaded = models or load_models(settings)
-        engine = load_engine(settings, db, loaded)
-        speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
-        worker = EngineWorker(engine)
-        worker.start()
-        tickets = Tickets(db, engine.store)
+        live = open_live(settings)
         config = DeskConfig(
             settings.hours, settings.agent_away_seconds, settings.queue_flag_seconds
         )
-        writer = load_writer(settings, openai_client)
-        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config, writer)
-        web = WebChannel(desk, engine.store, engine.stages.lookup.catalog, web_config(settings))
+        if live.redis is None:  # the whole desk in this process, the engine included
+            parts = _with_engine(settings, db, models or load_models(settings), openai_client)
+        else:  # the engine workers answer (`shopclerk worker`); this process holds sockets
+            parts = _beside_workers(settings, db, live, models)
+        tickets = Tickets(db, parts.store)
+        desk = Desk(
+            parts.handle,
+            parts.run,
+            tickets,
+            parts.orders,
+            config,
+            parts.writer,
+            live.bus,
+            live.leader,
+            parts.elsewhere,
+        )
+        web = WebChannel(desk, parts.store, parts.catalog, web_config(settings))
         desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
-        # FAQ entries accepted from agents' answers are indexed and used at once; so are index
-        # changes made by another process (`shopclerk kb ...`), within seconds.
-        reloader = KnowledgeReloader(
-            engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
-        )
-        suggestions = SuggestionEndpoints(db, settings.index_dir, loaded.encoder, reloader.reload)
+        suggestions = SuggestionEndpoints(db, settings.index_dir, parts.encoder, parts.reload)
         agent_console = AgentConsole(desk, db, accounts, suggestions)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
-        following = asyncio.create_task(reloader.follow())
+        following = asyncio.create_task(parts.follow())
         await desk.start()
         slack = None
         if settings.slack_enabled:
@@ -91,10 +108,10 @@ def create_app(
             slack = SlackApp(
                 slack_config(settings),
                 desk,
-                engine.store,
+                parts.store,
                 SlackStore(db),
                 accounts,
-                engine.stages.lookup.catalog,
+                parts.catalog,
             )
             await slack.start()
             slack_events.app = slack.endpoint
@@ -117,8 +134,8 @@ def create_app(
                 await slack.stop()
             await desk.stop()
             agent_console.logins.close()  # the password-hashing thread
-            worker.stop()
-            loaded.spellers.give_back(speller)
+            parts.stop()
+            await live.close()
             db.dispose()
             # An app started again in this process (as in the tests) must not keep this one.
             gc.unfreeze()
@@ -131,6 +148,84 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=list(guarded(settings)))
     app.state.settings = settings
     return app
+
+
+@dataclass
+class _Parts:
+    """What the desk and the channels are built on, with or without an engine here."""
+
+    store: ConversationStore
+    catalog: Catalog
+    orders: OrderBook
+    encoder: Embedder
+    handle: Callable[[Inbound], Awaitable[Turn]]
+    run: Runner
+    writer: Writer | None
+    elsewhere: Callable[[Inbound], Awaitable[None]] | None
+    reload: Callable[[], Coroutine[Any, Any, None]]
+    follow: Callable[[], Coroutine[Any, Any, None]]
+    stop: Callable[[], None]
+
+
+def _with_engine(
+    settings: Settings, db: Database, loaded: Models, client: openai.AsyncOpenAI | None
+) -> _Parts:
+    engine = load_engine(settings, db, loaded)
+    speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
+    worker = EngineWorker(engine)
+    worker.start()
+    # FAQ entries accepted from agents' answers are indexed and used at once; so are index
+    # changes made by another process (`shopclerk kb ...`), within seconds.
+    reloader = KnowledgeReloader(
+        engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
+    )
+
+    def stop() -> None:
+        worker.stop()
+        loaded.spellers.give_back(speller)
+
+    return _Parts(
+        engine.store,
+        engine.stages.lookup.catalog,
+        engine.stages.lookup.orders,
+        loaded.encoder,
+        worker.handle,
+        worker.run,
+        load_writer(settings, client),
+        None,
+        reloader.reload,
+        reloader.follow,
+        stop,
+    )
+
+
+def _beside_workers(settings: Settings, db: Database, live: Live, models: Models | None) -> _Parts:
+    """A web process: no intent model, speller or search here, only the records the frames
+    and the console show, and the encoder that indexes the FAQ entries agents accept (the
+    workers follow the indexes' changes)."""
+    assert live.redis is not None
+    stream = TurnStream(live.redis, live.prefix, live.bus)
+    writes = OneThread()
+
+    async def no_engine(inbound: Inbound) -> Turn:
+        raise RuntimeError("a web process beside engine workers answers no turn itself")
+
+    async def nothing() -> None:
+        return None
+
+    return _Parts(
+        ConversationStore(db),
+        load_catalog(db),
+        OrderBook(db),
+        models.encoder if models is not None else embedder(settings),
+        no_engine,
+        writes,
+        None,
+        stream.submit,
+        nothing,
+        nothing,
+        writes.stop,
+    )
 
 
 class _Late:

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         description="redis://host:port/db: run many web processes and engine workers "
         "(`shopclerk worker`) over one Redis; empty: one process holds everything.",
     )
+    redis_prefix: str = Field(
+        default="shopclerk:",
+        max_length=100,
+        description="Put before every Redis key and channel: several desks (or test runs) "
+        "can share one Redis.",
+    )
     generator: Literal["grounded", "openai"] = Field(
         default="grounded",
         description="grounded: replies composed from the records (offline); openai: written "

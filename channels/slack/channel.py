@@ -46,7 +46,7 @@ from channels.slack.blocks import (
 from channels.slack.store import SlackStore
 from engine.models import Message, Role
 from engine.store import ConversationStore
-from engine.types import Inbound, Turn
+from engine.types import Inbound
 from kb.search import Catalog
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ AUTHORS_KEPT = 10_000  # who wrote recent messages, to send private replies to t
 
 
 class Desk(Protocol):
-    async def handle(self, inbound: Inbound) -> Turn: ...
+    async def handle(self, inbound: Inbound) -> object: ...
     async def rate(self, channel: str, key: str, episode: int, score: int) -> bool: ...
 
 

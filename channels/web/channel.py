@@ -40,7 +40,7 @@ from channels.web.rest import (
 from channels.web.shoppers import Shoppers
 from engine.owners import BOT
 from engine.store import ConversationStore
-from engine.types import Inbound, Turn
+from engine.types import Inbound
 from handoff.outbox import Outbox
 from kb.search import Catalog
 
@@ -51,7 +51,10 @@ CHANNEL = "web"
 class Desk(Protocol):
     """Where the channel hands customer messages (the engine, then the handoff desk)."""
 
-    async def handle(self, inbound: Inbound) -> Turn: ...
+    async def handle(self, inbound: Inbound) -> object: ...
+    async def deliver_to(self, channel: str, key: str) -> None: ...
+    async def notify_to(self, channel: str, key: str, event: str, **fields: Any) -> None: ...
+    def customer_here(self, channel: str, key: str, on: bool) -> None: ...
     async def status(self, channel: str, key: str) -> dict[str, Any] | None: ...
     async def customer_typing(self, channel: str, key: str, on: bool) -> None: ...
     def bot_answers(self, channel: str, key: str) -> bool: ...
@@ -221,8 +224,8 @@ class WebChannel:
                 raise FrameError(
                     "unknown_episode", "There is no such chat to rate.", episode=frame.episode
                 )
-            saved = server_frame("satisfaction_saved", episode=frame.episode, score=frame.score)
-            self._publish(socket.session, saved)
+            saved = {"episode": frame.episode, "score": frame.score}
+            await self._desk.notify_to(CHANNEL, socket.session, "satisfaction_saved", **saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
         if retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
@@ -243,6 +246,8 @@ class WebChannel:
         replay_after = max(start, last - self.config.max_replay)
         self._detach(socket)
         socket.session, socket.shopper, socket.sent_seq = session, shopper, replay_after
+        if session not in self._sessions:
+            self._desk.customer_here(CHANNEL, session, True)
         self._sessions.setdefault(session, set()).add(socket)
         socket.send(
             server_frame(
@@ -291,6 +296,7 @@ class WebChannel:
             sockets.discard(socket)
             if not sockets:
                 del self._sessions[socket.session]
+                self._desk.customer_here(CHANNEL, socket.session, False)
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
         session = socket.session
@@ -299,15 +305,16 @@ class WebChannel:
         if not self._desk.bot_answers(CHANNEL, session):  # a person will answer
             ack = await self._answer(inbound)
         else:
-            self._publish(session, server_frame("typing", on=True, who="bot"))
+            await self._desk.notify_to(CHANNEL, session, "typing", on=True, who="bot")
             try:
                 ack = await self._answer(inbound)
             finally:
-                self._publish(session, server_frame("typing", on=False, who="bot"))
+                await self._desk.notify_to(CHANNEL, session, "typing", on=False, who="bot")
         # This socket may have gone while the engine worked: the turn is stored all the same,
-        # every other tab of the session gets it now, and a reconnect replays it.
+        # every other tab of the session (in any process) gets it now, and a reconnect
+        # replays it.
         self._publish(session, ack, only=socket)
-        await self._deliver(session)
+        await self._desk.deliver_to(CHANNEL, session)
 
     @staticmethod
     def _inbound(
@@ -399,6 +406,10 @@ class WebChannel:
     def online(self, key: str) -> bool:
         return bool(self._sessions.get(key))
 
+    def keys(self) -> list[str]:
+        """The sessions with a socket open in this process."""
+        return list(self._sessions)
+
     async def new_session(self) -> str:
         session = secrets.token_urlsafe(18)
         await asyncio.to_thread(self._store.load, CHANNEL, session)
@@ -452,7 +463,7 @@ class WebChannel:
         ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, before)
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
-        await self._deliver(session)  # open tabs see it too
+        await self._desk.deliver_to(CHANNEL, session)  # open tabs see it too
         return JSONResponse({"ack": ack, "messages": frames})
 
     async def rest_feedback(self, request: Request) -> JSONResponse:
