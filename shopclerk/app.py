@@ -7,11 +7,9 @@ import asyncio
 import contextlib
 import gc
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -22,34 +20,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.routes import web_routes
-from engine.generators.writer import Writer
-from engine.store import ConversationStore
-from engine.types import Inbound, Turn
-from engine.worker import EngineWorker
 from handoff.agents import AgentAccounts
 from handoff.console import AgentConsole
 from handoff.desk import Desk, DeskConfig
-from handoff.runner import OneThread, Runner
 from handoff.tickets import Tickets
-from handoff.turn_stream import TurnStream
-from kb.database import Database
-from kb.embeddings import Embedder
-from kb.knowledge import load_catalog
-from kb.orders import OrderBook
-from kb.search import Catalog
-from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
+from learning.suggestion_server import SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
-from shopclerk.live import Live, open_live
+from shopclerk.live import open_live
+from shopclerk.parts import beside_workers, with_engine
 from shopclerk.settings import Settings
 from shopclerk.wiring import (
     Models,
-    embedder,
     limit_threads,
-    load_engine,
-    load_knowledge,
     load_models,
-    load_writer,
 )
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
@@ -76,9 +60,9 @@ def create_app(
             settings.hours, settings.agent_away_seconds, settings.queue_flag_seconds
         )
         if live.redis is None:  # the whole desk in this process, the engine included
-            parts = _with_engine(settings, db, models or load_models(settings), openai_client)
+            parts = with_engine(settings, db, models or load_models(settings), openai_client)
         else:  # the engine workers answer (`shopclerk worker`); this process holds sockets
-            parts = _beside_workers(settings, db, live, models)
+            parts = beside_workers(settings, db, live, models)
         tickets = Tickets(db, parts.store)
         desk = Desk(
             parts.handle,
@@ -148,84 +132,6 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=list(guarded(settings)))
     app.state.settings = settings
     return app
-
-
-@dataclass
-class _Parts:
-    """What the desk and the channels are built on, with or without an engine here."""
-
-    store: ConversationStore
-    catalog: Catalog
-    orders: OrderBook
-    encoder: Embedder
-    handle: Callable[[Inbound], Awaitable[Turn]]
-    run: Runner
-    writer: Writer | None
-    elsewhere: Callable[[Inbound], Awaitable[None]] | None
-    reload: Callable[[], Coroutine[Any, Any, None]]
-    follow: Callable[[], Coroutine[Any, Any, None]]
-    stop: Callable[[], None]
-
-
-def _with_engine(
-    settings: Settings, db: Database, loaded: Models, client: openai.AsyncOpenAI | None
-) -> _Parts:
-    engine = load_engine(settings, db, loaded)
-    speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
-    worker = EngineWorker(engine)
-    worker.start()
-    # FAQ entries accepted from agents' answers are indexed and used at once; so are index
-    # changes made by another process (`shopclerk kb ...`), within seconds.
-    reloader = KnowledgeReloader(
-        engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
-    )
-
-    def stop() -> None:
-        worker.stop()
-        loaded.spellers.give_back(speller)
-
-    return _Parts(
-        engine.store,
-        engine.stages.lookup.catalog,
-        engine.stages.lookup.orders,
-        loaded.encoder,
-        worker.handle,
-        worker.run,
-        load_writer(settings, client),
-        None,
-        reloader.reload,
-        reloader.follow,
-        stop,
-    )
-
-
-def _beside_workers(settings: Settings, db: Database, live: Live, models: Models | None) -> _Parts:
-    """A web process: no intent model, speller or search here, only the records the frames
-    and the console show, and the encoder that indexes the FAQ entries agents accept (the
-    workers follow the indexes' changes)."""
-    assert live.redis is not None
-    stream = TurnStream(live.redis, live.prefix, live.bus)
-    writes = OneThread()
-
-    async def no_engine(inbound: Inbound) -> Turn:
-        raise RuntimeError("a web process beside engine workers answers no turn itself")
-
-    async def nothing() -> None:
-        return None
-
-    return _Parts(
-        ConversationStore(db),
-        load_catalog(db),
-        OrderBook(db),
-        models.encoder if models is not None else embedder(settings),
-        no_engine,
-        writes,
-        None,
-        stream.submit,
-        nothing,
-        nothing,
-        writes.stop,
-    )
 
 
 class _Late:

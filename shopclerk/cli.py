@@ -516,6 +516,34 @@ def serve(
     run(create_app(settings()), settings(), host, port, ws, sock)
 
 
+@app.command()
+def worker() -> None:
+    """Run an engine worker: answer the customer messages the web processes take (REDIS_URL).
+    Start as many as the load needs; SIGTERM answers the turns in hand, then stops."""
+    import asyncio
+    import logging
+
+    from shopclerk.worker import serve_worker
+
+    if not settings().redis_url:
+        raise fail("an engine worker needs REDIS_URL: the Redis the web processes use")
+    _ready_to_work()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    answered = asyncio.run(serve_worker(settings()))
+    typer.echo(f"engine worker stopped after {answered} turns")
+
+
+def _ready_to_work() -> None:
+    from shopclerk.database import open_db
+    from shopclerk.wiring import INTENT_MODEL
+
+    open_db(settings()).dispose()
+    if not (settings().models_dir / INTENT_MODEL).is_file():
+        raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
+
+
 def _ready_to_serve() -> None:
     """What would otherwise fail inside the server's start-up, as one line: the database
     (migrated here, as `serve` is one of the two commands that migrate) and the built models."""
