@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         description="redis://host:port/db: run many web processes and engine workers "
         "(`shopclerk worker`) over one Redis; empty: one process holds everything.",
     )
+    turn_claim_seconds: float = Field(
+        default=30,
+        ge=0.5,
+        le=3600,
+        description="With engine workers: a turn a worker took and has not answered in this "
+        "long (it died) is taken over by another.",
+    )
     redis_prefix: str = Field(
         default="shopclerk:",
         max_length=100,

@@ -58,7 +58,9 @@ class Worker:
             live.bus,
             live.leader,
         )
-        consumer = self._consumer = TurnConsumer(live.redis, live.prefix, live.bus, desk.handle)
+        consumer = self._consumer = TurnConsumer(
+            live.redis, live.prefix, live.bus, desk.handle, claim_after=settings.turn_claim_seconds
+        )
         following = asyncio.create_task(parts.follow())
         try:
             await desk.start()

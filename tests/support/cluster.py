@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,9 +30,11 @@ from shopclerk.wiring import Models, import_demo_store
 from shopclerk.worker import Worker
 from tests.support.desk import PASSWORD
 from tests.support.frames import RECEIVE_TIMEOUT, Frame
+from tests.support.live_server import free_port
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -150,3 +156,45 @@ class Agent:
     def close(self) -> None:
         self.console.close()
         self.http.close()
+
+
+@contextmanager
+def web_subprocess(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`shopclerk serve` in a process of its own (one a test can kill), beside workers; its
+    base URL and the process. Stopped, if still running, when the block ends."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SHOPCLERK_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.sqlalchemy_url,
+        "REDIS_URL": settings.redis_url or "",
+        "SHOPCLERK_REDIS_PREFIX": settings.redis_prefix,
+        "SHOPCLERK_THREADS": "1",
+    }
+    command = [sys.executable, "-c", "from shopclerk.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, err = process.communicate()
+            raise RuntimeError(f"the web process did not start: {err.decode()[-2000:]}")
+        time.sleep(0.1)
+    try:
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
