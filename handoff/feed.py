@@ -1,7 +1,8 @@
 """Frames for the agents: queued for every open console and given to every watcher (the Slack
 agents channel); the feed waits for none of them. The consoles open in other processes get
-them over the bus; the watchers are told only by the process the news started in, so a Slack
-thread hears it once."""
+them over the bus. The watchers are told by the process the news started in, or, when it has
+none (an engine worker), by the process that has them: a Slack thread hears it once as long as
+one process runs Slack."""
 
 from __future__ import annotations
 
@@ -41,14 +42,18 @@ class ConsoleFeed:
         for watcher in self._watchers:
             watcher.desk_event(frame)
         self._to_consoles(frame)
-        self._bus.post(TOPIC, {"frame": frame})
+        self._bus.post(TOPIC, {"frame": frame, "watched": bool(self._watchers)})
 
     def _to_consoles(self, frame: dict[str, Any]) -> None:
         for console in self._roster.consoles():
             self.send(console, frame)
 
     async def _heard(self, event: dict[str, Any]) -> None:
-        self._to_consoles(dict(event["frame"]))
+        frame = dict(event["frame"])
+        if not event.get("watched"):  # started where nobody watches (an engine worker)
+            for watcher in self._watchers:
+                watcher.desk_event(frame)
+        self._to_consoles(frame)
 
     def message(self, cid: int, message: Message) -> None:
         self.to_all({"type": "message", "conversation_id": cid, "message": message_view(message)})
