@@ -493,9 +493,10 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    from shopclerk.serving import PortUnavailableError, bind
+    from shopclerk.serving import PortUnavailableError, bind, configure_logging
     from shopclerk.serving import serve as run
 
+    configure_logging(settings())  # the waits below are logged as the server logs
     try:
         sock = bind(host, port)  # before anything slow: a busy port is said at once
     except PortUnavailableError as exc:
@@ -513,16 +514,21 @@ def serve(
         how = "Socket Mode" if settings().slack_socket_mode else "events at /slack/events"
         channel = settings().slack_agents_channel or "no agents channel"
         typer.echo(f"Slack: {how}; {channel}")
-    run(create_app(settings()), settings(), host, port, ws, sock)
+    web = create_app(settings())
+    run(web, settings(), host, port, ws, sock, drain=web.state.operations.drain)
 
 
 def _ready_to_serve() -> None:
     """What would otherwise fail inside the server's start-up, as one line: the database
-    (migrated here, as `serve` is one of the two commands that migrate) and the built models."""
-    from shopclerk.database import open_db
+    (migrated here, as `serve` is one of the two commands that migrate; waited for while it
+    does not answer, as is Redis) and the built models."""
+    from shopclerk.startup import NotUpError, wait_for_services
     from shopclerk.wiring import INTENT_MODEL
 
-    open_db(settings(), migrate=True).dispose()
+    try:
+        wait_for_services(settings())
+    except NotUpError as exc:
+        raise fail(str(exc)) from exc
     if not (settings().models_dir / INTENT_MODEL).is_file():
         raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
 
