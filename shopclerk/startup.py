@@ -30,12 +30,13 @@ class NotUpError(Exception):
 
 def wait_for_services(settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
     """Return once the database answers (migrated: `serve` migrates) and Redis, when set."""
-    deadline = clock() + settings.startup_wait_seconds
+    bound = settings.startup_wait_seconds
+    deadline = clock() + bound
 
     def database() -> None:
         open_db(settings, migrate=True).dispose()
 
-    _retrying("the database", database, (DatabaseUnreachableError,), deadline, clock)
+    _retrying("the database", database, (DatabaseUnreachableError,), (deadline, bound), clock)
     if settings.redis_url:
         import redis
 
@@ -49,17 +50,19 @@ def wait_for_services(settings: Settings, clock: Callable[[], float] = time.mono
                 client.close()
 
         errors = (redis.ConnectionError, redis.TimeoutError)
-        _retrying(f"Redis at {masked(url)}", ping, errors, deadline, clock)
+        _retrying(f"Redis at {masked(url)}", ping, errors, (deadline, bound), clock)
 
 
 def _retrying(
     what: str,
     attempt: Callable[[], T],
     transient: tuple[type[Exception], ...],
-    deadline: float,
+    until: tuple[float, float],
     clock: Callable[[], float],
 ) -> T:
-    wait, tries = FIRST_WAIT, 1
+    """`attempt()` until it does not raise one of `transient`, or `until` (the deadline on
+    `clock`, and the seconds it allows in all, for the message) has passed."""
+    (deadline, bound), wait, tries = until, FIRST_WAIT, 1
     while True:
         try:
             result = attempt()
@@ -68,7 +71,8 @@ def _retrying(
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if left <= 0:
                 raise NotUpError(
-                    f"{what} did not answer in time ({tries} attempts): {reason}"
+                    f"{what} did not answer within {bound:g} s ({tries} attempt"
+                    f"{'s' if tries > 1 else ''}): {reason}"
                 ) from exc
             pause = min(wait, left)
             log.warning(
