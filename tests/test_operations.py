@@ -28,18 +28,21 @@ from urllib.parse import quote
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from channels.web.availability import Availability
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.cli import app as cli
 from shopclerk.database import upgrade
+from shopclerk.health import Operations
 from shopclerk.settings import Settings
-from shopclerk.startup import wait_for_services
+from shopclerk.startup import NotUpError, wait_for_services
 from shopclerk.wiring import Models, import_demo_store
 from tests.conftest import POSTGRES_URL
 from tests.support.forwarder import Forwarder, forwarding
@@ -332,3 +335,33 @@ def ready_within(url: str, server: subprocess.Popen[bytes], seconds: float) -> N
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} was not ready within {seconds:g} s")
+
+
+# -- Redis ----------------------------------------------------------------------------------------
+
+
+def probes(redis_url: str, db_url: str) -> TestClient:
+    """The probes alone, over a database and a Redis (the rest of the app plays no part)."""
+    operations = Operations(redis_url, drain_seconds=1)
+    operations.started(open_database(db_url), Availability(), lambda: 0)
+    return TestClient(Starlette(routes=operations.routes()))
+
+
+def test_readyz_asks_redis_too_when_there_is_one(tmp_path: Path) -> None:
+    sqlite = f"sqlite:///{tmp_path / 'probe.db'}"
+    with probes(f"redis://127.0.0.1:{free_port()}/15", sqlite) as down:
+        refused = down.get("/readyz")
+    with probes("redis://127.0.0.1:6379/15", sqlite) as up:
+        ready = up.get("/readyz")
+    assert refused.status_code == 503
+    assert list(refused.json()["failing"]) == ["redis"]
+    assert "connect" in refused.json()["failing"]["redis"].lower()
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+def test_serve_waits_for_redis_too(built_settings: Settings) -> None:
+    settings = built_settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{free_port()}/15", "startup_wait_seconds": 0.6}
+    )
+    with pytest.raises(NotUpError, match=r"Redis at redis://127\.0\.0\.1:\d+/15 did not answer"):
+        wait_for_services(settings)
