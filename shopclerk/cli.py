@@ -18,6 +18,8 @@ from learning.dataset_commands import dataset_app
 from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
+    import socket
+
     from engine.engine import Engine
     from engine.outcomes import Outcomes
     from kb.database import Database
@@ -493,20 +495,25 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    from shopclerk.serving import PortUnavailableError, bind, configure_logging
-    from shopclerk.serving import serve as run
+    from shopclerk.serving import PortUnavailableError, bind, logging_as
 
-    configure_logging(settings())  # the waits below are logged as the server logs
     try:
         sock = bind(host, port)  # before anything slow: a busy port is said at once
     except PortUnavailableError as exc:
         raise fail(str(exc)) from exc
+    with logging_as(settings()):  # the waits for the database are logged as the server logs
+        _serve_on(sock, host, port, ws)
+
+
+def _serve_on(sock: socket.socket, host: str, port: int, ws: str) -> None:
+    from shopclerk.app import create_app
+    from shopclerk.serving import serve as run
+
     try:
         _ready_to_serve()
     except BaseException:
         sock.close()
         raise
-    from shopclerk.app import create_app
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
     typer.echo(f"agent console: http://{host}:{port}/agent/")

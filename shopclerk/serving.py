@@ -19,6 +19,7 @@ Body size and body time limits are the ASGI middleware's (`shopclerk.guards`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import logging
@@ -28,7 +29,7 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import Any, Literal
 
@@ -305,8 +306,22 @@ def logging_config(log_format: Literal["text", "json"]) -> dict[str, Any]:
     }
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.config.dictConfig(logging_config(settings.log_format))
+@contextlib.contextmanager
+def logging_as(settings: Settings) -> Iterator[None]:
+    """`serve`'s logging (`logging_config`) for the block; what was configured before is put
+    back after it (a command run in-process, as in the CLI's tests, leaves nothing behind)."""
+    config = logging_config(settings.log_format)
+    names = ["", *config["loggers"]]
+    kept = [(logger, logger.handlers[:], logger.level, logger.propagate, logger.disabled)
+            for logger in map(logging.getLogger, names)]  # fmt: skip
+    logging.config.dictConfig(config)
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate, disabled in kept:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
 
 
 def serve(
@@ -320,7 +335,7 @@ def serve(
 ) -> None:
     """Run the server until interrupted (`shopclerk serve`), on `sock` when given (from
     `bind`), else on a socket uvicorn binds; on SIGTERM `drain` runs before the sockets close.
-    The logging is `configure_logging`'s, done by the caller before anything is logged."""
+    The logging is `logging_as`'s, set by the caller before anything is logged."""
     raise_open_files_limit()
     config = server_config(app, settings, host, port, ws, log_config=None)
     server = DrainingServer(config, drain)

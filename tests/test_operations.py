@@ -199,18 +199,8 @@ def test_a_database_outage_asks_clients_to_retry_and_the_message_is_answered_onc
 # -- start-up -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """`serve` configures the process's logging; put it back for the tests that follow."""
-    loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access")]
-    kept = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
-    yield
-    for lg, handlers, level, propagate in kept:
-        lg.handlers[:], lg.level, lg.propagate = handlers, level, propagate
-
-
 def test_serve_waits_for_the_database_at_growing_intervals_then_gives_up_in_one_line(
-    tmp_path: Path, restored_logging: None
+    tmp_path: Path,
 ) -> None:
     env = {
         "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test",
