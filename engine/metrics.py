@@ -22,6 +22,8 @@ from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from engine.types import HandoffReason
+
 PREFIX: Final = "shopclerk"
 
 MESSAGES_RECEIVED = Counter(
@@ -49,3 +51,13 @@ ERROR_FRAMES = Counter(
     "Error frames that ask the client to resend later: unavailable, overloaded.",
     ["code"],
 )
+
+# Known label values start at 0, so a dashboard shows them before the first event.
+for _kind in ("widget", "console"):
+    OPEN_SOCKETS.labels(_kind)
+for _reason in HandoffReason:
+    HANDOFFS.labels(_reason.value)
+for _code in ("unavailable", "overloaded"):
+    ERROR_FRAMES.labels(_code)
+for _failure in ("api_error", "unsupported_facts"):
+    MODEL_FAILURES.labels(_failure)

@@ -34,6 +34,7 @@ from types import FrameType
 from typing import Any, Literal
 
 import uvicorn
+from pythonjsonlogger.core import RESERVED_ATTRS
 from starlette.types import ASGIApp
 from uvicorn.config import HTTP_PROTOCOLS, LOGGING_CONFIG, WS_PROTOCOLS
 from uvicorn.importer import import_from_string
@@ -279,6 +280,9 @@ def logging_config(log_format: Literal["text", "json"]) -> dict[str, Any]:
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            # uvicorn's records carry the message again with colour codes: not for collectors
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
         }
         formatters: dict[str, Any] = {"default": json_lines, "access": json_lines}
     else:
@@ -301,6 +305,7 @@ def logging_config(log_format: Literal["text", "json"]) -> dict[str, Any]:
         "loggers": {
             **LOGGING_CONFIG["loggers"],
             "httpx": {"level": "WARNING"},  # a line per model API request otherwise
+            "alembic": {"level": "WARNING"},  # a dozen lines per start-up otherwise
         },
         "root": {"handlers": ["ours"], "level": "INFO"},
     }
