@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
@@ -45,6 +46,7 @@ from shopclerk.settings import Settings
 from shopclerk.startup import NotUpError, wait_for_services
 from shopclerk.wiring import Models, import_demo_store
 from tests.conftest import POSTGRES_URL
+from tests.support.desk import PASSWORD, add_agent, fresh_settings
 from tests.support.forwarder import Forwarder, forwarding
 from tests.support.frames import receive, until
 from tests.support.live_server import free_port, serving
@@ -268,19 +270,37 @@ def answered(frames: list[dict[str, Any]], client_id: str) -> bool:
     return acked and any(f.get("role") == "bot" for f in frames)
 
 
+def console(base: str, settings: Settings) -> ClientConnection:
+    """A logged-in agent's console socket, once it has its first board."""
+    username = add_agent(settings, "Anna")
+    with httpx.Client(base_url=base) as http:
+        csrf = http.get("/agent/api/session").json()["csrf"]
+        body = {"username": username, "password": PASSWORD}
+        assert http.post("/agent/api/login", json=body, headers={"x-csrf-token": csrf}).is_success
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    ws = connect(base.replace("http", "ws") + "/agent/ws", additional_headers={"cookie": cookie})
+    while json.loads(ws.recv(timeout=20))["type"] != "board":
+        pass
+    return ws
+
+
 def test_sigterm_answers_the_messages_in_hand_then_closes_with_1012(
-    built_settings: Settings, models: Models, caplog: pytest.LogCaptureFixture
+    built_settings: Settings, models: Models, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with serving(create_app(built_settings, models=models), drain=True) as live:
+    settings = fresh_settings(built_settings, tmp_path)
+    with serving(create_app(settings, models=models), drain=True) as live:
+        agent = console(live.url, settings)
         url = live.url.replace("http", "ws") + "/ws"
         sockets = [connect(url) for _ in range(4)]
         for n, ws in enumerate(sockets):
             in_hand(ws, f"t-{n}")
         live.server.handle_exit(signal.SIGTERM, None)  # what the signal does
         ended = [until_closed(ws) for ws in sockets]
+        _, agent_closed = until_closed(agent)
     for n, (frames, code) in enumerate(ended):
         assert answered(frames, f"t-{n}"), frames
         assert code == 1012
+    assert agent_closed == 1012
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
