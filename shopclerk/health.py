@@ -45,6 +45,7 @@ class Operations:
         self._db: Database | None = None
         self._redis: redis.asyncio.Redis | None = None
         self._web: Availability | None = None
+        self._depth: Callable[[], float] | None = None
         self._checks: dict[str, asyncio.Future[str | None]] = {}
 
     def routes(self) -> list[BaseRoute]:
@@ -56,8 +57,8 @@ class Operations:
 
     def started(self, db: Database, web: Availability, depth: Callable[[], float]) -> None:
         """The lifespan built the parts: check `db` (and Redis), drain `web`."""
-        self._db, self._web = db, web
-        QUEUE_DEPTH.set_function(depth)
+        self._db, self._web, self._depth = db, web, depth
+        QUEUE_DEPTH.set_function(self._queue_depth)
         if self.redis_url:
             import redis.asyncio
 
@@ -67,7 +68,9 @@ class Operations:
         self.loaded = True
 
     async def stopped(self) -> None:
+        """The lifespan ends: what it built is let go (the metric reads 0 from now on)."""
         self.loaded = False
+        self._db = self._web = self._depth = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -77,6 +80,10 @@ class Operations:
         self.draining = True
         if self._web is not None:
             await self._web.drain(self.drain_seconds)
+
+    def _queue_depth(self) -> float:
+        depth = self._depth
+        return depth() if depth is not None else 0.0
 
     # -- endpoints ------------------------------------------------------------------------------
 
