@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -77,8 +76,10 @@ def say(ws: Any, text_: str, client_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(built_settings: Settings, models: Models) -> Iterator[TestClient]:
-    with TestClient(create_app(built_settings, models=models)) as client:
+def client(built_settings: Settings, models: Models, tmp_path: Path) -> Iterator[TestClient]:
+    """An app on a copy of the built database: a handoff here must not queue in other tests."""
+    settings = fresh_settings(built_settings, tmp_path)
+    with TestClient(create_app(settings, models=models)) as client:
         yield client
 
 
@@ -311,9 +312,9 @@ def test_serve_drains_on_sigterm_and_exits_0(built_settings: Settings, tmp_path:
     data.mkdir()
     for built in ("models", "index"):
         (data / built).symlink_to(built_settings.data_dir / built)
-    shutil.copy(built_settings.data_dir / "shopclerk.db", data / "shopclerk.db")
+    copy = fresh_settings(built_settings, tmp_path).sqlalchemy_url
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SHOPCLERK_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SHOPCLERK_THREADS": "1", "DATABASE_URL": copy}
     command = [sys.executable, "-c", "from shopclerk.cli import main; main()",
                "--data-dir", str(data), "serve", "--port", str(port)]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
