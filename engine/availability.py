@@ -37,16 +37,26 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def _connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, sa_exc.OperationalError):
-        return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
+    if isinstance(exc, sa_exc.OperationalError):
+        return _transient(exc.orig)
     kind = type(exc)
     # By module, not by import: psycopg and redis are optional drivers here.
     module = kind.__module__
     if module.startswith("psycopg") and kind.__name__ == "OperationalError":
         return True
     return module.startswith("redis") and kind.__name__ in {"ConnectionError", "TimeoutError"}
+
+
+def _transient(orig: BaseException | None) -> bool:
+    """SQLite says OperationalError of a missing table too (a bug, to be seen): only a locked
+    or unopenable file counts as the database being away. Any other driver's
+    OperationalError is about the connection (PostgreSQL: refused, lost, timed out)."""
+    if type(orig).__module__ != "sqlite3":
+        return True
+    text = str(orig).lower()
+    return "locked" in text or "unable to open" in text
 
 
 class Outage:

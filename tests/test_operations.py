@@ -28,6 +28,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -36,6 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from channels.web.availability import Availability
+from engine.availability import unreachable
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.cli import app as cli
@@ -376,3 +378,18 @@ def test_serve_waits_for_redis_too(built_settings: Settings) -> None:
     )
     with pytest.raises(NotUpError, match=r"Redis at redis://127\.0\.0\.1:\d+/15 did not answer"):
         wait_for_services(settings)
+
+
+def test_a_bug_is_not_taken_for_an_outage(tmp_path: Path) -> None:
+    """A missing table on SQLite is an OperationalError too: it is a fault to see, logged with
+    its traceback, not a reason to ask the customer to wait."""
+    db = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
+    with pytest.raises(DBAPIError, match="no such table") as bug, db.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    db.dispose()
+    refused = open_database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")
+    with pytest.raises(DBAPIError, match="refused") as away, refused.connect():
+        pass
+    refused.dispose()
+    assert not unreachable(bug.value)
+    assert unreachable(away.value)
