@@ -70,6 +70,10 @@ class TurnStream:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         bus.on(done_topic(bus.process), self._done)
 
+    def waiting(self) -> int:
+        """Messages this process handed over and is waiting on."""
+        return len(self._waiting)
+
     async def submit(self, inbound: Inbound) -> None:
         """Returns once a worker has stored the turn and told everyone; raises the worker's
         failure as a RuntimeError, `TurnTimeoutError` when no worker answered in time."""

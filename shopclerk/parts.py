@@ -43,6 +43,7 @@ class Parts:
     reload: Callable[[], Coroutine[Any, Any, None]]
     follow: Callable[[], Coroutine[Any, Any, None]]
     stop: Callable[[], None]
+    depth: Callable[[], int]  # turns waiting here: for the engine, or for the workers' word
 
 
 def with_engine(
@@ -74,6 +75,7 @@ def with_engine(
         reloader.reload,
         reloader.follow,
         stop,
+        lambda: worker.depth,
     )
 
 
@@ -103,4 +105,5 @@ def beside_workers(settings: Settings, db: Database, live: Live, models: Models 
         nothing,
         nothing,
         writes.stop,
+        stream.waiting,
     )
