@@ -42,6 +42,8 @@ def _connection_error(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.OperationalError):
         return _transient(exc.orig)
     kind = type(exc)
+    if getattr(kind, "service_unreachable", False):  # says so itself (no engine worker answers)
+        return True
     # By module, not by import: psycopg and redis are optional drivers here.
     module = kind.__module__
     if module.startswith("psycopg") and kind.__name__ == "OperationalError":

@@ -46,7 +46,10 @@ IN_FLIGHT = 256  # turns one worker works on at once (its engine answers them in
 
 class TurnTimeoutError(Exception):
     """No worker answered in time (none running, or all far behind). The turn stays in the
-    stream: it is answered when a worker gets to it, and shown to the customer then."""
+    stream: it is answered when a worker gets to it, and shown to the customer then; the
+    client is told the service is unavailable for now (engine/availability.py)."""
+
+    service_unreachable = True
 
 
 def _encode(inbound: Inbound) -> str:
