@@ -61,7 +61,7 @@ def create_app(
         loaded = models or load_models(settings)
         engine = load_engine(settings, db, loaded)
         speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
-        worker = EngineWorker(engine)
+        worker = EngineWorker(engine, max_queued=settings.max_queued_turns)
         worker.start()
         tickets = Tickets(db, engine.store)
         config = DeskConfig(
