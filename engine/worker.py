@@ -46,7 +46,10 @@ MAX_BATCH = 64
 # customers waiting 16.8 s (p50) at twice the capacity. Four batches of 64 keep the model busy.
 MAX_QUEUED_TURNS = 256
 RATE_WINDOW = 10.0  # seconds of answered turns the retry estimate reads
-MAX_RETRY_AFTER = 30  # seconds: the longest wait suggested, even when nothing was answered yet
+MAX_RETRY_AFTER = 30  # seconds: the longest wait suggested
+# Seconds suggested when nothing was answered for RATE_WINDOW (the first batches after start-up,
+# or a stuck engine): sooner would only be refused again.
+UNKNOWN_PACE_RETRY_AFTER = 5
 
 
 class OverloadedError(Exception):
@@ -136,7 +139,7 @@ class EngineWorker:
         while self._answered and self._answered[0][0] < now - RATE_WINDOW:
             self._answered.popleft()
         if not self._answered:
-            return MAX_RETRY_AFTER
+            return UNKNOWN_PACE_RETRY_AFTER
         span = max(1.0, now - self._answered[0][0])
         rate = sum(n for _, n in self._answered) / span
         return max(1, min(MAX_RETRY_AFTER, math.ceil(waiting / rate)))
