@@ -139,6 +139,7 @@ export function onAck(frame) {
   if (!clientId) return;
   if (state.busyStatus) setStatus(""); // the server takes messages again
   state.busyStatus = false;
+  state.lastRetryAfter = null; // an old error's wait does not hold for a later close
   outbox.remove(clientId);
   const pending = pendingRows.get(clientId);
   if (!pending) return; // a repeated ack for a message already shown as stored
