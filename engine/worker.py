@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from engine.availability import unreachable
 from engine.engine import Engine
 from engine.types import Inbound, Turn
 
@@ -163,7 +164,8 @@ class EngineWorker:
         try:
             return self.engine.handle_many([j.inbound for j in jobs])
         except Exception as exc:  # one bad batch must not stop the worker
-            log.exception("engine failed on a batch of %d messages", len(jobs))
+            if not unreachable(exc):  # an outage is logged once, by whoever answers the client
+                log.exception("engine failed on a batch of %d messages", len(jobs))
             return [exc] * len(jobs)
 
     def _batches(self) -> Iterator[list[_Job | _Call]]:

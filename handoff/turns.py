@@ -6,11 +6,13 @@ agents."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from engine.clock import utcnow
 from engine.generators.grounded import is_goodbye
 from engine.generators.writer import AnswerWriter
+from engine.metrics import HANDOFFS, MESSAGES_RECEIVED, TURN_SECONDS
 from engine.models import Role
 from engine.store import ConversationStore
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
@@ -52,7 +54,10 @@ class TurnRouter:
         self._answers = answers
 
     async def handle(self, inbound: Inbound) -> Turn:
+        MESSAGES_RECEIVED.labels(inbound.channel).inc()
+        arrived = time.perf_counter()
         turn = await self._handle(inbound)
+        TURN_SECONDS.observe(time.perf_counter() - arrived)
         if turn.conversation_id is None or turn.rejected == "duplicate":
             return turn
         if self._answers is not None and isinstance(turn.decision, Reply) and turn.from_records:
@@ -92,6 +97,7 @@ class TurnRouter:
         event = await self._run(lambda: self._tickets.hand_off(cid, handoff.reason, by, offline))
         if not event.change.done:
             return
+        HANDOFFS.labels(handoff.reason.value).inc()
         if offline:
             record = await asyncio.to_thread(self._tickets.open_record, cid)
             text = self._offline_text(record.contact_email if record else None)

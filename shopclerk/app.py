@@ -29,6 +29,7 @@ from handoff.tickets import Tickets
 from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
+from shopclerk.health import Operations
 from shopclerk.settings import Settings
 from shopclerk.wiring import (
     Models,
@@ -99,6 +100,7 @@ def create_app(
             await slack.start()
             slack_events.app = slack.endpoint
         app.state.slack = slack
+        operations.started(db, web.availability, lambda: worker.depth)
         # What start-up built lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise stall every socket now and then. (With
         # `models` lent by the caller, as in the tests' ~50 apps, the caller's long-lived
@@ -110,6 +112,7 @@ def create_app(
         try:
             yield
         finally:
+            await operations.stopped()
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
@@ -124,12 +127,19 @@ def create_app(
             gc.unfreeze()
 
     console = _Late()
-    routes = [*web_routes(), Route("/agent", _to_console), Mount("/agent", app=console)]
+    operations = Operations(settings.redis_url, settings.drain_seconds)
+    routes = [
+        *operations.routes(),
+        *web_routes(),
+        Route("/agent", _to_console),
+        Mount("/agent", app=console),
+    ]
     slack_events = _LateEndpoint()
     if settings.slack_enabled:
         routes.append(Route("/slack/events", slack_events.handle, methods=["POST"]))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=list(guarded(settings)))
     app.state.settings = settings
+    app.state.operations = operations  # SIGTERM drains through it (shopclerk.serving)
     return app
 
 

@@ -109,6 +109,26 @@ class Settings(BaseSettings):
         "random key kept in the data directory.",
     )
 
+    # Operations (docs/operations.md): logs, start-up and shutdown.
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: lines for people; json: one JSON object per line (log collectors).",
+    )
+    startup_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long `serve` waits for the database (and Redis) to answer at start-up, "
+        "trying again at growing intervals, before it gives up (exit code 1).",
+    )
+    drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="On SIGTERM, how long messages in hand may take to be answered before every "
+        "socket is closed (1012: reconnect at once).",
+    )
+
     # Security and abuse (docs/security.md).
     identity_secret: SecretStr | None = Field(
         default=None,

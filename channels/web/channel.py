@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -14,6 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from channels.web.availability import (
+    CLOSE_TRY_LATER,
+    DRAIN_RETRY_AFTER,
+    UNAVAILABLE,
+    Availability,
+    counted,
+    unavailable,
+)
 from channels.web.frames import (
     MAX_INT,
     EndChat,
@@ -38,6 +47,7 @@ from channels.web.rest import (
     rest_identity,
 )
 from channels.web.shoppers import Shoppers
+from engine.availability import unreachable
 from engine.owners import BOT
 from engine.store import ConversationStore
 from engine.types import Inbound, Turn
@@ -47,6 +57,7 @@ from kb.search import Catalog
 
 log = logging.getLogger(__name__)
 CHANNEL = "web"
+RestHandler = Callable[["WebChannel", Request], Awaitable[JSONResponse]]
 
 
 class Desk(Protocol):
@@ -116,6 +127,33 @@ class _Socket:
         self.outbox.put(frame)
 
 
+def _available(handler: RestHandler) -> RestHandler:
+    """`handler`, answering 503 with Retry-After when the database cannot be reached (one log
+    line per outage, `Outage`) or, for a new message, while the server drains."""
+
+    @functools.wraps(handler)
+    async def available(channel: WebChannel, request: Request) -> JSONResponse:
+        gate = channel.availability
+        if gate.draining and request.method == "POST":
+            return _unavailable(unavailable("The service is restarting.", DRAIN_RETRY_AFTER, None))
+        try:
+            response = await handler(channel, request)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            wait = gate.outage.failed(exc)
+            return _unavailable(unavailable("The chat is unavailable for a moment.", wait, None))
+        gate.outage.ok()
+        return response
+
+    return available
+
+
+def _unavailable(error: FrameError) -> JSONResponse:
+    wait = str(counted(error).extra["retry_after"])
+    return error_response(503, error.code, error.message, {"Retry-After": wait})
+
+
 class WebChannel:
     def __init__(
         self, desk: Desk, store: ConversationStore, catalog: Catalog, config: WebConfig
@@ -132,6 +170,7 @@ class WebChannel:
         self._sessions: dict[str, set[_Socket]] = {}
         verifier = IdentityVerifier(config.identity_secret, config.identity_max_age_seconds)
         self._shoppers = Shoppers(store, verifier, CHANNEL)
+        self.availability = Availability()  # outages and the drain (channels/web/availability.py)
 
     # -- websocket ------------------------------------------------------------------------------
 
@@ -160,21 +199,32 @@ class WebChannel:
         """Read frames until the client goes (or is sent away). Whatever one frame does wrong
         is answered with an error frame; the socket stays open."""
         deadline = asyncio.get_running_loop().time() + self.config.hello_timeout_seconds
-        while True:
-            message = await self._receive(socket, deadline)
-            if message is None:
-                return
-            try:
-                await self._on_frame(socket, message)
-            except ClosingError as bye:
-                socket.send(bye.frame())
-                socket.outbox.close_after_sent(bye.close_code, bye.code)
-                return
-            except FrameError as error:
-                socket.send(error.frame())
-            except Exception:
-                log.exception("a widget frame failed (session %s)", socket.session or "-")
-                socket.send(SERVER_ERROR)
+        with self.availability.open(socket.outbox):
+            while True:
+                message = await self._receive(socket, deadline)
+                if message is None:
+                    return
+                try:
+                    with self.availability.handling(message):
+                        await self._on_frame(socket, message)
+                except ClosingError as bye:
+                    socket.send(bye.frame())
+                    socket.outbox.close_after_sent(bye.close_code, bye.code)
+                    return
+                except FrameError as error:
+                    socket.send(counted(error).frame())
+                except Exception as exc:
+                    if not unreachable(exc):
+                        log.exception("a widget frame failed (session %s)", socket.session or "-")
+                        socket.send(SERVER_ERROR)
+                        continue
+                    refusal, hello = self.availability.failed(exc, message)
+                    socket.send(counted(refusal).frame())
+                    if hello:  # no session to serve: come back once the database is
+                        socket.outbox.close_after_sent(CLOSE_TRY_LATER, UNAVAILABLE)
+                        return
+                else:
+                    self.availability.succeeded(message)
 
     async def _receive(self, socket: _Socket, deadline: float) -> Mapping[str, Any] | None:
         """The next frame; None once a socket that never said hello has been sent away."""
@@ -424,6 +474,7 @@ class WebChannel:
 
     # -- REST -----------------------------------------------------------------------------------
 
+    @_available
     async def rest_new_session(self, request: Request) -> JSONResponse:
         address = _address(request)
         try:
@@ -434,6 +485,7 @@ class WebChannel:
             return frame_error(error)
         return JSONResponse({"session": session, "identity": verdict}, status_code=201)
 
+    @_available
     async def rest_messages(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
@@ -449,6 +501,7 @@ class WebChannel:
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
         return JSONResponse({"messages": frames})
 
+    @_available
     async def rest_post_message(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
@@ -469,6 +522,7 @@ class WebChannel:
         await self._deliver(session)  # open tabs see it too
         return JSONResponse({"ack": ack, "messages": frames})
 
+    @_available
     async def rest_feedback(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
