@@ -23,15 +23,20 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import socket
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from engine.types import Inbound
+from engine.worker import MAX_RETRY_AFTER, UNKNOWN_PACE_RETRY_AFTER, OverloadedError
 from handoff.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,9 @@ TURN_TIMEOUT = 60.0  # seconds a web process waits for a worker's word before gi
 CLAIM_AFTER = 30.0  # seconds a taken turn may go unacknowledged before another worker takes it
 MAX_DELIVERIES = 3
 READ_COUNT = 64  # entries taken per read: about one engine batch
-IN_FLIGHT = 256  # turns one worker works on at once (its engine answers them in batches)
+IN_FLIGHT = 128  # turns one worker works on at once (its engine answers them in batches)
+LOOK_EVERY = 0.1  # seconds between looks at the stream's backlog (per web process)
+PACE_WINDOW = 10.0  # seconds of the workers' pace that retry_after goes by
 
 
 class TurnTimeoutError(Exception):
@@ -63,14 +70,28 @@ def _decode(raw: str | bytes) -> Inbound:
 
 
 class TurnStream:
-    """The web process's side: hands a message to the workers and waits for its turn."""
+    """The web process's side: hands a message to the workers and waits for its turn.
 
-    def __init__(self, redis: Redis, prefix: str, bus: Bus, timeout: float = TURN_TIMEOUT) -> None:
+    Load shedding: when more than `max_queued` turns wait unread in the stream (the workers
+    are behind), a message is refused at once with `OverloadedError` and a `retry_after` from
+    the backlog and the pace the workers have been taking turns at; nothing is stored. The
+    backlog is read from Redis at most every `LOOK_EVERY` seconds, not once per message."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        bus: Bus,
+        timeout: float = TURN_TIMEOUT,
+        max_queued: int = 256,
+    ) -> None:
         self._redis = redis
         self._stream = f"{prefix}turns"
         self._bus = bus
         self._timeout = timeout
+        self._max_queued = max_queued
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._backlog = Backlog()
         bus.on(done_topic(bus.process), self._done)
 
     def waiting(self) -> int:
@@ -80,6 +101,7 @@ class TurnStream:
     async def submit(self, inbound: Inbound) -> None:
         """Returns once a worker has stored the turn and told everyone; raises the worker's
         failure as a RuntimeError, `TurnTimeoutError` when no worker answered in time."""
+        await self._room()
         request = uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request] = future
@@ -95,10 +117,56 @@ class TurnStream:
         if outcome.get("error"):
             raise RuntimeError(f"the engine worker failed on this message: {outcome['error']}")
 
+    async def _room(self) -> None:
+        backlog = self._backlog
+        now = time.monotonic()
+        if now - backlog.looked >= LOOK_EVERY:
+            backlog.looked = now
+            backlog.seen(now, *await self._unread())
+        if backlog.unread >= self._max_queued:
+            raise OverloadedError(backlog.retry_after())
+
+    async def _unread(self) -> tuple[int, int]:
+        """(entries no worker has taken yet, entries the workers have taken in all)."""
+        try:
+            groups: Any = await self._redis.xinfo_groups(self._stream)
+        except ResponseError:  # no stream yet: nothing waits
+            return 0, 0
+        for group in groups:
+            if _text(group.get("name", b"")) == GROUP:
+                lag = group.get("lag")
+                if lag is None:  # Redis cannot tell (entries deleted): count what is there
+                    lag = await self._redis.xlen(self._stream)
+                return int(lag), int(group.get("entries-read") or 0)
+        return int(await self._redis.xlen(self._stream)), 0  # no worker has ever started
+
     async def _done(self, event: dict[str, Any]) -> None:
         future = self._waiting.get(str(event.get("request")))
         if future is not None and not future.done():
             future.set_result(event)
+
+
+@dataclass
+class Backlog:
+    """The turns waiting unread, and the workers' recent pace of taking them."""
+
+    unread: int = 0
+    looked: float = -1e9
+    pace: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=128))
+
+    def seen(self, now: float, unread: int, taken: int) -> None:
+        self.unread = unread
+        self.pace.append((now, taken))
+        while self.pace and self.pace[0][0] < now - PACE_WINDOW:
+            self.pace.popleft()
+
+    def retry_after(self) -> int:
+        """Seconds until the backlog is taken at the recent pace (5 s when there is none)."""
+        if len(self.pace) < 2 or self.pace[-1][1] <= self.pace[0][1]:
+            return UNKNOWN_PACE_RETRY_AFTER
+        (t0, n0), (t1, n1) = self.pace[0], self.pace[-1]
+        rate = (n1 - n0) / max(t1 - t0, 0.1)
+        return max(1, min(MAX_RETRY_AFTER, math.ceil(self.unread / rate)))
 
 
 def done_topic(process: str) -> str:

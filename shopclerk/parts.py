@@ -51,7 +51,7 @@ def with_engine(
 ) -> Parts:
     engine = load_engine(settings, db, loaded)
     speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
-    worker = EngineWorker(engine)
+    worker = EngineWorker(engine, max_queued=settings.max_queued_turns)
     worker.start()
     # FAQ entries accepted from agents' answers are indexed and used at once; so are index
     # changes made by another process (`shopclerk kb ...`), within seconds.
@@ -84,7 +84,7 @@ def beside_workers(settings: Settings, db: Database, live: Live, models: Models 
     and the console show, and the encoder that indexes the FAQ entries agents accept (the
     workers follow the indexes' changes)."""
     assert live.redis is not None
-    stream = TurnStream(live.redis, live.prefix, live.bus)
+    stream = TurnStream(live.redis, live.prefix, live.bus, max_queued=settings.max_queued_turns)
     writes = OneThread()
 
     async def no_engine(inbound: Inbound) -> Turn:

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     store_timezone: str = Field(default="Europe/Amsterdam", description="For dates in replies.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads for the models.")
     max_message_chars: int = Field(default=2000, ge=50, le=100_000)
+    max_queued_turns: int = Field(
+        default=256,  # engine.worker.MAX_QUEUED_TURNS says why (not imported: it loads the engine)
+        ge=1,
+        description="Messages that may wait for the engine; past that new ones are refused "
+        "with `overloaded` and the client sends them again after `retry_after` seconds.",
+    )
     refund_policy_limit_eur: float = Field(
         default=250.0, ge=0, description="Refund requests above this go to a person."
     )

@@ -207,3 +207,39 @@ def test_restarting_a_process_leaves_another_process_s_agent_their_conversation(
             customer.until(state("offline"))  # and nobody else is there
         customer.close()
         agent.http.close()
+
+
+def test_past_the_workers_backlog_a_message_is_refused_at_once_and_nothing_is_lost(
+    built_settings: Settings, models: Models
+) -> None:
+    """No worker keeps up (here: none runs yet): past `max_queued_turns` waiting in the
+    stream, a message gets `overloaded` with a retry_after at once and is not stored; the ones
+    taken are answered once a worker comes, and the refused one when it is sent again."""
+    with (
+        shared_store(built_settings, max_queued_turns=2) as shared,
+        run_server(create_app(shared, models=models)) as a,
+    ):
+        # Each socket waits for its message's turn: three customers write at once.
+        first, second, third = Customer(a), Customer(a), Customer(a)
+        taken = {first.say("what is your return policy?"): first, second.say("hello"): second}
+        redis = Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 10
+        while redis.xlen(f"{shared.redis_prefix}turns") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the web process looks at the backlog again
+        refused = third.say("which payment methods do you accept?")
+        error = third.until(lambda f: f["type"] == "error")
+        assert (error["code"], error["client_id"]) == ("overloaded", refused)
+        assert error["retry_after"] >= 1
+        with worker_running(shared, models):
+            for client_id, customer in taken.items():
+                assert customer.until(lambda f: f["type"] == "ack")["client_id"] == client_id
+            third.say("which payment methods do you accept?", refused)  # as the widget does
+            assert third.until(lambda f: f["type"] == "ack")["client_id"] == refused
+        for client_id, customer in [*taken.items(), (refused, third)]:
+            url = f"{a}/api/sessions/{customer.session}/messages"
+            messages = httpx.get(url).json()["messages"]
+            assert messages[0]["client_id"] == client_id
+            assert [m["role"] for m in messages] == ["customer", "bot"]  # stored once, answered
+            customer.close()
+        redis.close()

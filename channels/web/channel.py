@@ -51,6 +51,7 @@ from engine.availability import unreachable
 from engine.owners import BOT
 from engine.store import ConversationStore
 from engine.types import Inbound
+from engine.worker import OverloadedError
 from handoff.outbox import Outbox
 from kb.search import Catalog
 
@@ -401,9 +402,19 @@ class WebChannel:
             )
 
     async def _answer(self, inbound: Inbound) -> dict[str, Any]:
-        """Hand the message to the engine (once per client id); the ack with its seq."""
-        await self._desk.handle(inbound)
+        """Hand the message to the engine (once per client id); the ack with its seq. When
+        the engine has no room, the message is not taken: an `overloaded` error tells the
+        client to send it again, with the same client id, after `retry_after` seconds."""
         client_id = inbound.client_message_id or ""
+        try:
+            await self._desk.handle(inbound)
+        except OverloadedError as busy:
+            raise FrameError(
+                "overloaded",
+                "We're busy right now; your message will be sent again shortly.",
+                client_id=client_id,
+                retry_after=busy.retry_after,
+            ) from busy
         stored = await asyncio.to_thread(
             self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
         )
@@ -513,7 +524,10 @@ class WebChannel:
         except FrameError as error:
             return frame_error(error)
         before = (await asyncio.to_thread(self._store.load, CHANNEL, session)).last_seq
-        ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
+        try:
+            ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
+        except FrameError as error:  # overloaded: 503 with Retry-After
+            return frame_error(error)
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, before)
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
         await self._desk.deliver_to(CHANNEL, session)  # open tabs see it too
