@@ -65,7 +65,7 @@ class Outage:
     """One spell of failures to reach `what`: logged when it starts and when it ends."""
 
     def __init__(
-        self, what: str = "the database", clock: Callable[[], float] = time.monotonic
+        self, what: str = "the database or Redis", clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.what = what
         self._clock = clock
@@ -82,9 +82,10 @@ class Outage:
         if self.since is None:
             self.since = self._clock()
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            what = getattr(type(exc), "service_unreachable_name", self.what)
             log.warning(
                 "%s is unreachable (%s%s): clients are asked to retry in %d s until it is back",
-                self.what,
+                what,
                 type(exc).__name__,
                 f": {reason}" if reason else "",
                 RETRY_AFTER,

@@ -57,6 +57,7 @@ class TurnTimeoutError(Exception):
     client is told the service is unavailable for now (engine/availability.py)."""
 
     service_unreachable = True
+    service_unreachable_name = "the engine workers"
 
 
 def _encode(inbound: Inbound) -> str:
