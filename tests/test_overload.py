@@ -63,7 +63,7 @@ def _bot_reply(ws: WebSocketTestSession) -> dict[str, Any]:
 def test_a_message_with_no_room_is_refused_at_once_and_taken_when_sent_again(
     built_settings: Settings, models: Models, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shopclerk.app.EngineWorker", _Gated)
+    monkeypatch.setattr("shopclerk.parts.EngineWorker", _Gated)
     settings = built_settings.model_copy(
         update={"max_queued_turns": 1, "ws_sessions_per_address_per_minute": 1000,
                 "ws_messages_per_address_per_minute": 1000}
