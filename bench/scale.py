@@ -176,8 +176,8 @@ class Widget:
                 for client_id, (text, _) in list(self.unacked.items()):
                     await self._send(client_id, text)
                 return
-            except (OSError, ConnectionError, websockets.WebSocketException):
-                self.errors["reconnect"] += 1
+            except (OSError, ConnectionError, websockets.WebSocketException) as exc:
+                self.errors[f"reconnect ({exc})"[:60]] += 1
                 await asyncio.sleep(0.5)
 
     async def say(self) -> None:
@@ -257,12 +257,15 @@ async def flat_out(urls: list[str], connections: int, seconds: float) -> dict[st
     latencies = [x for w in widgets for x in w.latencies]
     for task in listeners:
         task.cancel()
-    errors = sum(sum(w.errors.values()) for w in widgets)
+    errors = Counter[str]()
+    for w in widgets:
+        errors.update(w.errors)
+    print(f"  client events: {dict(errors)}", flush=True)
     return {
         "answered_per_s": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p95_ms": percentile(latencies, 0.95) * 1000 if latencies else float("nan"),
-        "errors": errors,
+        "errors": sum(errors.values()),
     }
 
 

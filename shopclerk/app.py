@@ -208,6 +208,7 @@ def web_config(settings: Settings) -> WebConfig:
         product_url=settings.product_url,
         sessions_per_address_per_minute=settings.ws_sessions_per_address_per_minute,
         messages_per_address_per_minute=settings.ws_messages_per_address_per_minute,
+        hellos_per_address_per_minute=settings.ws_hellos_per_address_per_minute,
         identity_secret=secret.get_secret_value() if (secret := settings.identity_secret) else None,
         identity_max_age_seconds=settings.identity_max_age_seconds,
     )

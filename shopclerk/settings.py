@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     ws_messages_per_address_per_minute: int = Field(
         default=120, ge=1, description="Messages one client address may send per minute."
     )
+    ws_hellos_per_address_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Chats one client address may open or resume per minute (each replays "
+        "history); raise it when many customers share one address.",
+    )
     connections_per_address: int = Field(
         default=64, ge=1, description="Open TCP connections one client address may hold."
     )
