@@ -32,7 +32,7 @@ from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC, model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, Findings, Lookup
-from engine.models import Conversation, Role
+from engine.models import Conversation, Message, Role
 from engine.owners import BOT
 from engine.places import Places
 from engine.policy import (
@@ -209,21 +209,33 @@ class Engine:
         """The batch's turns, computed and recorded in one transaction; None if one of its
         conversations was written meanwhile (nothing recorded then)."""
         keys = [(i.channel, i.conversation_key) for i in batch.inbounds]
-        turns, rows = [], []
+        turns, rows, of_turn = [], [], []
         seen: set[tuple[int, str]] = set()
         conversations = self.store.load_many(session, keys, lock=lock)
         as_read = {c.id or 0: Seen.of(c) for c in conversations.values()}
+        asked = self.store.asked_before(
+            session,
+            {
+                (conversations[keys[n]].id or 0, i.client_message_id)
+                for n, i in enumerate(batch.inbounds)
+                if i.client_message_id and conversations[keys[n]].last_seq > 0
+            },
+        )
         for n, inbound in enumerate(batch.inbounds):
             conversation = conversations[keys[n]]
-            resent = self._resent(session, conversation, inbound, seen)
+            resent = self._resent(session, conversation, inbound, seen, asked)
             if resent is not None:  # answered once already: not again, not stored twice
                 turns.append(resent)
                 continue
             turn = self._requests(session, inbound, conversation, batch, vectors, n)
             turn = replace(turn, conversation_id=conversation.id)
             turns.append(turn)
-            rows += _message_rows(turn, conversation)
+            mine = _message_rows(turn, conversation)
+            of_turn.append((len(turns) - 1, mine))
+            rows += mine
         if self.store.record(session, conversations.values(), rows, as_read):
+            for n, mine in of_turn:  # with their ids now
+                turns[n] = replace(turns[n], stored=tuple(Message(**row) for row in mine))
             return turns
         written = self.store.changed(session, as_read)
         log.info("conversations %s written meanwhile: a batch of %d again", written, len(keys))
@@ -273,7 +285,10 @@ class Engine:
         conversation: Conversation,
         inbound: Inbound,
         seen: set[tuple[int, str]],
+        asked: set[tuple[int, str]],
     ) -> Turn | None:
+        """A duplicate of a message received before (`asked`: stored already) or earlier in
+        this batch (`seen`): its earlier reply, marked "duplicate", not a new turn."""
         client_id, conversation_id = inbound.client_message_id, conversation.id or 0
         if client_id is None:
             return None
@@ -281,7 +296,9 @@ class Engine:
             earlier: str | None = ""
         else:
             seen.add((conversation_id, client_id))
-            earlier = self.store.earlier_reply(session, conversation_id, client_id)
+            earlier = None
+            if (conversation_id, client_id) in asked:
+                earlier = self.store.earlier_reply(session, conversation_id, client_id)
         if earlier is None:
             return None
         same = Correction(inbound.text, inbound.text)

@@ -102,6 +102,18 @@ class ConversationStore:
             return conversation
 
     @staticmethod
+    def asked_before(session: Session, asked: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (conversation id, client message id) are stored already: one query
+        for a whole batch, so that only those need `earlier_reply`."""
+        pairs = list(asked)
+        if not pairs:
+            return set()
+        query = select(Message.conversation_id, Message.client_message_id).where(
+            tuple_(col(Message.conversation_id), col(Message.client_message_id)).in_(pairs)
+        )
+        return {(cid, str(client_id)) for cid, client_id in session.exec(query).all()}
+
+    @staticmethod
     def earlier_reply(session: Session, conversation_id: int, client_message_id: str) -> str | None:
         """The reply already given to this client message id, if it was received before."""
         asked = session.exec(
@@ -130,8 +142,9 @@ class ConversationStore:
         messages: Sequence[dict[str, Any]],
         seen: Mapping[int, Seen],
     ) -> bool:
-        """Write the conversations' state and insert the message rows, then commit: one
-        statement each, however many conversations the batch held. Each conversation is
+        """Write the conversations' state and insert the message rows (each row gets its
+        "id"), then commit: one statement each, however many conversations the batch held.
+        Each conversation is
         written only if it is still as `seen` (by id) says; if any is not, nothing is written
         (rolled back) and the answer is False: compute the batch again from a fresh load.
         Never the owner: only `handoff.ownership` changes that, with its conditional updates."""
@@ -165,7 +178,12 @@ class ConversationStore:
                 session.rollback()
                 return False
         if messages:
-            session.execute(insert(Message), list(messages))
+            # One INSERT for all the rows; each row is given its id (the frames that show the
+            # turn at once name the message, for feedback).
+            returning = insert(Message).returning(col(Message.id), sort_by_parameter_order=True)
+            ids = session.execute(returning, list(messages)).scalars().all()
+            for row, id_ in zip(messages, ids, strict=True):
+                row["id"] = id_
         session.commit()
         return True
 

@@ -112,10 +112,12 @@ class Customers:
         if address:
             await self.notify_at(address, event, **fields)
 
-    async def deliver_at(self, address: Address) -> None:
+    async def deliver_at(self, address: Address, here: bool = True) -> None:
+        """Deliver in every process; `here=False`: in the others only (the channel showed
+        this process's sockets what is new itself)."""
         self._bus.post(TOPIC, {"op": "deliver", "address": list(address)})
         side = self._channels.get(address[0])
-        if side is not None:
+        if side is not None and here:
             await side.deliver(address[1])
 
     async def notify_at(self, address: Address, event: str, **fields: Any) -> None:

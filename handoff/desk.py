@@ -181,6 +181,11 @@ class Desk:
         """Show the customer's every socket, in whichever process, what they have not seen."""
         await self._customers.deliver_at((channel, key))
 
+    async def deliver_elsewhere(self, channel: str, key: str) -> None:
+        """Show the customer's sockets in the other processes what they have not seen (this
+        process's channel has shown its own)."""
+        await self._customers.deliver_at((channel, key), here=False)
+
     async def notify_to(self, channel: str, key: str, event: str, **fields: Any) -> None:
         """An ephemeral frame to the customer's every socket, in whichever process."""
         await self._customers.notify_at((channel, key), event, **fields)

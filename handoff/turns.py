@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from engine.clock import utcnow
 from engine.generators.grounded import is_goodbye
@@ -58,19 +59,25 @@ class TurnRouter:
         arrived = time.perf_counter()
         turn = await self._handle(inbound)
         TURN_SECONDS.observe(time.perf_counter() - arrived)
-        if turn.conversation_id is None or turn.rejected == "duplicate":
+        cid = turn.conversation_id
+        if cid is None or turn.rejected == "duplicate":
             return turn
+        plain = True  # nothing but the turn's own messages stored: the channel may show them
         if self._answers is not None and isinstance(turn.decision, Reply) and turn.from_records:
-            await self._written(inbound, turn.conversation_id, self._answers)
+            await self._written(inbound, cid, self._answers)
+            plain = False  # the reply stored was rewritten: read it back
         if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
-            await self._episodes.end(turn.conversation_id, "customer")
+            await self._episodes.end(cid, "customer")
+            plain = False
         if isinstance(turn.decision, Handoff):
-            await self._hand_off(turn.conversation_id, turn.decision)
+            await self._hand_off(cid, turn.decision)
+            plain = False
         elif isinstance(turn.decision, Forwarded):
             address = (inbound.channel, inbound.conversation_key)
             self._customers.answered_by(address, person=True)
-            await self._forwarded(turn, turn.conversation_id)
-        return turn
+            await self._forwarded(turn, cid)
+            plain = False
+        return turn if plain else replace(turn, stored=())
 
     async def _written(self, inbound: Inbound, cid: int, answers: AnswerWriter) -> None:
         """The model's answer streamed to the customer's channel as it passes the check."""

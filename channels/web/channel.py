@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -48,9 +48,10 @@ from channels.web.rest import (
 )
 from channels.web.shoppers import Shoppers
 from engine.availability import unreachable
+from engine.models import Message, Role
 from engine.owners import BOT
 from engine.store import ConversationStore
-from engine.types import Inbound
+from engine.types import Inbound, Turn
 from engine.worker import OverloadedError
 from handoff.outbox import Outbox
 from kb.search import Catalog
@@ -65,6 +66,7 @@ class Desk(Protocol):
 
     async def handle(self, inbound: Inbound) -> object: ...
     async def deliver_to(self, channel: str, key: str) -> None: ...
+    async def deliver_elsewhere(self, channel: str, key: str) -> None: ...
     async def notify_to(self, channel: str, key: str, event: str, **fields: Any) -> None: ...
     def customer_here(self, channel: str, key: str, on: bool) -> None: ...
     async def status(self, channel: str, key: str) -> dict[str, Any] | None: ...
@@ -354,18 +356,39 @@ class WebChannel:
         self._check_message(session, socket.address, frame.client_id, frame.text)
         inbound = self._inbound(session, frame, socket.shopper, socket.address)
         if not self._desk.bot_answers(CHANNEL, session):  # a person will answer
-            ack = await self._answer(inbound)
+            ack, stored = await self._answer(inbound)
         else:
             await self._desk.notify_to(CHANNEL, session, "typing", on=True, who="bot")
             try:
-                ack = await self._answer(inbound)
+                ack, stored = await self._answer(inbound)
             finally:
                 await self._desk.notify_to(CHANNEL, session, "typing", on=False, who="bot")
         # This socket may have gone while the engine worked: the turn is stored all the same,
         # every other tab of the session (in any process) gets it now, and a reconnect
         # replays it.
         self._publish(session, ack, only=socket)
-        await self._desk.deliver_to(CHANNEL, session)
+        if self._shown(session, stored):
+            await self._desk.deliver_elsewhere(CHANNEL, session)
+        else:
+            await self._desk.deliver_to(CHANNEL, session)
+
+    def _shown(self, session: str, stored: Sequence[Message]) -> bool:
+        """Show this process's sockets of the session the messages the turn stored, without
+        reading them back; False (nothing shown) when a socket misses something before them,
+        which only the database has."""
+        if not stored:
+            return False
+        sockets = list(self._sessions.get(session, ()))
+        if any(s.sent_seq < stored[0].seq - 1 for s in sockets):
+            return False
+        frames = [message_frame(m, self._catalog, self.config.product_url) for m in stored]
+        for socket in sockets:
+            for message, frame in zip(stored, frames, strict=True):
+                if message.seq > socket.sent_seq:
+                    if not socket.outbox.put(frame):
+                        break  # dropped: it resumes from its last seq when it comes back
+                    socket.sent_seq = message.seq
+        return True
 
     @staticmethod
     def _inbound(
@@ -401,13 +424,14 @@ class WebChannel:
                 retry_after=wait,
             )
 
-    async def _answer(self, inbound: Inbound) -> dict[str, Any]:
-        """Hand the message to the engine (once per client id); the ack with its seq. When
-        the engine has no room, the message is not taken: an `overloaded` error tells the
-        client to send it again, with the same client id, after `retry_after` seconds."""
+    async def _answer(self, inbound: Inbound) -> tuple[dict[str, Any], Sequence[Message]]:
+        """Hand the message to the engine (once per client id); the ack with its seq, and
+        what the turn stored when it says (else read back). When the engine has no room, the
+        message is not taken: an `overloaded` error tells the client to send it again, with
+        the same client id, after `retry_after` seconds."""
         client_id = inbound.client_message_id or ""
         try:
-            await self._desk.handle(inbound)
+            turn = await self._desk.handle(inbound)
         except OverloadedError as busy:
             raise FrameError(
                 "overloaded",
@@ -415,11 +439,14 @@ class WebChannel:
                 client_id=client_id,
                 retry_after=busy.retry_after,
             ) from busy
-        stored = await asyncio.to_thread(
-            self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
-        )
-        seq = stored.seq if stored else None
-        return server_frame("ack", client_id=client_id, seq=seq)
+        shown: Sequence[Message] = turn.stored if isinstance(turn, Turn) else ()
+        mine = next((m for m in shown if m.role == Role.CUSTOMER), None)
+        if mine is None:  # answered before, or elsewhere: the stored message says its seq
+            mine = await asyncio.to_thread(
+                self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
+            )
+        seq = mine.seq if mine else None
+        return server_frame("ack", client_id=client_id, seq=seq), shown
 
     async def _feedback(self, session: str, frame: SendFeedback) -> dict[str, Any]:
         saved = await asyncio.to_thread(
@@ -525,7 +552,7 @@ class WebChannel:
             return frame_error(error)
         before = (await asyncio.to_thread(self._store.load, CHANNEL, session)).last_seq
         try:
-            ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
+            ack, _ = await self._answer(self._inbound(session, frame, shopper, _address(request)))
         except FrameError as error:  # overloaded: 503 with Retry-After
             return frame_error(error)
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, before)
