@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="With engine workers: a turn a worker took and has not answered in this "
         "long (it died) is taken over by another.",
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`shopclerk worker` serves Prometheus metrics (turn latency, queue depth, "
+        "handoffs) on this port, at any path; none: no HTTP at all.",
+    )
     redis_prefix: str = Field(
         default="shopclerk:",
         max_length=100,

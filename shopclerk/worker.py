@@ -12,7 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
+from prometheus_client import start_http_server
+
+from engine.metrics import QUEUE_DEPTH
 from handoff.desk import Desk, DeskConfig
 from handoff.tickets import Tickets
 from handoff.turn_stream import TurnConsumer
@@ -62,6 +67,7 @@ class Worker:
             live.redis, live.prefix, live.bus, desk.handle, claim_after=settings.turn_claim_seconds
         )
         following = asyncio.create_task(parts.follow())
+        metrics = _serve_metrics(settings.worker_metrics_port, parts.depth)
         try:
             await desk.start()
             log.info("engine worker %s is taking turns", consumer.consumer)
@@ -71,6 +77,9 @@ class Worker:
             await consumer.run()
             return consumer.answered
         finally:
+            if metrics is not None:
+                metrics.shutdown()
+                QUEUE_DEPTH.set_function(lambda: 0.0)
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
@@ -84,6 +93,17 @@ class Worker:
         self._stop_asked = True
         if self._loop is not None and self._consumer is not None:
             self._loop.call_soon_threadsafe(self._consumer.stop)
+
+
+def _serve_metrics(port: int | None, depth: Callable[[], int]) -> WSGIServer | None:
+    """Prometheus metrics on `port` (the turns' latency and handoffs are counted where the
+    turns are answered: here), on a thread of prometheus-client's own."""
+    if port is None:
+        return None
+    QUEUE_DEPTH.set_function(depth)
+    server, _thread = start_http_server(port)
+    log.info("metrics on port %d", port)
+    return server
 
 
 async def serve_worker(settings: Settings) -> int:

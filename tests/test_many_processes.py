@@ -5,12 +5,14 @@ each other at once, through the whole handoff."""
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from redis import Redis
 
 from handoff.turn_stream import GROUP
@@ -27,7 +29,7 @@ from tests.support.cluster import (
 )
 from tests.support.desk import add_agent
 from tests.support.frames import Frame
-from tests.support.live_server import run_server
+from tests.support.live_server import free_port, run_server
 
 pytestmark = pytest.mark.postgres
 
@@ -150,8 +152,9 @@ def test_turns_a_dead_worker_held_are_taken_over_and_answered_once(
     """A worker that took turns and died (they stay pending in the stream, unacknowledged) is
     replaced: another worker takes them over after `turn_claim_seconds` and answers each once.
     """
+    port = free_port()
     with (
-        shared_store(built_settings, turn_claim_seconds=0.5) as shared,
+        shared_store(built_settings, turn_claim_seconds=0.5, worker_metrics_port=port) as shared,
         run_server(create_app(shared, models=models)) as a,
     ):
         redis = Redis.from_url(REDIS_URL)
@@ -164,11 +167,17 @@ def test_turns_a_dead_worker_held_are_taken_over_and_answered_once(
         while not taken and time.monotonic() < deadline:  # the dead worker takes it...
             taken = redis.xreadgroup(GROUP, "dead-worker", {stream: ">"}, count=10, block=200)
         assert taken, "the turn never reached the stream"
+        answered_before = REGISTRY.get_sample_value("shopclerk_turn_seconds_count") or 0.0
         with worker_running(shared, models):  # ... and never answers: another one does
             ack = customer.until(lambda f: f["type"] == "ack", timeout=30)
             assert ack["client_id"] == client_id
             answer = customer.until(said("bot", "30 days"))
             assert answer["seq"] == ack["seq"] + 1
+            # The worker's metrics port counts the turns answered there.
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            counted = re.search(r"^shopclerk_turn_seconds_count ([0-9.e+]+)$", metrics, re.M)
+            assert counted is not None
+            assert float(counted.group(1)) >= answered_before + 1
         assert redis.xlen(stream) == 0  # acknowledged and removed
         messages = httpx.get(f"{a}/api/sessions/{customer.session}/messages").json()["messages"]
         assert [m["role"] for m in messages] == ["customer", "bot"]
