@@ -13,6 +13,7 @@ conversation, or is empty (engine/drafts.py).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +32,7 @@ from engine.intent_data import FAILED_INTENTS, NOT_A_TOPIC, model_text
 from engine.intents import IntentClassifier
 from engine.language import LanguageCheck
 from engine.lookup import FAQ_GENERAL_SCORE, Findings, Lookup
-from engine.models import Conversation, Role
+from engine.models import Conversation, Message, Role
 from engine.owners import BOT
 from engine.places import Places
 from engine.policy import (
@@ -47,7 +48,7 @@ from engine.references import meant_by_pronoun, pointed_at, remember_products
 from engine.requests import combined, split_requests
 from engine.slots import ORDER_INTENTS, SlotExtractor
 from engine.spelling import SpellingCorrector, spell_out
-from engine.store import ConversationStore
+from engine.store import ConversationStore, Seen, SeqConflictError
 from engine.types import (
     Answer,
     Correction,
@@ -64,6 +65,12 @@ from engine.types import (
 from engine.understanding import DraftSeen, Understanding
 from kb.embeddings import Vectors
 from kb.search import HybridSearch
+
+log = logging.getLogger(__name__)
+
+# Tries to record a batch whose conversations other processes keep writing. From the second on
+# its rows are locked while it is computed (PostgreSQL), so a second try does not lose.
+RECORD_TRIES = 5
 
 
 class Encoder(Protocol):
@@ -183,25 +190,56 @@ class Engine:
         return _Batch(inbounds, checked, corrections, searched, requests)
 
     def _answer(self, batch: _Batch, vectors: Vectors) -> list[Turn]:
+        """The batch's turns, recorded. If another process wrote one of its conversations
+        meanwhile, the whole batch is computed again from a fresh load (its security log rows
+        were in the rolled-back transaction too), with its rows locked from the second try on:
+        the conflict costs the batch a few milliseconds, never a turn."""
         if not batch.inbounds:  # a stream may pass an empty batch to flush the previous one
             return []
+        for attempt in range(RECORD_TRIES):
+            with self.store.session() as session:
+                turns = self._recorded(session, batch, vectors, lock=attempt > 0)
+            if turns is not None:
+                return turns
+        raise SeqConflictError(f"a batch of {len(batch.inbounds)} lost {RECORD_TRIES} times")
+
+    def _recorded(
+        self, session: Session, batch: _Batch, vectors: Vectors, *, lock: bool
+    ) -> list[Turn] | None:
+        """The batch's turns, computed and recorded in one transaction; None if one of its
+        conversations was written meanwhile (nothing recorded then)."""
         keys = [(i.channel, i.conversation_key) for i in batch.inbounds]
-        turns, rows = [], []
+        turns, rows, of_turn = [], [], []
         seen: set[tuple[int, str]] = set()
-        with self.store.session() as session:
-            conversations = self.store.load_many(session, keys)
-            for n, inbound in enumerate(batch.inbounds):
-                conversation = conversations[keys[n]]
-                resent = self._resent(session, conversation, inbound, seen)
-                if resent is not None:  # answered once already: not again, not stored twice
-                    turns.append(resent)
-                    continue
-                turn = self._requests(session, inbound, conversation, batch, vectors, n)
-                turn = replace(turn, conversation_id=conversation.id)
-                turns.append(turn)
-                rows += _message_rows(turn, conversation)
-            self.store.record(session, conversations.values(), rows)
-        return turns
+        conversations = self.store.load_many(session, keys, lock=lock)
+        as_read = {c.id or 0: Seen.of(c) for c in conversations.values()}
+        asked = self.store.asked_before(
+            session,
+            {
+                (conversations[keys[n]].id or 0, i.client_message_id)
+                for n, i in enumerate(batch.inbounds)
+                if i.client_message_id and conversations[keys[n]].last_seq > 0
+            },
+        )
+        for n, inbound in enumerate(batch.inbounds):
+            conversation = conversations[keys[n]]
+            resent = self._resent(session, conversation, inbound, seen, asked)
+            if resent is not None:  # answered once already: not again, not stored twice
+                turns.append(resent)
+                continue
+            turn = self._requests(session, inbound, conversation, batch, vectors, n)
+            turn = replace(turn, conversation_id=conversation.id)
+            turns.append(turn)
+            mine = _message_rows(turn, conversation)
+            of_turn.append((len(turns) - 1, mine))
+            rows += mine
+        if self.store.record(session, conversations.values(), rows, as_read):
+            for n, mine in of_turn:  # with their ids now
+                turns[n] = replace(turns[n], stored=tuple(Message(**row) for row in mine))
+            return turns
+        written = self.store.changed(session, as_read)
+        log.info("conversations %s written meanwhile: a batch of %d again", written, len(keys))
+        return None
 
     def _requests(
         self,
@@ -247,7 +285,10 @@ class Engine:
         conversation: Conversation,
         inbound: Inbound,
         seen: set[tuple[int, str]],
+        asked: set[tuple[int, str]],
     ) -> Turn | None:
+        """A duplicate of a message received before (`asked`: stored already) or earlier in
+        this batch (`seen`): its earlier reply, marked "duplicate", not a new turn."""
         client_id, conversation_id = inbound.client_message_id, conversation.id or 0
         if client_id is None:
             return None
@@ -255,7 +296,9 @@ class Engine:
             earlier: str | None = ""
         else:
             seen.add((conversation_id, client_id))
-            earlier = self.store.earlier_reply(session, conversation_id, client_id)
+            earlier = None
+            if (conversation_id, client_id) in asked:
+                earlier = self.store.earlier_reply(session, conversation_id, client_id)
         if earlier is None:
             return None
         same = Correction(inbound.text, inbound.text)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from engine.models import Message
 
 SourceKind = Literal["order", "faq", "product", "guide"]
 
@@ -171,6 +174,10 @@ class Turn:
     # A message holding several requests: one turn per request (engine/requests.py), this
     # turn answering them all.
     requests: tuple[Turn, ...] = ()
+    # What the turn stored, once it is (the customer's message and the bot's reply, with
+    # their seqs and ids): a channel shows them without reading them back. Empty when the
+    # turn was not stored here (answered before) or the reply was rewritten after.
+    stored: tuple[Message, ...] = ()
 
     @property
     def from_records(self) -> bool:

@@ -12,24 +12,54 @@ because the event loop needs the GIL as much as the engine does.
 `run(fn)` runs other work on the same thread, in order with the turns: everything that writes a
 conversation's messages or owner in this process (agent replies, handoff events) goes through
 here, so a turn never sees a conversation change halfway through.
+
+Load shedding: at most `max_queued` turns wait for the thread. Past that `handle` refuses the
+message at once with `OverloadedError` (nothing was taken: the client sends it again after
+`retry_after` seconds, with the same client id) rather than let every customer's wait grow
+without bound; a turn that was taken is always answered. `run` calls are never refused: an
+agent's reply or a handoff event has nobody to send it again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from engine.availability import unreachable
 from engine.engine import Engine
 from engine.types import Inbound, Turn
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
+# Turns that may wait for the engine's thread before new ones are refused. One process flat out
+# answers about 155 messages/s over websockets (issue 14; the engine alone about 296/s in
+# bench/engine_speed.py): 256 waiting turns drain in about 1.7 s there, so an accepted message
+# is answered within about 2 s even at the back of a full queue, where an unbounded queue had
+# customers waiting 16.8 s (p50) at twice the capacity. Four batches of 64 keep the model busy.
+MAX_QUEUED_TURNS = 256
+RATE_WINDOW = 10.0  # seconds of answered turns the retry estimate reads
+MAX_RETRY_AFTER = 30  # seconds: the longest wait suggested
+# Seconds suggested when nothing was answered for RATE_WINDOW (the first batches after start-up,
+# or a stuck engine): sooner would only be refused again.
+UNKNOWN_PACE_RETRY_AFTER = 5
+
+
+class OverloadedError(Exception):
+    """The engine has more turns waiting than it takes: this message was not taken. Send it
+    again (the same client id) after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many messages waiting; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -51,12 +81,18 @@ T = TypeVar("T")
 
 
 class EngineWorker:
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, engine: Engine, max_batch: int = MAX_BATCH, max_queued: int = MAX_QUEUED_TURNS
+    ) -> None:
         self.engine = engine
         self._max_batch = max_batch
+        self._max_queued = max_queued
         self._queue: queue.Queue[_Job | _Call | object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="engine-worker", daemon=True)
         self._started = False
+        self._waiting = 0  # turns queued and not yet taken by the thread
+        self._lock = threading.Lock()
+        self._answered: deque[tuple[float, int]] = deque()  # (when, how many) per batch
 
     def start(self) -> None:
         if not self._started:
@@ -74,10 +110,20 @@ class EngineWorker:
         """Turns and calls waiting for the thread (not counting the batch it is on)."""
         return self._queue.qsize()
 
+    @property
+    def turns_waiting(self) -> int:
+        """Turns waiting for the thread: what `max_queued` bounds."""
+        return self._waiting
+
     async def handle(self, inbound: Inbound) -> Turn:
-        """The engine's turn for `inbound`, computed on the worker thread."""
+        """The engine's turn for `inbound`, computed on the worker thread; `OverloadedError`
+        at once, and nothing taken, when `max_queued` turns are waiting already."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Turn] = loop.create_future()
+        with self._lock:
+            if self._waiting >= self._max_queued:
+                raise OverloadedError(self._retry_after(self._waiting))
+            self._waiting += 1
         self._queue.put(_Job(inbound, future, loop))
         return await future
 
@@ -88,20 +134,38 @@ class EngineWorker:
         self._queue.put(_Call(fn, future, loop))
         return await future
 
+    def _retry_after(self, waiting: int) -> int:
+        """Seconds until the turns waiting now are answered, at the recent rate."""
+        now = time.monotonic()
+        while self._answered and self._answered[0][0] < now - RATE_WINDOW:
+            self._answered.popleft()
+        if not self._answered:
+            return UNKNOWN_PACE_RETRY_AFTER
+        span = max(1.0, now - self._answered[0][0])
+        rate = sum(n for _, n in self._answered) / span
+        return max(1, min(MAX_RETRY_AFTER, math.ceil(waiting / rate)))
+
     def _run(self) -> None:
         for jobs in self._batches():
+            taken = sum(isinstance(j, _Job) for j in jobs)
+            with self._lock:
+                self._waiting -= taken
             for run in _runs(jobs):
                 if isinstance(run, _Call):
                     run.loop.call_soon_threadsafe(_settle, run.future, _called(run.fn))
                     continue
                 for job, outcome in zip(run, self._answer(run), strict=True):
                     job.loop.call_soon_threadsafe(_settle, job.future, outcome)
+            if taken:
+                with self._lock:
+                    self._answered.append((time.monotonic(), taken))
 
     def _answer(self, jobs: list[_Job]) -> Sequence[Turn | BaseException]:
         try:
             return self.engine.handle_many([j.inbound for j in jobs])
         except Exception as exc:  # one bad batch must not stop the worker
-            log.exception("engine failed on a batch of %d messages", len(jobs))
+            if not unreachable(exc):  # an outage is logged once, by whoever answers the client
+                log.exception("engine failed on a batch of %d messages", len(jobs))
             return [exc] * len(jobs)
 
     def _batches(self) -> Iterator[list[_Job | _Call]]:

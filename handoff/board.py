@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.clock import utcnow
 from engine.owners import BOT, QUEUE, Owner
+from handoff.bus import Bus, NoBus
 from handoff.customers import Customers
 from handoff.feed import ConsoleFeed
 from handoff.hours import BusinessHours
@@ -19,6 +20,7 @@ from handoff.tickets import Tickets
 from handoff.views import board, for_agent
 
 BOARD_EVERY = 0.2  # seconds: changes within this are pushed to the consoles as one board
+TOPIC = "board"
 
 
 class QueueBoard:
@@ -29,6 +31,7 @@ class QueueBoard:
         customers: Customers,
         feed: ConsoleFeed,
         hours: BusinessHours,
+        bus: Bus | None = None,
     ) -> None:
         self._tickets = tickets
         self._roster = roster
@@ -37,6 +40,8 @@ class QueueBoard:
         self._hours = hours
         self._pending = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._bus = bus or NoBus()
+        self._bus.on(TOPIC, self._heard)
 
     def available(self) -> bool:
         """Someone can take a handoff now: an agent online, within business hours."""
@@ -90,7 +95,16 @@ class QueueBoard:
         return for_agent(whole, agent.id or 0)
 
     def changed(self) -> None:
-        """Push the board soon, once, however many changes come meanwhile."""
+        """Push the board soon, once, however many changes come meanwhile (here, and in the
+        processes whose consoles the bus reaches)."""
+        self._bus.post(TOPIC, {})
+        self.refresh()
+
+    async def _heard(self, event: dict[str, Any]) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Push this process's consoles the board soon (nothing changed: wait times grow)."""
         if self._pending or not self._roster.has_consoles():
             return
         self._pending = True

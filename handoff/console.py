@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from engine.clock import utcnow
+from engine.metrics import OPEN_SOCKETS
 from engine.owners import BOT, QUEUE
 from handoff.agents import AgentAccounts, AgentError, WrongPasswordError
 from handoff.desk import Desk
@@ -424,9 +425,11 @@ class AgentConsole:
         console = Console(Outbox(ws), agent, str(ws.session.get("login")))
         await self.desk.console_opened(console)
         watch = asyncio.create_task(self._watch_login(console))
+        OPEN_SOCKETS.labels("console").inc()
         try:
             await console.outbox.guard(self._read(ws, console))
         finally:
+            OPEN_SOCKETS.labels("console").dec()
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch

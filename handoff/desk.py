@@ -14,7 +14,11 @@ Every change is written on the engine's worker thread (`Runner`), in order with 
 then told to whoever watches: the consoles (board, messages) and the customer's channel
 (stored messages, the handoff status, typing). `Roster` holds who is online.
 
-One process holds the live connections; the state is in the database.
+The state is in the database. With REDIS_URL there are many processes: web processes holding
+sockets and consoles, engine workers answering turns. Each tells its own sockets and consoles,
+and the bus (handoff/bus.py) tells the others; one of them leads the sweeper's chores
+(handoff/leader.py). A web process with `elsewhere` set hands customer messages to the
+workers (handoff/turn_stream.py), which run `handle` here in full and tell everyone.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from engine.outcomes import Outcomes
 from engine.types import Inbound, Turn
 from handoff.actions import AgentActions
 from handoff.board import QueueBoard
+from handoff.bus import Bus, NoBus
 from handoff.customers import Address, Customers, CustomerSide
 from handoff.episodes import Episodes
 from handoff.feed import ConsoleFeed, Watcher
 from handoff.hours import BusinessHours
+from handoff.leader import Leader
 from handoff.models import Agent
 from handoff.ownership import Change
 from handoff.presence import Console, Presence, Roster
@@ -67,13 +73,19 @@ class Desk:
         orders: Orders,
         config: DeskConfig,
         writer: Writer | None = None,
+        bus: Bus | None = None,
+        leader: Leader | None = None,
+        elsewhere: Callable[[Inbound], Awaitable[None]] | None = None,
     ) -> None:
         store = tickets.store
+        bus = bus or NoBus()
+        self._bus = bus
+        self._elsewhere = elsewhere
         self._tickets = tickets
         self._roster = roster = Roster()
-        self._customers = customers = Customers(tickets)
-        self._feed = feed = ConsoleFeed(roster)
-        self._board = board = QueueBoard(tickets, roster, customers, feed, config.hours)
+        self._customers = customers = Customers(tickets, bus)
+        self._feed = feed = ConsoleFeed(roster, bus)
+        self._board = board = QueueBoard(tickets, roster, customers, feed, config.hours, bus)
         publisher = Publisher(customers, feed, board)
         outcomes = Outcomes(tickets.db)
         episodes = Episodes(run, tickets, store, outcomes, customers, feed, publisher)
@@ -93,7 +105,7 @@ class Desk:
             answers,
         )
         self._agents = AgentActions(run, tickets, orders, customers, feed, publisher, episodes)
-        self._presence = Presence(roster, board, feed, publisher)
+        self._presence = presence = Presence(roster, board, feed, publisher, bus)
         self._sweeper = Sweeper(
             config.tick,
             config.away_after,
@@ -105,6 +117,9 @@ class Desk:
             feed,
             publisher,
             episodes,
+            presence,
+            customers,
+            leader,
         )
 
     # -- life -----------------------------------------------------------------------------------
@@ -118,15 +133,20 @@ class Desk:
         self._feed.follow(watcher)
 
     async def start(self) -> None:
-        """Agents who own conversations from before a restart get `away_after` to come back."""
+        """Agents who own conversations from before a restart get `away_after` to come back
+        (those online by way of another process are back as soon as it says so)."""
         owners = await asyncio.to_thread(self._tickets.owners)
         self._roster.gone(owners, time.monotonic())
+        await self._bus.start()
+        self._presence.ask()
         await self._customers.load()
         self._sweeper.start()
 
     async def stop(self) -> None:
         await self._sweeper.stop()
         await self._board.stop()
+        self._presence.leave()
+        await self._bus.stop()
 
     # -- looking up -----------------------------------------------------------------------------
 
@@ -149,8 +169,30 @@ class Desk:
 
     # -- customers ------------------------------------------------------------------------------
 
-    async def handle(self, inbound: Inbound) -> Turn:
+    async def handle(self, inbound: Inbound) -> Turn | None:
+        """The message answered, stored and told to whoever needs it; the turn when it was
+        answered in this process (None when an engine worker answered it)."""
+        if self._elsewhere is not None:
+            await self._elsewhere(inbound)
+            return None
         return await self._turns.handle(inbound)
+
+    async def deliver_to(self, channel: str, key: str) -> None:
+        """Show the customer's every socket, in whichever process, what they have not seen."""
+        await self._customers.deliver_at((channel, key))
+
+    async def deliver_elsewhere(self, channel: str, key: str) -> None:
+        """Show the customer's sockets in the other processes what they have not seen (this
+        process's channel has shown its own)."""
+        await self._customers.deliver_at((channel, key), here=False)
+
+    async def notify_to(self, channel: str, key: str, event: str, **fields: Any) -> None:
+        """An ephemeral frame to the customer's every socket, in whichever process."""
+        await self._customers.notify_at((channel, key), event, **fields)
+
+    def customer_here(self, channel: str, key: str, on: bool) -> None:
+        """The customer's first socket in this process opened (or its last one closed)."""
+        self._customers.here(channel, key, on)
 
     async def customer_typing(self, channel: str, key: str, on: bool) -> None:
         await self._turns.customer_typing(channel, key, on)

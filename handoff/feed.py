@@ -1,13 +1,19 @@
 """Frames for the agents: queued for every open console and given to every watcher (the Slack
-agents channel); the feed waits for none of them."""
+agents channel); the feed waits for none of them. The consoles open in other processes get
+them over the bus. The watchers are told by the process the news started in, or, when it has
+none (an engine worker), by the process that has them: a Slack thread hears it once as long as
+one process runs Slack."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from engine.models import Message
+from handoff.bus import Bus, NoBus
 from handoff.presence import Console, Roster
 from handoff.views import message_view
+
+TOPIC = "consoles"
 
 
 class Watcher(Protocol):
@@ -18,9 +24,11 @@ class Watcher(Protocol):
 
 
 class ConsoleFeed:
-    def __init__(self, roster: Roster) -> None:
+    def __init__(self, roster: Roster, bus: Bus | None = None) -> None:
         self._roster = roster
         self._watchers: list[Watcher] = []
+        self._bus = bus or NoBus()
+        self._bus.on(TOPIC, self._heard)
 
     def follow(self, watcher: Watcher) -> None:
         self._watchers.append(watcher)
@@ -33,8 +41,19 @@ class ConsoleFeed:
     def to_all(self, frame: dict[str, Any]) -> None:
         for watcher in self._watchers:
             watcher.desk_event(frame)
+        self._to_consoles(frame)
+        self._bus.post(TOPIC, {"frame": frame, "watched": bool(self._watchers)})
+
+    def _to_consoles(self, frame: dict[str, Any]) -> None:
         for console in self._roster.consoles():
             self.send(console, frame)
+
+    async def _heard(self, event: dict[str, Any]) -> None:
+        frame = dict(event["frame"])
+        if not event.get("watched"):  # started where nobody watches (an engine worker)
+            for watcher in self._watchers:
+                watcher.desk_event(frame)
+        self._to_consoles(frame)
 
     def message(self, cid: int, message: Message) -> None:
         self.to_all({"type": "message", "conversation_id": cid, "message": message_view(message)})

@@ -1,6 +1,7 @@
-"""The desk's sweeper: every `tick` it refreshes the board now and then, puts back in the queue
-the conversations of agents gone for `away_after`, ends the episodes of customers who left,
-and flags handoffs waiting unclaimed for `flag_after`."""
+"""The desk's sweeper: every `tick` it refreshes the board now and then and tells the other
+processes who is here (agents, customers). The leading process (handoff/leader.py) also puts
+back in the queue the conversations of agents gone for `away_after`, ends the episodes of
+customers who left, and flags handoffs waiting unclaimed for `flag_after`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from functools import partial
 
 from engine.owners import QUEUE
 from handoff.board import QueueBoard
+from handoff.customers import Customers
 from handoff.episodes import Episodes
 from handoff.feed import ConsoleFeed
-from handoff.presence import Roster
+from handoff.leader import Alone, Leader
+from handoff.presence import Presence, Roster
 from handoff.publisher import Publisher
 from handoff.runner import Runner
 from handoff.tickets import Tickets
@@ -38,6 +41,9 @@ class Sweeper:
         feed: ConsoleFeed,
         publisher: Publisher,
         episodes: Episodes,
+        presence: Presence,
+        customers: Customers,
+        leader: Leader | None = None,
     ) -> None:
         self._tick = tick
         self._away_after = away_after
@@ -49,6 +55,9 @@ class Sweeper:
         self._feed = feed
         self._publisher = publisher
         self._episodes = episodes
+        self._presence = presence
+        self._customers = customers
+        self._leader = leader or Alone()
         self._refreshed = time.monotonic()
         self._idle_checked = time.monotonic()
         self._task: asyncio.Task[None] | None = None
@@ -61,6 +70,7 @@ class Sweeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._leader.resign()
 
     async def _sweep(self) -> None:
         while True:
@@ -74,7 +84,11 @@ class Sweeper:
         now = time.monotonic()
         if now - self._refreshed >= REFRESH_EVERY:
             self._refreshed = now
-            self._board.changed()
+            self._board.refresh()
+            self._customers.tick()
+        await self._presence.tick()
+        if not await self._leader.held():
+            return
         for agent_id in self._roster.away(now, self._away_after):
             if self._roster.take_away(agent_id, now, self._away_after):
                 await self._requeue_agent(agent_id)

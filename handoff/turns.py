@@ -6,11 +6,14 @@ agents."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from engine.clock import utcnow
 from engine.generators.grounded import is_goodbye
 from engine.generators.writer import AnswerWriter
+from engine.metrics import HANDOFFS, MESSAGES_RECEIVED, TURN_SECONDS
 from engine.models import Role
 from engine.store import ConversationStore
 from engine.types import Forwarded, Handoff, HandoffReason, Inbound, Reply, Turn
@@ -52,28 +55,36 @@ class TurnRouter:
         self._answers = answers
 
     async def handle(self, inbound: Inbound) -> Turn:
+        MESSAGES_RECEIVED.labels(inbound.channel).inc()
+        arrived = time.perf_counter()
         turn = await self._handle(inbound)
-        if turn.conversation_id is None or turn.rejected == "duplicate":
+        TURN_SECONDS.observe(time.perf_counter() - arrived)
+        cid = turn.conversation_id
+        if cid is None or turn.rejected == "duplicate":
             return turn
+        plain = True  # nothing but the turn's own messages stored: the channel may show them
         if self._answers is not None and isinstance(turn.decision, Reply) and turn.from_records:
-            await self._written(inbound, turn.conversation_id, self._answers)
+            await self._written(inbound, cid, self._answers)
+            plain = False  # the reply stored was rewritten: read it back
         if isinstance(turn.decision, Reply) and is_goodbye(inbound.text) and not turn.rejected:
-            await self._episodes.end(turn.conversation_id, "customer")
+            await self._episodes.end(cid, "customer")
+            plain = False
         if isinstance(turn.decision, Handoff):
-            await self._hand_off(turn.conversation_id, turn.decision)
+            await self._hand_off(cid, turn.decision)
+            plain = False
         elif isinstance(turn.decision, Forwarded):
             address = (inbound.channel, inbound.conversation_key)
             self._customers.answered_by(address, person=True)
-            await self._forwarded(turn, turn.conversation_id)
-        return turn
+            await self._forwarded(turn, cid)
+            plain = False
+        return turn if plain else replace(turn, stored=())
 
     async def _written(self, inbound: Inbound, cid: int, answers: AnswerWriter) -> None:
         """The model's answer streamed to the customer's channel as it passes the check."""
-        side = self._customers.side(inbound.channel)
+        address = (inbound.channel, inbound.conversation_key)
 
         async def on_delta(stream: str, delta: str) -> None:
-            if side is not None:
-                await side.notify(inbound.conversation_key, "stream", stream=stream, delta=delta)
+            await self._customers.notify_at(address, "stream", stream=stream, delta=delta)
 
         await answers.write(cid, inbound.client_message_id, on_delta)
 
@@ -92,6 +103,7 @@ class TurnRouter:
         event = await self._run(lambda: self._tickets.hand_off(cid, handoff.reason, by, offline))
         if not event.change.done:
             return
+        HANDOFFS.labels(handoff.reason.value).inc()
         if offline:
             record = await asyncio.to_thread(self._tickets.open_record, cid)
             text = self._offline_text(record.contact_email if record else None)

@@ -9,7 +9,6 @@ import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -22,22 +21,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channels.web.channel import CHANNEL, WebChannel, WebConfig
 from channels.web.limits import Limits
 from channels.web.routes import web_routes
-from engine.worker import EngineWorker
 from handoff.agents import AgentAccounts
 from handoff.console import AgentConsole
 from handoff.desk import Desk, DeskConfig
 from handoff.tickets import Tickets
-from learning.suggestion_server import KnowledgeReloader, SuggestionEndpoints
+from learning.suggestion_server import SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
+from shopclerk.health import Operations
+from shopclerk.live import open_live
+from shopclerk.parts import beside_workers, with_engine
 from shopclerk.settings import Settings
 from shopclerk.wiring import (
     Models,
     limit_threads,
-    load_engine,
-    load_knowledge,
     load_models,
-    load_writer,
 )
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
@@ -60,34 +58,37 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limit_threads(settings.threads)
         db = open_db(settings, migrate=True)
-        loaded = models or load_models(settings)
-        engine = load_engine(settings, db, loaded)
-        speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
-        worker = EngineWorker(engine)
-        worker.start()
-        tickets = Tickets(db, engine.store)
+        live = open_live(settings)
         config = DeskConfig(
             settings.hours, settings.agent_away_seconds, settings.queue_flag_seconds
         )
-        writer = load_writer(settings, openai_client)
-        desk = Desk(worker.handle, worker.run, tickets, engine.stages.lookup.orders, config, writer)
+        if live.redis is None:  # the whole desk in this process, the engine included
+            parts = with_engine(settings, db, models or load_models(settings), openai_client)
+        else:  # the engine workers answer (`shopclerk worker`); this process holds sockets
+            parts = beside_workers(settings, db, live, models)
+        tickets = Tickets(db, parts.store)
+        desk = Desk(
+            parts.handle,
+            parts.run,
+            tickets,
+            parts.orders,
+            config,
+            parts.writer,
+            live.bus,
+            live.leader,
+            parts.elsewhere,
+        )
+        # The limits' own client: short timeouts (the bus's blocking reads can have none).
         redis = _redis(settings)  # limits shared by every process; None: in this process
         limits = Limits(redis, settings.redis_prefix)
-        web = WebChannel(
-            desk, engine.store, engine.stages.lookup.catalog, web_config(settings), limits
-        )
+        web = WebChannel(desk, parts.store, parts.catalog, web_config(settings), limits)
         desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
-        # FAQ entries accepted from agents' answers are indexed and used at once; so are index
-        # changes made by another process (`shopclerk kb ...`), within seconds.
-        reloader = KnowledgeReloader(
-            engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
-        )
-        suggestions = SuggestionEndpoints(db, settings.index_dir, loaded.encoder, reloader.reload)
+        suggestions = SuggestionEndpoints(db, settings.index_dir, parts.encoder, parts.reload)
         agent_console = AgentConsole(desk, db, accounts, suggestions)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
-        following = asyncio.create_task(reloader.follow())
+        following = asyncio.create_task(parts.follow())
         await desk.start()
         slack = None
         if settings.slack_enabled:
@@ -97,14 +98,15 @@ def create_app(
             slack = SlackApp(
                 slack_config(settings),
                 desk,
-                engine.store,
+                parts.store,
                 SlackStore(db),
                 accounts,
-                engine.stages.lookup.catalog,
+                parts.catalog,
             )
             await slack.start()
             slack_events.app = slack.endpoint
         app.state.slack = slack
+        operations.started(db, web.availability, parts.depth)
         # What start-up built lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise stall every socket now and then. (With
         # `models` lent by the caller, as in the tests' ~50 apps, the caller's long-lived
@@ -116,6 +118,7 @@ def create_app(
         try:
             yield
         finally:
+            await operations.stopped()
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
@@ -126,19 +129,26 @@ def create_app(
             if redis is not None:
                 await redis.aclose()
             agent_console.logins.close()  # the password-hashing thread
-            worker.stop()
-            loaded.spellers.give_back(speller)
+            parts.stop()
+            await live.close()
             db.dispose()
             # An app started again in this process (as in the tests) must not keep this one.
             gc.unfreeze()
 
     console = _Late()
-    routes = [*web_routes(), Route("/agent", _to_console), Mount("/agent", app=console)]
+    operations = Operations(settings.redis_url, settings.drain_seconds)
+    routes = [
+        *operations.routes(),
+        *web_routes(),
+        Route("/agent", _to_console),
+        Mount("/agent", app=console),
+    ]
     slack_events = _LateEndpoint()
     if settings.slack_enabled:
         routes.append(Route("/slack/events", slack_events.handle, methods=["POST"]))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=list(guarded(settings)))
     app.state.settings = settings
+    app.state.operations = operations  # SIGTERM drains through it (shopclerk.serving)
     return app
 
 
@@ -222,6 +232,7 @@ def web_config(settings: Settings) -> WebConfig:
         product_url=settings.product_url,
         sessions_per_address_per_minute=settings.ws_sessions_per_address_per_minute,
         messages_per_address_per_minute=settings.ws_messages_per_address_per_minute,
+        hellos_per_address_per_minute=settings.ws_hellos_per_address_per_minute,
         identity_secret=secret.get_secret_value() if (secret := settings.identity_secret) else None,
         identity_max_age_seconds=settings.identity_max_age_seconds,
     )

@@ -18,6 +18,8 @@ from learning.dataset_commands import dataset_app
 from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
+    import socket
+
     from engine.engine import Engine
     from engine.outcomes import Outcomes
     from kb.database import Database
@@ -493,19 +495,25 @@ def serve(
     ] = "websockets-sansio",
 ) -> None:
     """Run the web server: the demo store page with the chat widget, its websocket and API."""
-    from shopclerk.serving import PortUnavailableError, bind
-    from shopclerk.serving import serve as run
+    from shopclerk.serving import PortUnavailableError, bind, logging_as
 
     try:
         sock = bind(host, port)  # before anything slow: a busy port is said at once
     except PortUnavailableError as exc:
         raise fail(str(exc)) from exc
+    with logging_as(settings()):  # the waits for the database are logged as the server logs
+        _serve_on(sock, host, port, ws)
+
+
+def _serve_on(sock: socket.socket, host: str, port: int, ws: str) -> None:
+    from shopclerk.app import create_app
+    from shopclerk.serving import serve as run
+
     try:
         _ready_to_serve()
     except BaseException:
         sock.close()
         raise
-    from shopclerk.app import create_app
 
     typer.echo(f"shopclerk on http://{host}:{port}/  (the demo store with the chat widget)")
     typer.echo(f"agent console: http://{host}:{port}/agent/")
@@ -513,16 +521,51 @@ def serve(
         how = "Socket Mode" if settings().slack_socket_mode else "events at /slack/events"
         channel = settings().slack_agents_channel or "no agents channel"
         typer.echo(f"Slack: {how}; {channel}")
-    run(create_app(settings()), settings(), host, port, ws, sock)
+    web = create_app(settings())
+    run(web, settings(), host, port, ws, sock, drain=web.state.operations.drain)
+
+
+@app.command()
+def worker() -> None:
+    """Run an engine worker: answer the customer messages the web processes take (REDIS_URL).
+    Start as many as the load needs; SIGTERM answers the turns in hand, then stops."""
+    import asyncio
+
+    from shopclerk.serving import logging_as
+    from shopclerk.worker import serve_worker
+
+    if not settings().redis_url:
+        raise fail("an engine worker needs REDIS_URL: the Redis the web processes use")
+    with logging_as(settings()):
+        _ready_to_work()
+        answered = asyncio.run(serve_worker(settings()))
+    typer.echo(f"engine worker stopped after {answered} turns")
+
+
+def _ready_to_work() -> None:
+    """The database and Redis (waited for while they do not answer) and the built models."""
+    from shopclerk.startup import NotUpError, wait_for_services
+    from shopclerk.wiring import INTENT_MODEL
+
+    try:
+        wait_for_services(settings(), migrate=False)
+    except NotUpError as exc:
+        raise fail(str(exc)) from exc
+    if not (settings().models_dir / INTENT_MODEL).is_file():
+        raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
 
 
 def _ready_to_serve() -> None:
     """What would otherwise fail inside the server's start-up, as one line: the database
-    (migrated here, as `serve` is one of the two commands that migrate) and the built models."""
-    from shopclerk.database import open_db
+    (migrated here, as `serve` is one of the two commands that migrate; waited for while it
+    does not answer, as is Redis) and the built models."""
+    from shopclerk.startup import NotUpError, wait_for_services
     from shopclerk.wiring import INTENT_MODEL
 
-    open_db(settings(), migrate=True).dispose()
+    try:
+        wait_for_services(settings())
+    except NotUpError as exc:
+        raise fail(str(exc)) from exc
     if not (settings().models_dir / INTENT_MODEL).is_file():
         raise fail(f"no intent model in {settings().models_dir}: run `shopclerk kb build` first")
 

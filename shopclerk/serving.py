@@ -19,17 +19,24 @@ Body size and body time limits are the ASGI middleware's (`shopclerk.guards`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import logging
+import logging.config
 import resource
+import signal
 import socket
+import sys
 from collections import Counter
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from types import FrameType
+from typing import Any, Literal
 
 import uvicorn
+from pythonjsonlogger.core import RESERVED_ATTRS
 from starlette.types import ASGIApp
-from uvicorn.config import HTTP_PROTOCOLS, WS_PROTOCOLS
+from uvicorn.config import HTTP_PROTOCOLS, LOGGING_CONFIG, WS_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from channels.web.channel import WebConfig
@@ -215,6 +222,113 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining before it shuts down.
+
+    uvicorn's own `shutdown` closes every websocket with 1012 at once and only then waits for
+    the handlers: a message in hand is stored, but its ack and answer never reach the client.
+    Here shutdown first stops accepting connections, then awaits `drain` (the app refuses new
+    messages, finishes those in hand and closes its sockets after what is queued for them),
+    then lets uvicorn close whatever is left (the consoles, with 1012) and end the lifespan.
+
+    A drained SIGTERM is a clean stop: the process exits 0 (uvicorn would raise the signal
+    again after shutdown, and the exit status would read "killed"). A second Ctrl-C still
+    forces the exit."""
+
+    def __init__(
+        self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        super().__init__(config)
+        self.drain = drain
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM:
+            self.should_exit = True
+            return
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting connections first (uvicorn does it again: harmless)
+        if self.drain is not None and not self.force_exit:
+            try:
+                await self.drain()
+            except Exception:  # a failed drain must not keep the process from stopping
+                logger.exception("the drain failed; shutting down anyway")
+        await super().shutdown(sockets)
+
+
+class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever `sys.stderr` is when a record comes (as logging's own
+    last-resort handler does), not to the stream it was configured with: a command run
+    in-process (the CLI's tests) has its stderr replaced and closed afterwards."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def logging_config(log_format: Literal["text", "json"]) -> dict[str, Any]:
+    """The logging of `shopclerk serve`: uvicorn's loggers and ours (the root logger, INFO), as
+    text lines like uvicorn's or as one JSON object per line (python-json-logger)."""
+    if log_format == "json":
+        json_lines = {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            # uvicorn's records carry the message again with colour codes: not for collectors
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
+        }
+        formatters: dict[str, Any] = {"default": json_lines, "access": json_lines}
+    else:
+        formatters = {
+            **LOGGING_CONFIG["formatters"],
+            "ours": {
+                "()": "uvicorn.logging.DefaultFormatter",
+                "fmt": "%(levelprefix)s %(name)s: %(message)s",
+            },
+        }
+    ours = "default" if log_format == "json" else "ours"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": formatters,
+        "handlers": {
+            **LOGGING_CONFIG["handlers"],
+            "ours": {"formatter": ours, "()": CurrentStderr},
+        },
+        "loggers": {
+            **LOGGING_CONFIG["loggers"],
+            "httpx": {"level": "WARNING"},  # a line per model API request otherwise
+            "alembic": {"level": "WARNING"},  # a dozen lines per start-up otherwise
+        },
+        "root": {"handlers": ["ours"], "level": "INFO"},
+    }
+
+
+@contextlib.contextmanager
+def logging_as(settings: Settings) -> Iterator[None]:
+    """`serve`'s logging (`logging_config`) for the block; what was configured before is put
+    back after it (a command run in-process, as in the CLI's tests, leaves nothing behind)."""
+    config = logging_config(settings.log_format)
+    names = ["", *config["loggers"]]
+    kept = [(logger, logger.handlers[:], logger.level, logger.propagate, logger.disabled)
+            for logger in map(logging.getLogger, names)]  # fmt: skip
+    logging.config.dictConfig(config)
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate, disabled in kept:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+
+
 def serve(
     app: ASGIApp,
     settings: Settings,
@@ -222,9 +336,12 @@ def serve(
     port: int,
     ws: str,
     sock: socket.socket | None = None,
+    drain: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the server until interrupted (`shopclerk serve`), on `sock` when given (from
-    `bind`), else on a socket uvicorn binds."""
+    `bind`), else on a socket uvicorn binds; on SIGTERM `drain` runs before the sockets close.
+    The logging is `logging_as`'s, set by the caller before anything is logged."""
     raise_open_files_limit()
-    server = uvicorn.Server(server_config(app, settings, host, port, ws))
+    config = server_config(app, settings, host, port, ws, log_config=None)
+    server = DrainingServer(config, drain)
     server.run(sockets=[sock] if sock is not None else None)

@@ -43,10 +43,25 @@ class Settings(BaseSettings):
         description="redis://host:port/db: run many web processes and engine workers "
         "(`shopclerk worker`) over one Redis; empty: one process holds everything.",
     )
+    turn_claim_seconds: float = Field(
+        default=30,
+        ge=0.5,
+        le=3600,
+        description="With engine workers: a turn a worker took and has not answered in this "
+        "long (it died) is taken over by another.",
+    )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`shopclerk worker` serves Prometheus metrics (turn latency, queue depth, "
+        "handoffs) on this port, at any path; none: no HTTP at all.",
+    )
     redis_prefix: str = Field(
         default="shopclerk:",
-        description="Start of every Redis key shopclerk writes, so that several deployments "
-        "(or test runs) can share one Redis.",
+        max_length=100,
+        description="Put before every Redis key and channel: several desks (or test runs) "
+        "can share one Redis.",
     )
     generator: Literal["grounded", "openai"] = Field(
         default="grounded",
@@ -73,6 +88,12 @@ class Settings(BaseSettings):
     store_timezone: str = Field(default="Europe/Amsterdam", description="For dates in replies.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads for the models.")
     max_message_chars: int = Field(default=2000, ge=50, le=100_000)
+    max_queued_turns: int = Field(
+        default=256,  # engine.worker.MAX_QUEUED_TURNS says why (not imported: it loads the engine)
+        ge=1,
+        description="Messages that may wait for the engine; past that new ones are refused "
+        "with `overloaded` and the client sends them again after `retry_after` seconds.",
+    )
     refund_policy_limit_eur: float = Field(
         default=250.0, ge=0, description="Refund requests above this go to a person."
     )
@@ -106,6 +127,26 @@ class Settings(BaseSettings):
         min_length=32,
         description="Signs agent console cookies; default: a "
         "random key kept in the data directory.",
+    )
+
+    # Operations (docs/operations.md): logs, start-up and shutdown.
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: lines for people; json: one JSON object per line (log collectors).",
+    )
+    startup_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long `serve` waits for the database (and Redis) to answer at start-up, "
+        "trying again at growing intervals, before it gives up (exit code 1).",
+    )
+    drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="On SIGTERM, how long messages in hand may take to be answered before every "
+        "socket is closed (1012: reconnect at once).",
     )
 
     # Security and abuse (docs/security.md).
@@ -144,6 +185,12 @@ class Settings(BaseSettings):
     )
     ws_messages_per_address_per_minute: int = Field(
         default=120, ge=1, description="Messages one client address may send per minute."
+    )
+    ws_hellos_per_address_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Chats one client address may open or resume per minute (each replays "
+        "history); raise it when many customers share one address.",
     )
     connections_per_address: int = Field(
         default=64, ge=1, description="Open TCP connections one client address may hold."

@@ -213,7 +213,10 @@ def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path: Path) ->
 
 
 def test_serve_with_an_unreachable_database_says_so_in_one_line(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"}
+    env = {
+        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test",
+        "SHOPCLERK_STARTUP_WAIT_SECONDS": "0",
+    }  # no waiting for it (test_operations.py)
     result = shopclerk("--data-dir", str(tmp_path), "serve", "--port", str(free_port()), env=env)
     assert "cannot open the database at postgresql+psycopg://" in one_error_line(result)
 

@@ -24,6 +24,7 @@ from channels.web.limits import Limits, retry_after
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
+from tests.support.cluster import worker_running
 from tests.support.desk import fresh_settings
 from tests.support.frames import Frame, receive
 from tests.support.live_server import free_port
@@ -47,13 +48,15 @@ async def forget(prefix: str) -> None:
 def two_processes(
     built_settings: Settings, models: Models, tmp_path: Path
 ) -> Iterator[tuple[TestClient, TestClient]]:
-    """Two apps (as two `serve` processes) on one database and one Redis."""
+    """Two apps (as two `serve` processes) and an engine worker on one database and one
+    Redis."""
     shared = prefix()
     settings = fresh_settings(
         built_settings, tmp_path, redis_url=REDIS_URL, redis_prefix=shared,
         ws_messages_per_minute=3, ws_connections_per_address=3,
     )  # fmt: skip
     with ExitStack() as stack:
+        stack.enter_context(worker_running(settings, models))  # with Redis, workers answer
         a = stack.enter_context(TestClient(create_app(settings, models=models)))
         b = stack.enter_context(TestClient(create_app(settings, models=models)))
         yield a, b

@@ -47,7 +47,8 @@ from channels.slack.locks import KeyedLocks
 from channels.slack.store import SlackStore
 from engine.models import Message, Role
 from engine.store import ConversationStore
-from engine.types import Inbound, Turn
+from engine.types import Inbound
+from engine.worker import OverloadedError
 from kb.search import Catalog
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,17 @@ PERMANENT = {"channel_not_found", "is_archived", "not_in_channel", "msg_too_long
              "token_revoked", "missing_scope"}  # fmt: skip
 HANDLED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 USER_CACHE_SECONDS = 3600.0
+# How long a customer's Slack message waits for room in an overloaded engine before they are
+# asked to send it again (Slack itself never resends an event that was acknowledged).
+BUSY_WAIT_SECONDS = 120.0
+BUSY = "Sorry, we're very busy right now and missed that message. Please send it again."
 RETRY_DELAYS = (5.0, 15.0, 60.0, 300.0)  # after Slack failed even with the client's retries
 STREAM_UPDATE_EVERY = 1.0  # seconds between updates of a message being written
 AUTHORS_KEPT = 10_000  # who wrote recent messages, to send private replies to their author
 
 
 class Desk(Protocol):
-    async def handle(self, inbound: Inbound) -> Turn: ...
+    async def handle(self, inbound: Inbound) -> object: ...
     async def rate(self, channel: str, key: str, episode: int, score: int) -> bool: ...
 
 
@@ -178,18 +183,39 @@ class SlackChannel:
         self._authors[(address.key, client_id)] = user
         while len(self._authors) > AUTHORS_KEPT:
             self._authors.popitem(last=False)
-        await self._desk.handle(
-            Inbound(
-                address.key,
-                text,
-                CHANNEL,
-                customer_email=person.email,
-                customer_name=person.name,
-                client_message_id=client_id,
-                sender=user,
-            )
+        inbound = Inbound(
+            address.key,
+            text,
+            CHANNEL,
+            customer_email=person.email,
+            customer_name=person.name,
+            client_message_id=client_id,
+            sender=user,
         )
-        await self.deliver(address.key)
+        if await self._handed(inbound):
+            await self.deliver(address.key)
+        else:
+            await self._send(address, system_message(BUSY))
+
+    async def _handed(self, inbound: Inbound) -> bool:
+        """The message handed to the engine, waiting its turn while the engine is overloaded:
+        Slack sends an event once and its customer has no client that resends, so a refused
+        message would be lost. False if it was still not taken after `BUSY_WAIT_SECONDS` (the
+        customer is then asked to send it again)."""
+        waited = 0.0
+        while True:
+            try:
+                await self._desk.handle(inbound)
+                return True
+            except OverloadedError as busy:
+                if waited + busy.retry_after > BUSY_WAIT_SECONDS:
+                    log.warning(
+                        "engine overloaded: a Slack message in %s not taken",
+                        inbound.conversation_key,
+                    )
+                    return False
+                waited += busy.retry_after
+                await asyncio.sleep(busy.retry_after)
 
     async def action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A customer's button: a quick reply (sent as their message) or feedback."""

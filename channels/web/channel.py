@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -14,6 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from channels.web.availability import (
+    CLOSE_TRY_LATER,
+    DRAIN_RETRY_AFTER,
+    UNAVAILABLE,
+    Availability,
+    counted,
+    unavailable,
+)
 from channels.web.frames import (
     MAX_INT,
     EndChat,
@@ -38,20 +47,28 @@ from channels.web.rest import (
     rest_identity,
 )
 from channels.web.shoppers import Shoppers
+from engine.availability import unreachable
+from engine.models import Message, Role
 from engine.owners import BOT
 from engine.store import ConversationStore
 from engine.types import Inbound, Turn
+from engine.worker import OverloadedError
 from handoff.outbox import Outbox
 from kb.search import Catalog
 
 log = logging.getLogger(__name__)
 CHANNEL = "web"
+RestHandler = Callable[["WebChannel", Request], Awaitable[JSONResponse]]
 
 
 class Desk(Protocol):
     """Where the channel hands customer messages (the engine, then the handoff desk)."""
 
-    async def handle(self, inbound: Inbound) -> Turn: ...
+    async def handle(self, inbound: Inbound) -> object: ...
+    async def deliver_to(self, channel: str, key: str) -> None: ...
+    async def deliver_elsewhere(self, channel: str, key: str) -> None: ...
+    async def notify_to(self, channel: str, key: str, event: str, **fields: Any) -> None: ...
+    def customer_here(self, channel: str, key: str, on: bool) -> None: ...
     async def status(self, channel: str, key: str) -> dict[str, Any] | None: ...
     async def customer_typing(self, channel: str, key: str, on: bool) -> None: ...
     def bot_answers(self, channel: str, key: str) -> bool: ...
@@ -115,6 +132,33 @@ class _Socket:
         self.outbox.put(frame)
 
 
+def _available(handler: RestHandler) -> RestHandler:
+    """`handler`, answering 503 with Retry-After when the database cannot be reached (one log
+    line per outage, `Outage`) or, for a new message, while the server drains."""
+
+    @functools.wraps(handler)
+    async def available(channel: WebChannel, request: Request) -> JSONResponse:
+        gate = channel.availability
+        if gate.draining and request.method == "POST":
+            return _unavailable(unavailable("The service is restarting.", DRAIN_RETRY_AFTER, None))
+        try:
+            response = await handler(channel, request)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            wait = gate.outage.failed(exc)
+            return _unavailable(unavailable("The chat is unavailable for a moment.", wait, None))
+        gate.outage.ok()
+        return response
+
+    return available
+
+
+def _unavailable(error: FrameError) -> JSONResponse:
+    wait = str(counted(error).extra["retry_after"])
+    return error_response(503, error.code, error.message, {"Retry-After": wait})
+
+
 class WebChannel:
     def __init__(
         self,
@@ -139,6 +183,7 @@ class WebChannel:
         self._sessions: dict[str, set[_Socket]] = {}
         verifier = IdentityVerifier(config.identity_secret, config.identity_max_age_seconds)
         self._shoppers = Shoppers(store, verifier, CHANNEL)
+        self.availability = Availability()  # outages and the drain (channels/web/availability.py)
 
     # -- websocket ------------------------------------------------------------------------------
 
@@ -168,21 +213,32 @@ class WebChannel:
         """Read frames until the client goes (or is sent away). Whatever one frame does wrong
         is answered with an error frame; the socket stays open."""
         deadline = asyncio.get_running_loop().time() + self.config.hello_timeout_seconds
-        while True:
-            message = await self._receive(socket, deadline)
-            if message is None:
-                return
-            try:
-                await self._on_frame(socket, message)
-            except ClosingError as bye:
-                socket.send(bye.frame())
-                socket.outbox.close_after_sent(bye.close_code, bye.code)
-                return
-            except FrameError as error:
-                socket.send(error.frame())
-            except Exception:
-                log.exception("a widget frame failed (session %s)", socket.session or "-")
-                socket.send(SERVER_ERROR)
+        with self.availability.open(socket.outbox):
+            while True:
+                message = await self._receive(socket, deadline)
+                if message is None:
+                    return
+                try:
+                    with self.availability.handling(message):
+                        await self._on_frame(socket, message)
+                except ClosingError as bye:
+                    socket.send(bye.frame())
+                    socket.outbox.close_after_sent(bye.close_code, bye.code)
+                    return
+                except FrameError as error:
+                    socket.send(counted(error).frame())
+                except Exception as exc:
+                    if not unreachable(exc):
+                        log.exception("a widget frame failed (session %s)", socket.session or "-")
+                        socket.send(SERVER_ERROR)
+                        continue
+                    refusal, hello = self.availability.failed(exc, message)
+                    socket.send(counted(refusal).frame())
+                    if hello:  # no session to serve: come back once the database is
+                        socket.outbox.close_after_sent(CLOSE_TRY_LATER, UNAVAILABLE)
+                        return
+                else:
+                    self.availability.succeeded(message)
 
     async def _receive(self, socket: _Socket, deadline: float) -> Mapping[str, Any] | None:
         """The next frame; None once a socket that never said hello has been sent away."""
@@ -230,8 +286,8 @@ class WebChannel:
                 raise FrameError(
                     "unknown_episode", "There is no such chat to rate.", episode=frame.episode
                 )
-            saved = server_frame("satisfaction_saved", episode=frame.episode, score=frame.score)
-            self._publish(socket.session, saved)
+            saved = {"episode": frame.episode, "score": frame.score}
+            await self._desk.notify_to(CHANNEL, socket.session, "satisfaction_saved", **saved)
 
     async def _hello(self, socket: _Socket, frame: Hello) -> None:
         if await retry_after((socket.hellos, "hello"), (self._address_hellos, socket.address)):
@@ -252,6 +308,8 @@ class WebChannel:
         replay_after = max(start, last - self.config.max_replay)
         self._detach(socket)
         socket.session, socket.shopper, socket.sent_seq = session, shopper, replay_after
+        if session not in self._sessions:
+            self._desk.customer_here(CHANNEL, session, True)
         self._sessions.setdefault(session, set()).add(socket)
         socket.send(
             server_frame(
@@ -300,23 +358,46 @@ class WebChannel:
             sockets.discard(socket)
             if not sockets:
                 del self._sessions[socket.session]
+                self._desk.customer_here(CHANNEL, socket.session, False)
 
     async def _message(self, socket: _Socket, frame: SendMessage) -> None:
         session = socket.session
         await self._check_message(session, socket.address, frame.client_id, frame.text)
         inbound = self._inbound(session, frame, socket.shopper, socket.address)
         if not self._desk.bot_answers(CHANNEL, session):  # a person will answer
-            ack = await self._answer(inbound)
+            ack, stored = await self._answer(inbound)
         else:
-            self._publish(session, server_frame("typing", on=True, who="bot"))
+            await self._desk.notify_to(CHANNEL, session, "typing", on=True, who="bot")
             try:
-                ack = await self._answer(inbound)
+                ack, stored = await self._answer(inbound)
             finally:
-                self._publish(session, server_frame("typing", on=False, who="bot"))
+                await self._desk.notify_to(CHANNEL, session, "typing", on=False, who="bot")
         # This socket may have gone while the engine worked: the turn is stored all the same,
-        # every other tab of the session gets it now, and a reconnect replays it.
+        # every other tab of the session (in any process) gets it now, and a reconnect
+        # replays it.
         self._publish(session, ack, only=socket)
-        await self._deliver(session)
+        if self._shown(session, stored):
+            await self._desk.deliver_elsewhere(CHANNEL, session)
+        else:
+            await self._desk.deliver_to(CHANNEL, session)
+
+    def _shown(self, session: str, stored: Sequence[Message]) -> bool:
+        """Show this process's sockets of the session the messages the turn stored, without
+        reading them back; False (nothing shown) when a socket misses something before them,
+        which only the database has."""
+        if not stored:
+            return False
+        sockets = list(self._sessions.get(session, ()))
+        if any(s.sent_seq < stored[0].seq - 1 for s in sockets):
+            return False
+        frames = [message_frame(m, self._catalog, self.config.product_url) for m in stored]
+        for socket in sockets:
+            for message, frame in zip(stored, frames, strict=True):
+                if message.seq > socket.sent_seq:
+                    if not socket.outbox.put(frame):
+                        break  # dropped: it resumes from its last seq when it comes back
+                    socket.sent_seq = message.seq
+        return True
 
     @staticmethod
     def _inbound(
@@ -352,15 +433,29 @@ class WebChannel:
                 retry_after=wait,
             )
 
-    async def _answer(self, inbound: Inbound) -> dict[str, Any]:
-        """Hand the message to the engine (once per client id); the ack with its seq."""
-        await self._desk.handle(inbound)
+    async def _answer(self, inbound: Inbound) -> tuple[dict[str, Any], Sequence[Message]]:
+        """Hand the message to the engine (once per client id); the ack with its seq, and
+        what the turn stored when it says (else read back). When the engine has no room, the
+        message is not taken: an `overloaded` error tells the client to send it again, with
+        the same client id, after `retry_after` seconds."""
         client_id = inbound.client_message_id or ""
-        stored = await asyncio.to_thread(
-            self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
-        )
-        seq = stored.seq if stored else None
-        return server_frame("ack", client_id=client_id, seq=seq)
+        try:
+            turn = await self._desk.handle(inbound)
+        except OverloadedError as busy:
+            raise FrameError(
+                "overloaded",
+                "We're busy right now; your message will be sent again shortly.",
+                client_id=client_id,
+                retry_after=busy.retry_after,
+            ) from busy
+        shown: Sequence[Message] = turn.stored if isinstance(turn, Turn) else ()
+        mine = next((m for m in shown if m.role == Role.CUSTOMER), None)
+        if mine is None:  # answered before, or elsewhere: the stored message says its seq
+            mine = await asyncio.to_thread(
+                self._store.message_for_client_id, CHANNEL, inbound.conversation_key, client_id
+            )
+        seq = mine.seq if mine else None
+        return server_frame("ack", client_id=client_id, seq=seq), shown
 
     async def _feedback(self, session: str, frame: SendFeedback) -> dict[str, Any]:
         saved = await asyncio.to_thread(
@@ -408,6 +503,10 @@ class WebChannel:
     def online(self, key: str) -> bool:
         return bool(self._sessions.get(key))
 
+    def keys(self) -> list[str]:
+        """The sessions with a socket open in this process."""
+        return list(self._sessions)
+
     async def new_session(self) -> str:
         session = secrets.token_urlsafe(18)
         await asyncio.to_thread(self._store.load, CHANNEL, session)
@@ -422,6 +521,7 @@ class WebChannel:
 
     # -- REST -----------------------------------------------------------------------------------
 
+    @_available
     async def rest_new_session(self, request: Request) -> JSONResponse:
         address = _address(request)
         try:
@@ -432,6 +532,7 @@ class WebChannel:
             return frame_error(error)
         return JSONResponse({"session": session, "identity": verdict}, status_code=201)
 
+    @_available
     async def rest_messages(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
@@ -447,6 +548,7 @@ class WebChannel:
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
         return JSONResponse({"messages": frames})
 
+    @_available
     async def rest_post_message(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:
@@ -458,12 +560,16 @@ class WebChannel:
         except FrameError as error:
             return frame_error(error)
         before = (await asyncio.to_thread(self._store.load, CHANNEL, session)).last_seq
-        ack = await self._answer(self._inbound(session, frame, shopper, _address(request)))
+        try:
+            ack, _ = await self._answer(self._inbound(session, frame, shopper, _address(request)))
+        except FrameError as error:  # overloaded: 503 with Retry-After
+            return frame_error(error)
         messages = await asyncio.to_thread(self._store.messages_after, CHANNEL, session, before)
         frames = [message_frame(m, self._catalog, self.config.product_url) for m in messages]
-        await self._deliver(session)  # open tabs see it too
+        await self._desk.deliver_to(CHANNEL, session)  # open tabs see it too
         return JSONResponse({"ack": ack, "messages": frames})
 
+    @_available
     async def rest_feedback(self, request: Request) -> JSONResponse:
         session = request.path_params["session"]
         try:

@@ -62,7 +62,8 @@ def rest_frame(body: dict[str, Any], type_: str) -> SendMessage | SendFeedback:
 
 
 _STATUS = {"bad_frame": 400, "unknown_message": 404, "unknown_session": 404,
-           "identity_required": 403, "too_large": 413, "rate_limited": 429}  # fmt: skip
+           "identity_required": 403, "too_large": 413, "rate_limited": 429,
+           "overloaded": 503}  # fmt: skip
 
 
 def frame_error(error: FrameError) -> JSONResponse:

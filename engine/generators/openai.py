@@ -33,6 +33,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from engine.generators import prompt
 from engine.generators.facts import Known, could_be_fact, leaks
 from engine.generators.prompt import SYSTEM_PROMPT, Document, Said
+from engine.metrics import MODEL_CALLS, MODEL_FAILURES
 
 log = logging.getLogger(__name__)
 Delta = Callable[[str], Awaitable[None]]
@@ -212,11 +213,13 @@ class OpenAIWriter:
         if not self.breaker.allow():
             return fallback("skipped", "the model's API is failing; circuit open")
         stream = _Stream(Known.of([*sources, grounded], policies, self._link_hosts))
+        MODEL_CALLS.inc()
         try:
             async with asyncio.timeout(self._deadline):
                 usage = await self._stream(chat, model, stream, on_delta)
         except UnsupportedFactsError as exc:
             self.breaker.succeeded()
+            MODEL_FAILURES.labels("unsupported_facts").inc()
             log.warning("model answer not in its sources (%s): grounded answer sent", exc)
             return fallback(
                 "failed",
@@ -227,6 +230,7 @@ class OpenAIWriter:
             )
         except (openai.APIError, TimeoutError) as exc:
             self.breaker.failed()
+            MODEL_FAILURES.labels("api_error").inc()
             log.warning("model API failed (%s): grounded answer sent", type(exc).__name__)
             return fallback("skipped", f"{type(exc).__name__}: {exc}"[:300])
         self.breaker.succeeded()

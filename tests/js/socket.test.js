@@ -138,3 +138,19 @@ test("a forgotten socket's late events are ignored, and nothing is sent on a clo
   FakeSocket.made[1].open();
   assert.equal(socket.send({ type: "x" }), true);
 });
+
+test("a server restarting (1012) is reconnected to at once; a wait it names (ms) is kept", () => {
+  const verdicts = { 1012: "now", 1013: 3000 };
+  const { socket, seen } = make({ onClose: (code) => verdicts[code] });
+  socket.connect();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].drop(1012);
+  assert.equal(FakeSocket.made.length, 2); // no back-off
+  assert.deepEqual(seen.retries, []);
+  FakeSocket.made[1].open();
+  FakeSocket.made[1].drop(1013);
+  mock.timers.tick(2999);
+  assert.equal(FakeSocket.made.length, 2);
+  mock.timers.tick(1);
+  assert.equal(FakeSocket.made.length, 3);
+});

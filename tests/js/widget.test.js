@@ -51,3 +51,15 @@ test("counters and notices", () => {
   assert.equal(rateLimitedText("Slow down.", "2.2", false), "Slow down. Please wait 3 seconds.");
   assert.equal(rateLimitedText("Slow down.", undefined, false), "Slow down. Please wait 5 seconds.");
 });
+
+test("busy or unreachable: a short note with the wait, and how each close is reconnected", async () => {
+  const { busyNotice, reconnectAfterClose } = await import("../../channels/web/static/widget/frames.js");
+  assert.equal(busyNotice("overloaded", 3), "We're busy — sending again in 3 s…");
+  assert.equal(busyNotice("unavailable", 2.5), "Can't reach the shop right now — retrying in 3 s…");
+  assert.equal(busyNotice("overloaded", undefined), "We're busy — sending again in 5 s…");
+  assert.equal(reconnectAfterClose(1012, null), "now"); // restarting: another process takes us
+  assert.equal(reconnectAfterClose(1013, 4), 4000); // as long as the error frame before it said
+  assert.equal(reconnectAfterClose(1013, null), "retry"); // else the usual back-off
+  assert.equal(reconnectAfterClose(4429, null), "slow");
+  assert.equal(reconnectAfterClose(1006, 4), "retry");
+});

@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
 
-from shopclerk.serving import server_config
+from shopclerk.serving import DrainingServer, server_config
 from shopclerk.settings import Settings
 
 
@@ -25,10 +26,25 @@ def free_port() -> int:
 @contextmanager
 def run_server(app: Starlette) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL."""
+    with serving(app) as live:
+        yield live.url
+
+
+@dataclass(frozen=True)
+class Live:
+    url: str
+    server: uvicorn.Server
+
+
+@contextmanager
+def serving(app: Starlette, drain: bool = False) -> Iterator[Live]:
+    """Serve `app` until the block ends (or the server is told to exit); with `drain`, as
+    `shopclerk serve` does, on the `DrainingServer` (`server.handle_exit(SIGTERM, None)` is
+    what the signal does)."""
     port = free_port()
     settings: Settings = app.state.settings
     config = server_config(app, settings, port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, app.state.operations.drain) if drain else uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -37,7 +53,7 @@ def run_server(app: Starlette) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Live(f"http://127.0.0.1:{port}", server)
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -9,7 +9,9 @@
  *   onConnecting()   before each attempt
  *   onOpen()         the socket is open
  *   onMessage(data)  a frame's raw data (any frame also counts as the pong)
- *   onClose(code)    "retry", "slow" (wait the longest) or "stop" (no reconnect)
+ *   onClose(code)    "retry", "slow" (wait the longest), "now" (no wait: the server is
+ *                    restarting and another takes the socket), a number of ms to wait (the
+ *                    server said when) or "stop" (no reconnect)
  *   onDown()         the socket was forgotten: whatever was in flight may not have arrived
  *   onRetry(count)   a reconnect was scheduled; count attempts so far
  */
@@ -74,7 +76,10 @@ export class ReconnectingSocket {
   closed(code) {
     this.teardown();
     const verdict = this.hooks.onClose ? this.hooks.onClose(code) : "retry";
-    if (verdict !== "stop") this.scheduleReconnect(verdict === "slow");
+    if (verdict === "stop") return;
+    if (verdict === "now") this.connect();
+    else if (typeof verdict === "number") this.scheduleReconnect(false, verdict);
+    else this.scheduleReconnect(verdict === "slow");
   }
 
   send(frame) {
@@ -121,9 +126,10 @@ export class ReconnectingSocket {
     else this.scheduleReconnect(false);
   }
 
-  scheduleReconnect(slow) {
+  // `delayMs`: the wait the server asked for, instead of the back-off's.
+  scheduleReconnect(slow, delayMs) {
     if (this.retryTimer || this.halted) return;
-    const delay = backoffDelay(this.retryCount, { slow, random: this.random });
+    const delay = delayMs === undefined ? backoffDelay(this.retryCount, { slow, random: this.random }) : delayMs;
     this.retryCount += 1;
     if (this.hooks.onRetry) this.hooks.onRetry(this.retryCount);
     this.retryTimer = setTimeout(() => this.connect(), delay);

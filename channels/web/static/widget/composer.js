@@ -5,7 +5,7 @@
 import { charCount, nonEmpty, positiveInt } from "../common/text.js";
 import { send, socket } from "./connection.js";
 import { onFeedbackRejected, onRatingRejected } from "./feedback.js";
-import { rateLimitedText, rateLimitSeconds } from "./frames.js";
+import { busyNotice, rateLimitedText, rateLimitSeconds } from "./frames.js";
 import {
   addPendingBubble,
   addSystemLine,
@@ -14,7 +14,7 @@ import {
   removePendingBubble,
   removeQuickReplies,
 } from "./messages.js";
-import { withAutoScroll } from "./panel.js";
+import { setStatus, withAutoScroll } from "./panel.js";
 import {
   ERROR_TEXT,
   outbox,
@@ -137,6 +137,9 @@ export function flushOutbox() {
 export function onAck(frame) {
   const clientId = typeof frame.client_id === "string" ? frame.client_id : null;
   if (!clientId) return;
+  if (state.busyStatus) setStatus(""); // the server takes messages again
+  state.busyStatus = false;
+  state.lastRetryAfter = null; // an old error's wait does not hold for a later close
   outbox.remove(clientId);
   const pending = pendingRows.get(clientId);
   if (!pending) return; // a repeated ack for a message already shown as stored
@@ -155,6 +158,7 @@ export function onErrorFrame(frame) {
   const code = typeof frame.code === "string" ? frame.code : "";
   const serverText = nonEmpty(frame.message);
   const item = typeof frame.client_id === "string" ? outbox.find(frame.client_id) : null;
+  state.lastRetryAfter = frame.retry_after ?? null; // for a close (1013) that may follow
 
   if (code === "origin_not_allowed" || code === "too_many_connections") {
     return; // the server closes the socket next; onSocketClosed reports it in the status line
@@ -165,6 +169,10 @@ export function onErrorFrame(frame) {
   }
   if (code === "rate_limited") {
     onRateLimited(item, frame, serverText);
+    return;
+  }
+  if (code === "overloaded" || code === "unavailable") {
+    onBusy(item, code, frame.retry_after);
     return;
   }
   if (code === "unknown_message") {
@@ -199,6 +207,23 @@ function onRateLimited(item, frame, serverText) {
     flushOutbox();
   }
   addSystemLine(rateLimitedText(serverText || ERROR_TEXT.rate_limited, frame.retry_after, Boolean(item)));
+}
+
+// The server could not take the message for now and stored nothing: it stays shown as pending,
+// with a note, and goes again by itself after `retry_after`, with the same client_id (so it is
+// never doubled). Without a message to hold, the note goes in the status line until the next
+// welcome or ack.
+function onBusy(item, code, retryAfter) {
+  const notice = busyNotice(code, retryAfter);
+  if (!item) {
+    setStatus(notice);
+    state.busyStatus = true;
+    return;
+  }
+  outbox.hold(item, Date.now() + rateLimitSeconds(retryAfter) * 1000);
+  const pending = pendingRows.get(item.client_id);
+  if (pending) markBubble(pending, "pending", notice);
+  flushOutbox();
 }
 
 // The server will never take this message as it is (e.g. too_large): stop re-sending it, remove

@@ -7,6 +7,7 @@ import { readStored, writeStored } from "../common/storage.js";
 import { nonEmpty, positiveInt } from "../common/text.js";
 import { expectHandoffStatus, handoffStatusMissed, onHandoffFrame } from "./banner.js";
 import { flushOutbox, onAck, onErrorFrame } from "./composer.js";
+import { reconnectAfterClose } from "./frames.js";
 import {
   flushEnd,
   flushFeedback,
@@ -159,9 +160,12 @@ function onSocketClosed(code) {
   }
   if (state.unloading) return "stop";
   // 4429: too many sockets (or hellos) from here; waiting longest gives the others time to
-  // close. 4420: this page fell behind reading; 4408: the hello was too slow. Both come back
-  // with a hello from the last seq shown, so nothing is lost.
-  return code === 4429 ? "slow" : "retry";
+  // close. 4420: this page fell behind reading; 4408: the hello was too slow. 1012: the server
+  // restarts, 1013: it asks for a wait. All come back with a hello from the last seq shown, so
+  // nothing is lost.
+  const retryAfter = state.lastRetryAfter;
+  state.lastRetryAfter = null;
+  return reconnectAfterClose(code, retryAfter);
 }
 
 // The socket went away (closed, or forgotten on purpose).

@@ -41,6 +41,26 @@ export function rateLimitSeconds(retryAfter) {
   return Math.max(1, Math.ceil(Number(retryAfter) || 5));
 }
 
+// The note on a message the server could not take for now (`overloaded`: too many messages
+// waiting; `unavailable`: it cannot reach its database) and sends again by itself.
+export function busyNotice(code, retryAfter) {
+  const seconds = rateLimitSeconds(retryAfter);
+  return code === "unavailable"
+    ? "Can't reach the shop right now — retrying in " + seconds + " s…"
+    : "We're busy — sending again in " + seconds + " s…";
+}
+
+// After the server closed the socket with `code` (other than 4403): reconnect "now" (1012:
+// it is restarting and another process takes the socket at once), after a wait in ms (1013:
+// try again later, as long as the error frame before the close said: `retryAfter` seconds),
+// "slow" (4429: too many sockets from here) or "retry" (the normal back-off). A reconnect says
+// hello from the last seq shown, so nothing is missed.
+export function reconnectAfterClose(code, retryAfter) {
+  if (code === 1012) return "now";
+  if (code === 1013) return retryAfter ? rateLimitSeconds(retryAfter) * 1000 : "retry";
+  return code === 4429 ? "slow" : "retry";
+}
+
 export function launcherLabel(isOpen, unread) {
   let label = isOpen ? "Close chat" : "Open chat";
   if (!isOpen && unread > 0) label += unread === 1 ? " (1 new message)" : " (" + unread + " new messages)";

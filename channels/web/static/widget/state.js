@@ -76,6 +76,8 @@ export const state = {
   endedAfterSeq: 0, // the customer ended the chat when this page showed up to this seq
   endUnsent: false, // "End chat" was confirmed while offline: send `end` after the next `welcome`
   identity: null, // the signed shopper sent with every `hello`, or null
+  lastRetryAfter: null, // the wait (s) the last error frame asked for: a 1013 close after it waits as long
+  busyStatus: false, // the status line says the server is busy or unreachable (until an ack)
 };
 
 // The customer's messages not acknowledged yet, kept across reloads of the tab.

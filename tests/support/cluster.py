@@ -1,0 +1,200 @@
+"""Many processes of one desk, as an operator runs them: web processes and engine workers on
+one PostgreSQL database and one Redis (the machine's own). The web processes are real uvicorn
+servers (tests/support/live_server.py) and the workers real `Worker`s, each on its own thread
+and event loop, sharing the session's loaded models; clients talk to them over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis import Redis
+from sqlalchemy import text
+from websockets.sync.client import ClientConnection, connect
+
+from kb.database import open_database
+from shopclerk.database import upgrade
+from shopclerk.settings import Settings
+from shopclerk.wiring import Models, import_demo_store
+from shopclerk.worker import Worker
+from tests.support.desk import PASSWORD
+from tests.support.frames import RECEIVE_TIMEOUT, Frame
+from tests.support.live_server import free_port
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def shared_store(built: Settings, **changes: Any) -> Iterator[Settings]:
+    """The built models and indexes over a PostgreSQL schema of the test's own holding the
+    demo store (imported in the same order as the build's, so the indexes' ids match), and a
+    Redis key prefix of its own; both removed afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = open_database(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    db = open_database(url)
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    try:
+        upgrade(db)
+        import_demo_store(db)
+        db.dispose()
+        yield built.model_copy(
+            update={"database_url": url, "redis_url": REDIS_URL, "redis_prefix": prefix, **changes}
+        )
+    finally:
+        db.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+        redis = Redis.from_url(REDIS_URL)
+        keys = list(redis.scan_iter(f"{prefix}*"))
+        if keys:
+            redis.delete(*keys)
+        redis.close()
+
+
+@contextmanager
+def worker_running(settings: Settings, models: Models) -> Iterator[Worker]:
+    """An engine worker on a thread of its own, taking turns until the block ends."""
+    worker = Worker(settings, models)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(worker.run())
+        except BaseException as exc:  # shown by the test, not lost in the thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="engine-worker-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not worker.started.is_set():
+        if failed or not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start: {failed}")
+        time.sleep(0.05)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    if failed:
+        raise failed[0]
+
+
+class Client:
+    """A websocket client of one process: frames in, the ones wanted picked out."""
+
+    def __init__(self, url: str, path: str, headers: dict[str, str] | None = None) -> None:
+        ws_url = url.replace("http://", "ws://") + path
+        self.ws: ClientConnection = connect(ws_url, additional_headers=headers or {})
+
+    def send(self, frame: Frame) -> None:
+        self.ws.send(json.dumps(frame))
+
+    def until(self, wanted: Callable[[Frame], bool], timeout: float = RECEIVE_TIMEOUT) -> Frame:
+        deadline = time.monotonic() + timeout
+        skipped: list[str] = []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame: Frame = json.loads(self.ws.recv(timeout=left))
+            except TimeoutError:
+                break
+            if wanted(frame):
+                return frame
+            skipped.append(str(frame.get("type", "?")))
+        raise AssertionError(f"the frame never came within {timeout:g} s; skipped: {skipped}")
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class Customer(Client):
+    def __init__(self, url: str, session: str | None = None, last_seq: int = 0) -> None:
+        super().__init__(url, "/ws")
+        self.send({"v": 1, "type": "hello", "session": session, "last_seq": last_seq})
+        self.session = str(self.until(lambda f: f["type"] == "welcome")["session"])
+
+    def say(self, text: str, client_id: str | None = None) -> str:
+        client_id = client_id or str(uuid.uuid4())
+        self.send({"v": 1, "type": "message", "client_id": client_id, "text": text})
+        return client_id
+
+
+class Agent:
+    """An agent logged in on one process, with their console there."""
+
+    def __init__(self, url: str, username: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=RECEIVE_TIMEOUT)
+        csrf = self.http.get("/agent/api/session").json()["csrf"]
+        login = {"username": username, "password": PASSWORD}
+        answer = self.http.post("/agent/api/login", json=login, headers={"x-csrf-token": csrf})
+        assert answer.status_code == 200, answer.text
+        self.csrf = answer.json()["csrf"]
+        cookie = f"sc_agent={self.http.cookies['sc_agent']}"
+        self.console = Client(url, "/agent/ws", {"cookie": cookie})
+
+    def post(self, path: str, body: Frame | None = None) -> Any:
+        answer = self.http.post(path, json=body or {}, headers={"x-csrf-token": self.csrf})
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    def close(self) -> None:
+        self.console.close()
+        self.http.close()
+
+
+@contextmanager
+def web_subprocess(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`shopclerk serve` in a process of its own (one a test can kill), beside workers; its
+    base URL and the process. Stopped, if still running, when the block ends."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SHOPCLERK_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.sqlalchemy_url,
+        "REDIS_URL": settings.redis_url or "",
+        "SHOPCLERK_REDIS_PREFIX": settings.redis_prefix,
+        "SHOPCLERK_THREADS": "1",
+    }
+    command = [sys.executable, "-c", "from shopclerk.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, err = process.communicate()
+            raise RuntimeError(f"the web process did not start: {err.decode()[-2000:]}")
+        time.sleep(0.1)
+    try:
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
