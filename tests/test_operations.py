@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,11 @@ from engine.availability import unreachable
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.cli import app as cli
-from shopclerk.database import upgrade
 from shopclerk.health import Operations
 from shopclerk.settings import Settings
 from shopclerk.startup import NotUpError, wait_for_services
-from shopclerk.wiring import Models, import_demo_store
-from tests.conftest import POSTGRES_URL
+from shopclerk.wiring import Models
+from tests.support.cluster import demo_schema
 from tests.support.desk import PASSWORD, add_agent, fresh_settings
 from tests.support.forwarder import Forwarder, forwarding
 from tests.support.frames import receive, until
@@ -133,21 +131,8 @@ def test_a_message_during_the_drain_is_refused_with_a_short_retry(client: TestCl
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """A schema of its own in the machine's PostgreSQL with the demo store, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = open_database(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    db = open_database(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    try:
-        upgrade(db)
-        import_demo_store(db)
-        db.dispose()
+    with demo_schema() as schema:
         yield schema
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def through(forwarder: Forwarder, schema: str) -> str:

@@ -38,29 +38,43 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def shared_store(built: Settings, **changes: Any) -> Iterator[Settings]:
-    """The built models and indexes over a PostgreSQL schema of the test's own holding the
-    demo store (imported in the same order as the build's, so the indexes' ids match), and a
-    Redis key prefix of its own; both removed afterwards."""
+def demo_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own holding the demo store, imported in the same order as
+    the build's (so the built indexes' ids match); its name. Dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = open_database(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    db = open_database(url)
-    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    db = open_database(schema_url(schema))
     try:
         upgrade(db)
         import_demo_store(db)
         db.dispose()
-        yield built.model_copy(
-            update={"database_url": url, "redis_url": REDIS_URL, "redis_prefix": prefix, **changes}
-        )
+        yield schema
     finally:
         db.dispose()
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def schema_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def shared_store(built: Settings, **changes: Any) -> Iterator[Settings]:
+    """The built models and indexes over a demo store of the test's own in PostgreSQL
+    (`demo_schema`), and a Redis key prefix of its own; both removed afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    try:
+        with demo_schema() as schema:
+            url = schema_url(schema)
+            yield built.model_copy(
+                update={"database_url": url, "redis_url": REDIS_URL, "redis_prefix": prefix}
+                | changes
+            )
+    finally:
         redis = Redis.from_url(REDIS_URL)
         keys = list(redis.scan_iter(f"{prefix}*"))
         if keys:
