@@ -31,7 +31,7 @@ from tests.support.desk import add_agent
 from tests.support.frames import Frame
 from tests.support.live_server import free_port, run_server
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # real processes: about 20 s in all
 
 
 def state(name: str) -> Callable[[Frame], bool]:
