@@ -8,42 +8,13 @@ import { afterEach, beforeEach, mock, test } from "node:test";
 import { flushOutbox, onErrorFrame } from "../../channels/web/static/widget/composer.js";
 import { socket } from "../../channels/web/static/widget/connection.js";
 import { outbox, state, view } from "../../channels/web/static/widget/state.js";
-
-class FakeSocket {
-  static made = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.made.push(this);
-  }
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen();
-  }
-  receive(frame) {
-    this.onmessage({ data: JSON.stringify({ v: 1, ...frame }) });
-  }
-  drop(code) {
-    this.readyState = 3;
-    this.onclose({ code });
-  }
-  messages() {
-    return this.sent.filter((f) => f.type === "message").map((f) => f.client_id);
-  }
-}
+import { FakeSocket } from "./support/fake-socket.js";
 
 function connect() {
   socket.connect();
   const ws = FakeSocket.made.at(-1);
   ws.open();
-  ws.receive({ type: "welcome", session: state.session, last_seq: state.lastSeq });
+  ws.frame({ type: "welcome", session: state.session, last_seq: state.lastSeq });
   clearTimeout(state.handoffTimer); // no banner on this page to draw the handoff status in
   state.handoffTimer = null;
   return ws;
@@ -73,13 +44,13 @@ test("a message the server is too busy for stays pending and goes again, once, w
   const ws = connect();
   write("where is my order?");
   const [id] = ws.messages();
-  ws.receive({ type: "error", code: "overloaded", message: "Busy", client_id: id, retry_after: 3 });
+  ws.frame({ type: "error", code: "overloaded", message: "Busy", client_id: id, retry_after: 3 });
   assert.deepEqual(outbox.ids(), [id]); // not dropped, not given back to the input
   mock.timers.tick(2999);
   assert.deepEqual(ws.messages(), [id]);
   mock.timers.tick(1);
   assert.deepEqual(ws.messages(), [id, id]); // the same client id: the server never doubles it
-  ws.receive({ type: "ack", client_id: id, seq: 1 });
+  ws.frame({ type: "ack", client_id: id, seq: 1 });
   assert.deepEqual(outbox.ids(), []);
 });
 
@@ -102,10 +73,10 @@ test("1012 reconnects at once and resumes from the last seq; 1013 waits as long 
   const second = FakeSocket.made[1];
   second.open();
   assert.deepEqual(second.sent[0], { v: 1, type: "hello", session: "s-1", last_seq: 7 });
-  second.receive({ type: "welcome", session: "s-1", last_seq: 7 });
+  second.frame({ type: "welcome", session: "s-1", last_seq: 7 });
   clearTimeout(state.handoffTimer);
   state.handoffTimer = null;
-  second.receive({ type: "error", code: "overloaded", message: "Busy", retry_after: 4 });
+  second.frame({ type: "error", code: "overloaded", message: "Busy", retry_after: 4 });
   second.drop(1013);
   mock.timers.tick(3999);
   assert.equal(FakeSocket.made.length, 2);

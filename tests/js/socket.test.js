@@ -2,34 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
 
 import { ReconnectingSocket } from "../../channels/web/static/common/socket.js";
-
-// A WebSocket stand-in that the test opens, feeds and closes by hand.
-class FakeSocket {
-  static made = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.made.push(this);
-  }
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen();
-  }
-  receive(data) {
-    this.onmessage({ data });
-  }
-  drop(code) {
-    this.readyState = 3;
-    this.onclose({ code });
-  }
-}
+import { FakeSocket } from "./support/fake-socket.js";
 
 function make(hooks = {}) {
   const seen = { opened: 0, frames: [], downs: 0, retries: [] };
