@@ -62,6 +62,12 @@ class OverloadedError(Exception):
         self.retry_after = retry_after
 
 
+def retry_after_at(waiting: int, rate: float) -> int:
+    """Seconds until `waiting` turns are taken at `rate` a second (a positive rate), between 1
+    and MAX_RETRY_AFTER: what a refused client is told to wait."""
+    return max(1, min(MAX_RETRY_AFTER, math.ceil(waiting / rate)))
+
+
 @dataclass(frozen=True)
 class _Job:
     inbound: Inbound
@@ -142,8 +148,7 @@ class EngineWorker:
         if not self._answered:
             return UNKNOWN_PACE_RETRY_AFTER
         span = max(1.0, now - self._answered[0][0])
-        rate = sum(n for _, n in self._answered) / span
-        return max(1, min(MAX_RETRY_AFTER, math.ceil(waiting / rate)))
+        return retry_after_at(waiting, sum(n for _, n in self._answered) / span)
 
     def _run(self) -> None:
         for jobs in self._batches():

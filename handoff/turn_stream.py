@@ -23,7 +23,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import math
 import socket
 import time
 import uuid
@@ -36,7 +35,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from engine.types import Inbound
-from engine.worker import MAX_RETRY_AFTER, UNKNOWN_PACE_RETRY_AFTER, OverloadedError
+from engine.worker import UNKNOWN_PACE_RETRY_AFTER, OverloadedError, retry_after_at
 from handoff.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -166,8 +165,7 @@ class Backlog:
         if len(self.pace) < 2 or self.pace[-1][1] <= self.pace[0][1]:
             return UNKNOWN_PACE_RETRY_AFTER
         (t0, n0), (t1, n1) = self.pace[0], self.pace[-1]
-        rate = (n1 - n0) / max(t1 - t0, 0.1)
-        return max(1, min(MAX_RETRY_AFTER, math.ceil(self.unread / rate)))
+        return retry_after_at(self.unread, (n1 - n0) / max(t1 - t0, 0.1))
 
 
 def done_topic(process: str) -> str:

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import text
 
 from engine.engine import Engine
 from engine.spelling import SpellingCorrector
@@ -38,9 +37,9 @@ from shopclerk.wiring import (
     load_engine,
     load_models,
 )
+from tests.support.postgres import migrated_schema
 from tests.support.slack_api import SlackStandIn
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _real_connect = socket.socket.connect
 
 
@@ -172,19 +171,8 @@ def _sqlite(tmp_path: Path) -> Iterator[Database]:
 
 def _postgres() -> Iterator[Database]:
     """A schema of its own in the machine's PostgreSQL, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = open_database(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    db = open_database(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    try:
-        upgrade(db)
+    with migrated_schema() as (_, db):
         yield db
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

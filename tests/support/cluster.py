@@ -20,46 +20,27 @@ from typing import Any
 
 import httpx
 from redis import Redis
-from sqlalchemy import text
 from websockets.sync.client import ClientConnection, connect
 
-from kb.database import open_database
-from shopclerk.database import upgrade
 from shopclerk.settings import Settings
-from shopclerk.wiring import Models, import_demo_store
+from shopclerk.wiring import Models
 from shopclerk.worker import Worker
 from tests.support.desk import PASSWORD
 from tests.support.frames import RECEIVE_TIMEOUT, Frame
 from tests.support.live_server import free_port
+from tests.support.postgres import migrated_schema, schema_url
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
 def demo_schema() -> Iterator[str]:
-    """A PostgreSQL schema of its own holding the demo store, imported in the same order as
-    the build's (so the built indexes' ids match); its name. Dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = open_database(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    db = open_database(schema_url(schema))
-    try:
-        upgrade(db)
-        import_demo_store(db)
-        db.dispose()
+    """A PostgreSQL schema of its own holding the demo store (the built indexes' ids match);
+    its name. Dropped afterwards."""
+    with migrated_schema(demo=True) as (schema, db):
+        db.dispose()  # the processes under test open their own connections
         yield schema
-    finally:
-        db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-def schema_url(schema: str) -> str:
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
 
 
 @contextmanager
