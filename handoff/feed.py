@@ -1,8 +1,8 @@
 """Frames for the agents: queued for every open console and given to every watcher (the Slack
-agents channel); the feed waits for none of them. The consoles open in other processes get
-them over the bus. The watchers are told by the process the news started in, or, when it has
-none (an engine worker), by the process that has them: a Slack thread hears it once as long as
-one process runs Slack."""
+agents channel); the feed waits for none of them. The consoles and watchers in other processes
+get them over the bus, so every process's watchers see every frame once, wherever the news
+started; a watcher present in many processes acts in one of them (Slack: the process holding
+its lease, channels/slack/cluster.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class ConsoleFeed:
         for watcher in self._watchers:
             watcher.desk_event(frame)
         self._to_consoles(frame)
-        self._bus.post(TOPIC, {"frame": frame, "watched": bool(self._watchers)})
+        self._bus.post(TOPIC, {"frame": frame})
 
     def _to_consoles(self, frame: dict[str, Any]) -> None:
         for console in self._roster.consoles():
@@ -50,9 +50,8 @@ class ConsoleFeed:
 
     async def _heard(self, event: dict[str, Any]) -> None:
         frame = dict(event["frame"])
-        if not event.get("watched"):  # started where nobody watches (an engine worker)
-            for watcher in self._watchers:
-                watcher.desk_event(frame)
+        for watcher in self._watchers:
+            watcher.desk_event(frame)
         self._to_consoles(frame)
 
     def message(self, cid: int, message: Message) -> None:

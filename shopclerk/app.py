@@ -93,8 +93,13 @@ def create_app(
         slack = None
         if settings.slack_enabled:
             from channels.slack.app import SlackApp
+            from channels.slack.cluster import SlackCluster
             from channels.slack.store import SlackStore
 
+            cluster = None
+            if live.redis is not None:  # any process takes events; the lease holder posts
+                lease = settings.slack_lease_seconds
+                cluster = SlackCluster(live.redis, live.prefix, live.bus.process, lease)
             slack = SlackApp(
                 slack_config(settings),
                 desk,
@@ -102,6 +107,7 @@ def create_app(
                 SlackStore(db),
                 accounts,
                 parts.catalog,
+                cluster,
             )
             await slack.start()
             slack_events.app = slack.endpoint

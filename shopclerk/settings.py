@@ -245,6 +245,13 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack's Web API (a proxy, or tests)."
     )
+    slack_lease_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300,
+        description="With REDIS_URL: one web process at a time posts to Slack and handles its "
+        "events; when it dies another takes over within this many seconds.",
+    )
 
     @field_validator("slack_agents_channel")
     @classmethod

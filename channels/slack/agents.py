@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -72,8 +73,10 @@ class SlackAgents:
         accounts: AgentAccounts,
         client: AsyncWebClient,
         channel: str,
+        holds: Callable[[], bool] = lambda: True,
     ) -> None:
         self._desk = desk
+        self._holds = holds  # this process speaks for Slack (channels/slack/cluster.py)
         self._slack = slack
         self._accounts = accounts
         self._client = client
@@ -97,7 +100,11 @@ class SlackAgents:
     # -- the desk's events ----------------------------------------------------------------------
 
     def desk_event(self, frame: dict[str, Any]) -> None:
+        """Every process's watchers are given every frame; only the process that speaks for
+        Slack acts on it, so a thread hears each event once."""
         kind, cid = frame.get("type"), frame.get("conversation_id")
+        if not self._holds():
+            return
         if kind not in ("announce", "message", "changed") or not isinstance(cid, int):
             return
         if kind != "announce":
@@ -343,6 +350,9 @@ class SlackAgents:
 
     async def _look(self) -> None:
         present: dict[int, str] = {}
+        if not self._holds():  # the holder looks (and says who is there for every process)
+            await self._desk.set_present("slack", present)
+            return
         for agent in await asyncio.to_thread(self._accounts.linked):
             if agent.id is None or not agent.slack_user_id:
                 continue

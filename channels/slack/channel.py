@@ -131,8 +131,12 @@ class SlackChannel:
         product_url: str,
         conversation_id: Callable[[str, str], int | None],
         address: Callable[[int], tuple[str, str] | None],
+        holds: Callable[[], bool] = lambda: True,
     ) -> None:
         self._desk = desk
+        # Whether this process speaks for Slack (with many processes, the lease holder alone
+        # posts: channels/slack/cluster.py); the others leave the desk's news to it.
+        self._holds = holds
         self._store = store
         self._slack = slack
         self._client = client
@@ -272,6 +276,8 @@ class SlackChannel:
 
     async def deliver(self, key: str) -> None:
         """Post what the conversation holds that Slack has not shown yet, in order, once."""
+        if not self._holds():
+            return
         address = Address.parse(key)
         async with self._locks[key]:
             await self._deliver(address)
@@ -304,6 +310,8 @@ class SlackChannel:
         leaving are stored messages, posted by `deliver`); a model's answer as it is written,
         as one message updated at most once a second; the rating question at the end. Typing
         has no Slack equivalent."""
+        if not self._holds():
+            return
         if event == "stream":
             await self._stream(Address.parse(key), str(fields["stream"]), str(fields["delta"]))
             return
@@ -328,7 +336,10 @@ class SlackChannel:
         return True
 
     async def catch_up(self) -> None:
-        """After a restart: post what Slack missed (Slack was down, or the process stopped)."""
+        """After a restart, or on taking over Slack from a process that died: post what Slack
+        missed (Slack was down, the process stopped, or the news of it was lost)."""
+        if not self._holds():
+            return
         for cid in await asyncio.to_thread(self._slack.behind):
             address = await asyncio.to_thread(self._address, cid)
             if address is not None and address[0] == CHANNEL:
@@ -502,6 +513,8 @@ class SlackChannel:
         try:
             for delay in RETRY_DELAYS:
                 await asyncio.sleep(delay)
+                if not self._holds():
+                    return  # the holder now posts it (its catch-up)
                 async with self._locks[key]:  # (a failure inside starts no second loop)
                     if await self._deliver(Address.parse(key)):
                         return

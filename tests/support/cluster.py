@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -154,9 +155,12 @@ class Agent:
 
 
 @contextmanager
-def web_subprocess(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def web_subprocess(
+    settings: Settings, **more: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`shopclerk serve` in a process of its own (one a test can kill), beside workers; its
-    base URL and the process. Stopped, if still running, when the block ends."""
+    base URL and the process. `more`: further environment variables (Slack's settings, say).
+    Stopped, if still running, when the block ends."""
     port = free_port()
     env = {
         **os.environ,
@@ -166,30 +170,35 @@ def web_subprocess(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[b
         "REDIS_URL": settings.redis_url or "",
         "SHOPCLERK_REDIS_PREFIX": settings.redis_prefix,
         "SHOPCLERK_THREADS": "1",
+        **more,
     }
     command = [sys.executable, "-c", "from shopclerk.cli import main; main()"]
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    # Its log in a file, not a pipe: a process that runs long would fill a pipe nobody reads.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [*command, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"the web process did not start: {err}")
+            time.sleep(0.1)
         try:
-            if httpx.get(f"{url}/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            _, err = process.communicate()
-            raise RuntimeError(f"the web process did not start: {err.decode()[-2000:]}")
-        time.sleep(0.1)
-    try:
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
+            yield url, process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()

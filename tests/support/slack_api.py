@@ -110,6 +110,7 @@ class SlackStandIn:
         self._lock = threading.Lock()
         self._rate_limits: dict[str, list[int]] = {}  # method -> Retry-After of each refusal
         self._failures: dict[str, list[str]] = {}  # method -> error of each failed call
+        self._delays: dict[str, list[float]] = {}  # method -> seconds each slow call waits
         self._posted: set[tuple[str, str]] = set()  # (channel, ts) the bot posted
         self._tickets: set[str] = set()  # unused Socket Mode tickets
         # Owned by the server's event loop:
@@ -213,6 +214,11 @@ class SlackStandIn:
         """The next `times` calls of `method` answer 200 {"ok": false, "error": error}."""
         with self._lock:
             self._failures.setdefault(method, []).extend([error] * times)
+
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are answered only after `seconds`."""
+        with self._lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
 
     def add_user(self, uid: str, email: str, real_name: str | None = None) -> None:
         """A person with this (verified) email in their profile, as users.info shows them."""
@@ -398,6 +404,10 @@ class SlackStandIn:
         token = params.pop("token", None)
         if authorization.lower().startswith("bearer "):
             token = authorization[len("bearer ") :].strip()
+        with self._lock:
+            delay = _pop_first(self._delays, method)
+        if delay is not None:
+            await asyncio.sleep(delay)
         status, answer, headers = self._answer(method, params, token)
         return JSONResponse(answer, status_code=status, headers=headers)
 

@@ -1,0 +1,163 @@
+"""Slack with two web processes and an engine worker on one PostgreSQL and one Redis, behind a
+load balancer that sends each of Slack's requests to either: Slack's customers see what they
+would see with one process. The web processes are real `shopclerk serve` processes (one is
+killed at the end); Slack's Web API is the stand-in on loopback, and the events are signed as
+Slack signs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from redis import Redis
+
+from shopclerk.settings import Settings
+from shopclerk.wiring import Models
+from tests.support.cluster import REDIS_URL, shared_store, web_subprocess, worker_running
+from tests.support.slack import SECRET, slack_messages, texts
+from tests.support.slack_api import (
+    Call,
+    SlackStandIn,
+    event_callback,
+    mention_event,
+    message_event,
+    sign,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # real processes, shared by the module
+
+LEASE_SECONDS = 2.0
+
+
+@dataclass
+class Cluster:
+    slack: SlackStandIn
+    settings: Settings
+    a: str  # the web process that took Slack's lease first
+    process_a: subprocess.Popen[bytes]
+    b: str
+
+
+@pytest.fixture(scope="module")
+def cluster(built_settings: Settings, models: Models) -> Iterator[Cluster]:
+    with SlackStandIn() as slack, shared_store(built_settings) as shared:
+        env = {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SHOPCLERK_SLACK_API_URL": slack.base_url,
+            "SHOPCLERK_SLACK_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
+        lease = f"{shared.redis_prefix}slack:lease"
+        redis = Redis.from_url(REDIS_URL)
+        with worker_running(shared, models), web_subprocess(shared, **env) as (a, process_a):
+            deadline = time.monotonic() + 10
+            while not redis.exists(lease):  # A holds Slack's lease before B starts
+                assert time.monotonic() < deadline, "no process took Slack's lease"
+                time.sleep(0.05)
+            with web_subprocess(shared, **env) as (b, _):
+                yield Cluster(slack, shared, a, process_a, b)
+        redis.close()
+
+
+def send(url: str, event: dict[str, object], event_id: str | None = None, retry: int = 0) -> None:
+    """One event as Slack posts it to the Request URL (behind the balancer: `url`'s process)."""
+    body = json.dumps(event_callback(event, event_id=event_id))
+    headers = sign(body, SECRET)
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    answer = httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def answered(slack: SlackStandIn, channel: str, words: str, thread: str | None = None) -> None:
+    slack.wait_for(
+        lambda s: any(words in str(c.params.get("text", "")) for c in s.posts(channel, thread)),
+        timeout=30,
+    )
+
+
+def replies(slack: SlackStandIn, channel: str, thread: str | None = None) -> list[Call]:
+    return slack.posts(channel, thread)
+
+
+def test_an_event_delivered_to_both_processes_is_answered_once(cluster: Cluster) -> None:
+    slack = cluster.slack
+    event = message_event("UCUST1", "what is your return policy?", "DCUST1")
+    send(cluster.a, event, event_id="EvTWICE1")
+    send(cluster.b, event, event_id="EvTWICE1", retry=1)  # Slack's retry, on the other one
+    answered(slack, "DCUST1", "30 days")
+    # Once a later message is answered, the retry has posted nothing.
+    send(cluster.b, message_event("UCUST1", "can I pay with Klarna?", "DCUST1"))
+    answered(slack, "DCUST1", "Klarna")
+    posts = texts(replies(slack, "DCUST1"))
+    assert len(posts) == 2, posts
+    assert "30 days" in posts[0]
+    assert "Klarna" in posts[1]
+    customer = [t for t in slack_messages(cluster.settings, "customer") if "return policy" in t]
+    assert customer == ["what is your return policy?"]
+
+
+def test_a_thread_written_to_both_processes_in_turn_is_answered_in_order_once_each(
+    cluster: Cluster,
+) -> None:
+    slack = cluster.slack
+    mention = mention_event("UCUST2", "<@UBOT> how long does delivery take?", "CSHOP02")
+    thread = mention["ts"]
+    asked = [
+        ("what is your return policy?", "30 days"),
+        ("can I pay with Klarna?", "Klarna"),
+        ("how long does delivery take?", "deliver"),
+    ]
+    # The mention's process waits a second for Slack to say who wrote it: the thread's next
+    # messages, on the other process meanwhile, must still come after it.
+    slack.slow("users.info", 1.0)
+    send(cluster.a, mention)
+    # Each sent as soon as the one before was acknowledged, to the other process.
+    for n, (question, _) in enumerate(asked):
+        url = cluster.b if n % 2 == 0 else cluster.a
+        send(url, message_event("UCUST2", question, "CSHOP02", thread_ts=thread))
+    # Once a later message is answered, every one before it has been answered (or never is).
+    send(cluster.b, message_event("UCUST2", "do you ship to norway?", "CSHOP02", thread_ts=thread))
+    slack.wait_for(lambda s: len(s.posts("CSHOP02", thread)) >= 2 + len(asked), timeout=30)
+    posts = texts(replies(slack, "CSHOP02", thread))
+    assert len(posts) == 2 + len(asked), posts
+    assert "deliver" in posts[0].lower()
+    for (question, words), post in zip(asked, posts[1:-1], strict=True):
+        assert words.lower() in post.lower(), (question, post)
+    stored = slack_messages(cluster.settings, "customer")
+    assert stored[-len(asked) - 2 :] == [
+        "how long does delivery take?",
+        *(q for q, _ in asked),
+        "do you ship to norway?",
+    ]
+
+
+def test_when_the_process_posting_to_slack_dies_the_other_posts_what_was_pending(
+    cluster: Cluster,
+) -> None:
+    """A holds the lease; Slack fails A's post of an answer (A would try again in seconds);
+    A is killed before that. B takes over and posts the answer, once."""
+    slack = cluster.slack
+    slack.fail("chat.postMessage", "internal_error", times=1)
+    send(cluster.b, message_event("UCUST3", "what is your return policy?", "DCUST3"))
+    slack.wait_for(
+        lambda s: any(
+            c.method == "chat.postMessage" and c.response.get("error") == "internal_error"
+            for c in s.calls
+        ),
+        timeout=30,
+    )
+    cluster.process_a.kill()
+    cluster.process_a.wait()
+    answered(slack, "DCUST3", "30 days")
+    send(cluster.b, message_event("UCUST3", "can I pay with Klarna?", "DCUST3"))
+    answered(slack, "DCUST3", "Klarna")
+    posts = texts(replies(slack, "DCUST3"))
+    assert len(posts) == 2, posts
+    assert "30 days" in posts[0]
+    assert "Klarna" in posts[1]
