@@ -9,21 +9,34 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 from redis import Redis
 
+from channels.slack.blocks import CLAIM, RESOLVE
+from handoff.agents import AgentAccounts
+from kb.database import open_database
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
-from tests.support.cluster import REDIS_URL, shared_store, web_subprocess, worker_running
-from tests.support.slack import SECRET, slack_messages, texts
+from tests.support.cluster import (
+    REDIS_URL,
+    Customer,
+    shared_store,
+    web_subprocess,
+    worker_running,
+)
+from tests.support.desk import add_agent
+from tests.support.slack import SECRET, buttons, slack_messages, texts
 from tests.support.slack_api import (
     Call,
     SlackStandIn,
+    block_actions,
     event_callback,
+    interactive_body,
     mention_event,
     message_event,
     sign,
@@ -32,6 +45,7 @@ from tests.support.slack_api import (
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # real processes, shared by the module
 
 LEASE_SECONDS = 2.0
+AGENTS = "CAGENTS01"
 
 
 @dataclass
@@ -51,7 +65,12 @@ def cluster(built_settings: Settings, models: Models) -> Iterator[Cluster]:
             "SLACK_SIGNING_SECRET": SECRET,
             "SHOPCLERK_SLACK_API_URL": slack.base_url,
             "SHOPCLERK_SLACK_LEASE_SECONDS": str(LEASE_SECONDS),
+            "SHOPCLERK_SLACK_AGENTS_CHANNEL": AGENTS,
         }
+        anna = add_agent(shared, "Anna")  # in Slack as UANNA, who is active there
+        db = open_database(shared.sqlalchemy_url)
+        AgentAccounts(db).link_slack(anna, "UANNA")
+        db.dispose()
         lease = f"{shared.redis_prefix}slack:lease"
         redis = Redis.from_url(REDIS_URL)
         with worker_running(shared, models), web_subprocess(shared, **env) as (a, process_a):
@@ -72,6 +91,22 @@ def send(url: str, event: dict[str, object], event_id: str | None = None, retry:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
     answer = httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text
+
+
+def click(url: str, user: str, post: Call, action_id: str, value: str) -> None:
+    """A click on a button of a message the bot posted (Slack sends the message along)."""
+    channel = str(post.params["channel"])
+    payload = block_actions(user, action_id, value, channel, post.response["ts"],
+                            thread_ts=post.params.get("thread_ts"))  # fmt: skip
+    payload["message"] |= {"text": post.params.get("text", ""),
+                           "blocks": post.params.get("blocks", [])}  # fmt: skip
+    body = interactive_body(payload)
+    answer = httpx.post(f"{url}/slack/events", content=body, headers=sign(body, SECRET))
+    assert answer.status_code == 200, answer.text
+
+
+def said(role: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda f: f["type"] == "message" and f["role"] == role and text in f["text"]
 
 
 def answered(slack: SlackStandIn, channel: str, words: str, thread: str | None = None) -> None:
@@ -135,6 +170,46 @@ def test_a_thread_written_to_both_processes_in_turn_is_answered_in_order_once_ea
         *(q for q, _ in asked),
         "do you ship to norway?",
     ]
+
+
+def test_an_agent_in_slack_and_a_widget_customer_on_another_process_hear_each_other(
+    cluster: Cluster,
+) -> None:
+    """The handoff's card is posted once, whichever process the news started in; Anna's
+    click and her reply in the thread, on either process, reach the customer's socket."""
+    slack = cluster.slack
+    customer = Customer(cluster.b)
+    customer.say("I want to talk to a person please")
+    slack.wait_for(lambda s: len(cards(s)) >= 1, timeout=30)
+    [card] = cards(slack)
+    thread = str(card.response["ts"])
+    cid = buttons(card)[CLAIM]["value"]
+
+    click(cluster.a, "UANNA", card, CLAIM, cid)
+    customer.until(said("system", "Anna joined the chat."))
+    send(cluster.b, message_event("UANNA", "Sorry! I am sending a new one today.", AGENTS,
+                                  thread_ts=thread))  # fmt: skip
+    customer.until(said("agent", "sending a new one today"))
+    customer.say("thank you, that is kind")
+    slack.wait_for(lambda s: any("that is kind" in t for t in texts(s.posts(AGENTS, thread))))
+    click(cluster.b, "UANNA", card, RESOLVE, cid)
+    customer.until(said("system", "marked this conversation as solved"))
+    slack.wait_for(
+        lambda s: any(
+            c.method == "chat.update" and "Resolved" in json.dumps(c.params.get("blocks"))
+            for c in s.calls
+        )
+    )
+    customer.close()
+    assert len(cards(slack)) == 1
+    mirrored = [t for t in texts(slack.posts(AGENTS, thread)) if "that is kind" in t]
+    assert len(mirrored) == 1
+    # The agent's own line is not posted again under the thread.
+    assert not any("sending a new one" in t for t in texts(slack.posts(AGENTS, thread)))
+
+
+def cards(slack: SlackStandIn) -> list[Call]:
+    return [c for c in slack.posts(AGENTS) if "thread_ts" not in c.params]
 
 
 def test_when_the_process_posting_to_slack_dies_the_other_posts_what_was_pending(

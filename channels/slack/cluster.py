@@ -92,6 +92,7 @@ class SlackLease:
         self._gained = gained
         self._lost = lost
         self._until = 0.0  # monotonic time until which this process may act as the holder
+        self._active = False  # `gained` was called, `lost` not yet
 
     def holds(self) -> bool:
         return time.monotonic() < self._until
@@ -100,19 +101,21 @@ class SlackLease:
         try:
             while True:
                 asked = time.monotonic()
-                held_before = self.holds()
                 if await self._leader.held():
                     self._until = asked + self._ttl / 2
-                    if not held_before:
+                    if not self._active:
+                        self._active = True
                         await self._gained()
                 else:
                     self._until = 0.0
-                    if held_before:
+                    if self._active:
+                        self._active = False
                         await self._lost()
                 await asyncio.sleep(self._ttl / 3)
         finally:
-            if self.holds():
-                self._until = 0.0
+            self._until = 0.0
+            if self._active:
+                self._active = False
                 await self._lost()
             await self._leader.resign()
 
