@@ -7,6 +7,7 @@ Slack signs them."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis import Redis
 
 from channels.slack.blocks import CLAIM, RESOLVE
 from handoff.agents import AgentAccounts
@@ -23,10 +23,9 @@ from kb.database import open_database
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 from tests.support.cluster import (
-    REDIS_URL,
     Customer,
     shared_store,
-    web_subprocess,
+    web_subprocesses,
     worker_running,
 )
 from tests.support.desk import add_agent
@@ -46,13 +45,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # real processes, shared 
 
 LEASE_SECONDS = 2.0
 AGENTS = "CAGENTS01"
+LEASE_HELD = re.compile(r"^shopclerk_slack_lease_held 1", re.M)
 
 
 @dataclass
 class Cluster:
     slack: SlackStandIn
     settings: Settings
-    a: str  # the web process that took Slack's lease first
+    a: str  # the web process that took Slack's lease
     process_a: subprocess.Popen[bytes]
     b: str
 
@@ -71,16 +71,24 @@ def cluster(built_settings: Settings, models: Models) -> Iterator[Cluster]:
         db = open_database(shared.sqlalchemy_url)
         AgentAccounts(db).link_slack(anna, "UANNA")
         db.dispose()
-        lease = f"{shared.redis_prefix}slack:lease"
-        redis = Redis.from_url(REDIS_URL)
-        with worker_running(shared, models), web_subprocess(shared, **env) as (a, process_a):
-            deadline = time.monotonic() + 10
-            while not redis.exists(lease):  # A holds Slack's lease before B starts
-                assert time.monotonic() < deadline, "no process took Slack's lease"
-                time.sleep(0.05)
-            with web_subprocess(shared, **env) as (b, _):
-                yield Cluster(slack, shared, a, process_a, b)
-        redis.close()
+        with worker_running(shared, models), web_subprocesses(shared, 2, **env) as started:
+            urls = [url for url, _ in started]
+            holder = speaking(urls)
+            (a, process_a), (b, _) = started[holder], started[1 - holder]
+            yield Cluster(slack, shared, a, process_a, b)
+
+
+def speaking(urls: list[str]) -> int:
+    """Which of the web processes holds Slack's lease (their /metrics say), once one does."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        said = [httpx.get(f"{url}/metrics").text for url in urls]
+        holders = [n for n, text in enumerate(said) if LEASE_HELD.search(text)]
+        if holders:
+            assert len(holders) == 1, "two processes speak for Slack"
+            return holders[0]
+        time.sleep(0.05)
+    raise AssertionError("no process took Slack's lease")
 
 
 def send(url: str, event: dict[str, object], event_id: str | None = None, retry: int = 0) -> None:

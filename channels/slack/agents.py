@@ -119,6 +119,9 @@ class SlackAgents:
 
     async def _work(self, cid: int, frame: dict[str, Any]) -> None:
         async with self._locks[cid]:  # in order per conversation (asyncio locks are fair)
+            if not self._holds():  # no longer the one that speaks for Slack: the holder does
+                self._sync_waiting.discard(cid)
+                return
             try:
                 if frame["type"] == "announce" and frame.get("why") in ("new", "requeued"):
                     await self._open_thread(cid)

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Gauge
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
@@ -50,6 +51,10 @@ SEEN_FOR = 3600  # seconds an event id is remembered (Slack retries within minut
 READ_COUNT = 64
 IN_FLIGHT = 256  # events the holder works on at once (each waits for its conversation's turn)
 RETRY_EVERY = 1.0  # seconds before reading the inbox again after Redis failed
+SPEAKS = Gauge(
+    "shopclerk_slack_lease_held",
+    "1 while this web process speaks for Slack (holds Slack's lease), else 0.",
+)
 
 # Remember the event id and queue the event in one step: an event is either queued and
 # remembered, or neither (a process dying between the two would lose a retried event).
@@ -105,17 +110,20 @@ class SlackLease:
                     self._until = asked + self._ttl / 2
                     if not self._active:
                         self._active = True
+                        SPEAKS.set(1)
                         await self._gained()
                 else:
                     self._until = 0.0
                     if self._active:
                         self._active = False
+                        SPEAKS.set(0)
                         await self._lost()
                 await asyncio.sleep(self._ttl / 3)
         finally:
             self._until = 0.0
             if self._active:
                 self._active = False
+                SPEAKS.set(0)
                 await self._lost()
             await self._leader.resign()
 

@@ -6,6 +6,7 @@ and event loop, sharing the session's loaded models; clients talk to them over r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from redis import Redis
@@ -161,6 +162,25 @@ def web_subprocess(
     """`shopclerk serve` in a process of its own (one a test can kill), beside workers; its
     base URL and the process. `more`: further environment variables (Slack's settings, say).
     Stopped, if still running, when the block ends."""
+    with web_subprocesses(settings, 1, **more) as [started]:
+        yield started
+
+
+@contextmanager
+def web_subprocesses(
+    settings: Settings, count: int, **more: str
+) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """`count` of `web_subprocess`, started at once (each takes seconds to load)."""
+    with contextlib.ExitStack() as stack:
+        started = [_start_web(settings, stack, more) for _ in range(count)]
+        for url, process, log in started:
+            _wait_ready(url, process, log)
+        yield [(url, process) for url, process, _ in started]
+
+
+def _start_web(
+    settings: Settings, stack: contextlib.ExitStack, more: dict[str, str]
+) -> tuple[str, subprocess.Popen[bytes], IO[bytes]]:
     port = free_port()
     env = {
         **os.environ,
@@ -174,31 +194,34 @@ def web_subprocess(
     }
     command = [sys.executable, "-c", "from shopclerk.cli import main; main()"]
     # Its log in a file, not a pipe: a process that runs long would fill a pipe nobody reads.
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                log.seek(0)
-                err = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"the web process did not start: {err}")
-            time.sleep(0.1)
+    log = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    stack.callback(_stop, process)
+    return f"http://127.0.0.1:{port}", process, log
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            yield url, process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+            if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            log.seek(0)
+            err = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"the web process did not start: {err}")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
