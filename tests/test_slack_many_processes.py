@@ -1,11 +1,13 @@
 """Slack with two web processes and an engine worker on one PostgreSQL and one Redis, behind a
-load balancer that sends each of Slack's requests to either: Slack's customers see what they
-would see with one process. The web processes are real `shopclerk serve` processes (one is
-killed at the end); Slack's Web API is the stand-in on loopback, and the events are signed as
-Slack signs them."""
+load balancer that sends each of Slack's requests to either: Slack's customers and agents see
+what they would see with one process. The module's web processes are real `shopclerk serve`
+processes, started once for its tests (the holder of Slack's lease is killed in the last of
+them); Socket Mode's test runs its own two in this process, to stop one as SIGTERM would.
+Slack's Web API is the stand-in on loopback, and the events are signed as Slack signs them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -16,10 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from channels.slack.blocks import CLAIM, RESOLVE
 from handoff.agents import AgentAccounts
 from kb.database import open_database
+from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 from tests.support.cluster import (
@@ -29,6 +33,7 @@ from tests.support.cluster import (
     worker_running,
 )
 from tests.support.desk import add_agent
+from tests.support.live_server import run_server
 from tests.support.slack import SECRET, buttons, slack_messages, texts
 from tests.support.slack_api import (
     Call,
@@ -244,3 +249,37 @@ def test_when_the_process_posting_to_slack_dies_the_other_posts_what_was_pending
     assert len(posts) == 2, posts
     assert "30 days" in posts[0]
     assert "Klarna" in posts[1]
+
+
+def test_socket_mode_is_held_by_one_process_and_handed_over_when_it_stops(
+    built_settings: Settings, models: Models
+) -> None:
+    """Slack sends each Socket Mode envelope to one of the app's connections: one process
+    holds the connection (not one per process), and another opens it when that one stops."""
+    with SlackStandIn() as slack, shared_store(built_settings) as shared:
+        settings = shared.model_copy(
+            update={
+                "slack_bot_token": SecretStr(slack.bot_token),
+                "slack_signing_secret": SecretStr(SECRET),
+                "slack_app_token": SecretStr(slack.app_token),
+                "slack_socket_mode": True,
+                "slack_api_url": slack.base_url,
+                "slack_lease_seconds": LEASE_SECONDS,
+            }
+        )
+        with worker_running(settings, models), contextlib.ExitStack() as holder:
+            holder.enter_context(run_server(create_app(settings, models=models)))
+            slack.wait_connected()
+            with run_server(create_app(settings, models=models)):
+                event = message_event("UCUST9", "what is your return policy?", "DCUST9")
+                slack.wait_ack(slack.socket_send("events_api", event_callback(event)))
+                answered(slack, "DCUST9", "30 days")
+                assert slack.socket_connects == 1
+                assert len(replies(slack, "DCUST9")) == 1
+                holder.close()  # it stops (as on SIGTERM): the other one connects, answers
+                slack.wait_for(lambda s: s.socket_connects == 2)
+                event = message_event("UCUST9", "can I pay with Klarna?", "DCUST9")
+                slack.wait_ack(slack.socket_send("events_api", event_callback(event)))
+                answered(slack, "DCUST9", "Klarna")
+        posts = texts(replies(slack, "DCUST9"))
+        assert len(posts) == 2, posts
