@@ -43,9 +43,8 @@ def said(channel: str, text: str, thread: str | None = None) -> Body:
     return event_callback(message_event("UCUST", text, channel, thread_ts=thread))
 
 
-async def working(inbox: Inbox, handled: list[str], gate: dict[str, asyncio.Event]) -> Any:
-    """`inbox.work` as a task; each event's text is noted once handled (after its gate, if
-    it has one)."""
+def dispatcher(handled: list[str], gate: dict[str, asyncio.Event]) -> Any:
+    """Notes each event's text once handled (after its gate, if it has one)."""
 
     async def dispatch(body: Body) -> None:
         text = body["event"]["text"]
@@ -53,7 +52,7 @@ async def working(inbox: Inbox, handled: list[str], gate: dict[str, asyncio.Even
             await gate[text].wait()
         handled.append(text)
 
-    return asyncio.create_task(inbox.work(dispatch))
+    return dispatch
 
 
 async def until(predicate: Any) -> None:
@@ -88,7 +87,7 @@ async def test_a_thread_s_events_wait_for_each_other_and_other_threads_do_not(
         await inbox.put(body)
     gate = {"first": asyncio.Event()}
     handled: list[str] = []
-    task = await working(inbox, handled, gate)
+    inbox.start(dispatcher(handled, gate))
     try:
         await until(lambda: set(handled) == {"elsewhere", "in a DM"})
         assert "second" not in handled  # it waits for "first", held up
@@ -97,9 +96,7 @@ async def test_a_thread_s_events_wait_for_each_other_and_other_threads_do_not(
         assert handled[-2:] == ["first", "second"]
         await until_empty(redis, prefix)  # each acknowledged and removed
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await inbox.stop()
 
 
 async def until_empty(redis: Redis, prefix: str) -> None:
@@ -115,18 +112,14 @@ async def test_when_the_holder_stops_another_takes_the_lease_and_its_unfinished_
     inboxes = {name: Inbox(redis, prefix, name) for name in ("a", "b")}
     handled: list[str] = []
     stuck = {"stuck": asyncio.Event()}  # "a" never gets past it
-    tasks: dict[str, Any] = {}
 
     def lease(name: str) -> SlackLease:
         async def gained() -> None:
             told.append(f"{name} gained")
-            tasks[name] = await working(inboxes[name], handled, stuck if name == "a" else {})
+            inboxes[name].start(dispatcher(handled, stuck if name == "a" else {}))
 
         async def lost() -> None:
             told.append(f"{name} lost")
-            tasks[name].cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tasks[name]
             await inboxes[name].stop()
 
         return SlackLease(redis, prefix, 1.0, gained, lost)

@@ -236,10 +236,8 @@ class SlackApp:
         connection, and posts what is pending (what a former holder left, first)."""
         log.info("this process speaks for Slack now")
         assert self._inbox is not None
-        self._holding = [
-            asyncio.create_task(self._inbox.work(self._handle), name="slack-inbox"),
-            asyncio.create_task(self._speak(), name="slack-outbox"),
-        ]
+        self._inbox.start(self._handle)
+        self._holding = [asyncio.create_task(self._speak(), name="slack-outbox")]
 
     async def _lost(self) -> None:
         log.info("this process no longer speaks for Slack")

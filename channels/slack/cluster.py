@@ -51,6 +51,8 @@ SEEN_FOR = 3600  # seconds an event id is remembered (Slack retries within minut
 READ_COUNT = 64
 IN_FLIGHT = 256  # events the holder works on at once (each waits for its conversation's turn)
 RETRY_EVERY = 1.0  # seconds before reading the inbox again after Redis failed
+READ_BLOCK_MS = 500  # a read waits this long for events; stopping waits for it to end
+STOP_WAIT = 5.0  # seconds `Inbox.stop` waits for the reads and the events in hand
 SPEAKS = Gauge(
     "shopclerk_slack_lease_held",
     "1 while this web process speaks for Slack (holds Slack's lease), else 0.",
@@ -142,6 +144,8 @@ class Inbox:
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self._working: set[bytes] = set()  # entry ids being handled here
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def put(self, body: dict[str, Any]) -> bool:
         """Queue one event (False: its event id was queued before, by any process)."""
@@ -157,31 +161,46 @@ class Inbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def work(self, dispatch: Dispatch) -> None:
-        """Handle the inbox until cancelled: first what a former holder left unacknowledged,
+    def start(self, dispatch: Dispatch) -> None:
+        """Handle the inbox until `stop`: first what a former holder left unacknowledged,
         then what comes. Each conversation's events run one at a time, in the inbox's order;
         different conversations' at once."""
-        while True:
+        self._stopping = asyncio.Event()
+        self._reader = asyncio.create_task(self._read(dispatch), name="slack-inbox")
+
+    async def stop(self) -> None:
+        """Read no more; the events in hand are stopped (a later holder handles them again).
+        The read under way is left to end by itself (within `READ_BLOCK_MS`): a blocking
+        read cancelled in redis-py can leave its task hanging."""
+        self._stopping.set()
+        if self._reader is not None:
+            await asyncio.wait({self._reader}, timeout=STOP_WAIT)
+            self._reader = None
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_WAIT)
+
+    async def _read(self, dispatch: Dispatch) -> None:
+        while not self._stopping.is_set():
             try:
                 await self.ensure_group()
                 await self._take_over(dispatch)
-                while True:
+                while not self._stopping.is_set():
                     read: Any = await self._redis.xreadgroup(
-                        GROUP, self._consumer, {self._stream: ">"}, count=READ_COUNT, block=500
+                        GROUP,
+                        self._consumer,
+                        {self._stream: ">"},
+                        count=READ_COUNT,
+                        block=READ_BLOCK_MS,
                     )
                     for _stream, entries in read or []:
                         for entry_id, fields in entries:
                             await self._start(entry_id, fields, dispatch)
             except RedisError as exc:
                 log.warning("reading Slack's events from Redis failed (%s); trying again", exc)
-                await asyncio.sleep(RETRY_EVERY)
-
-    async def stop(self) -> None:
-        """Stop the events in hand (a later holder handles them again)."""
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), RETRY_EVERY)
 
     async def _take_over(self, dispatch: Dispatch) -> None:
         """Everything pending in the group, whoever took it, in the inbox's order."""
@@ -198,7 +217,7 @@ class Inbox:
                 return
 
     async def _start(self, entry_id: bytes, fields: dict[Any, Any], dispatch: Dispatch) -> None:
-        if entry_id in self._working:
+        if entry_id in self._working or self._stopping.is_set():
             return
         try:
             body: dict[str, Any] = json.loads(fields[b"body"])
