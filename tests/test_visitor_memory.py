@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 import handoff.tickets
 from channels.slack.locks import KeyedLocks
 from channels.web.channel import CHANNEL
-from channels.web.limits import RateLimit
+from handoff.rates import RateLimit
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
@@ -74,7 +74,7 @@ def test_visitors_leave_nothing_behind_once_their_minute_is_over(
 ) -> None:
     web, clock = app.state.web, Clock()
     for name in RATES:
-        monkeypatch.setattr(web, name, RateLimit(getattr(web, name).per_minute, clock))
+        monkeypatch.setattr(web, name, RateLimit(getattr(web, name).budget, clock=clock))
     for n in range(30):
         visit(app.state.client, n, "do you ship to oslo?" if n % 3 == 0 else None)
     assert not web._sessions  # every socket gone with its visitor
