@@ -1,0 +1,509 @@
+"""The desk's reports: how many conversations the bot resolved, why the rest went to people, how
+long customers waited and how happy they were, for a period, a channel or all of them.
+
+    period + channels -> narrow queries (SQL does the filtering, grouping and counting)
+        -> numpy (percentiles, days and hours in the store's time zone) -> `Report`
+
+Every figure, as the docs (docs/reports.md) define it:
+
+- `conversations`: conversations with at least one customer message in the period.
+- `handoffs`: handoff records requested in the period, by the bot, the customer or an agent
+  taking over (`agent_took_over`); a conversation an agent puts back in the queue or leaves
+  going offline continues its handoff and is not counted again (`REQUEUED`).
+  `handoff_reasons` counts them by reason.
+- `handoff_rate`: the share of `conversations` with a handoff in the period.
+- `bot_resolution_rate` (containment): of the episodes (engine/outcomes.py) that ended in the
+  period, the share whose outcome is `bot_resolved`: the bot answered, nobody was handed the
+  conversation, no answer got a thumbs down and the last answer was not a failure. Episodes
+  still going on are not counted; `outcomes` counts every ended episode by outcome.
+- `csat_average` and `csat_distribution`: the customers' 1-5 ratings of episodes that ended in
+  the period (each episode's latest rating).
+- `thumbs_up` / `thumbs_down`: ratings of the bot's answers given in the period.
+- `first_response_*_seconds`: per conversation, from its first customer message in the period
+  to the first message after it written by the bot or a person (events such as "Sam joined"
+  are not replies); conversations without one yet are counted in `awaiting_first_response`.
+- `queue_wait_*_seconds`: for handoffs requested in the period that went through the queue
+  (not taken over) and were claimed, `claimed_at - requested_at`.
+- `handling_time_*_seconds`: for handoffs requested in the period that were claimed and closed,
+  `closed_at - claimed_at`.
+- `volume_by_day` / `volume_by_hour`: `conversations` by the store's day and hour of their first
+  customer message in the period (they add up to `conversations`).
+- `agents`: per agent, the handoffs requested in the period that they claimed and closed
+  (`handled`), the median handling time of those, and the ratings of the episodes they ended.
+- `top_unanswered`: FAQ suggestions (learning/suggestions.py clusters the questions agents
+  answered because the bot could not), ranked by how many of their customer questions were
+  asked in the period.
+
+Percentiles interpolate linearly between the closest ranks (numpy's default, PostgreSQL's
+`percentile_cont`). Channels `eval` and `cli` (evaluations, `shopclerk chat` and `ask`) are test
+conversations, left out unless asked for (`include_test`, or naming the channel).
+
+Errors: `ReportError` (one line, for the CLI and the page), raised for a period that cannot be
+read or is empty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import BindParameter, Float, Table, and_, bindparam, func, not_, select
+from sqlalchemy import Engine as Database
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import SQLModel
+
+from engine.models import TEST_CHANNELS, Conversation, Feedback, Message, Role
+from engine.outcomes import OUTCOMES, SCALE, Episode
+from handoff.models import Agent, HandoffRecord
+from kb.suggestion_models import FaqSuggestion
+
+DEFAULT_DAYS = 30
+REQUEUED = frozenset({"put_back", "agent_offline"})  # a handoff going on, not a new one
+TAKEN_OVER = "agent_took_over"  # an agent took it from the bot: it never waited in the queue
+TOP_UNANSWERED = 10
+CHUNK = 5000  # ids per `IN (...)`
+QUARTER_HOUR = 900  # seconds: every time zone's offset is a multiple of it (today's zones)
+
+
+class ReportError(Exception):
+    """A report cannot be made as asked; the message says why in one line."""
+
+
+# -- the period --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `since` (included) to `until` (excluded), both aware; days are `timezone`'s."""
+
+    since: datetime
+    until: datetime
+    timezone: ZoneInfo
+
+    def days(self) -> list[date]:
+        """Every day of the store's calendar the period touches."""
+        first = self.since.astimezone(self.timezone).date()
+        last = (self.until - timedelta(microseconds=1)).astimezone(self.timezone).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def period(since: str | None, until: str | None, timezone: ZoneInfo, now: datetime) -> Period:
+    """The period `--since` and `--until` name, as ISO dates or times (`2026-11-01`,
+    `2026-11-01T09:00`, `2026-11-01T09:00+01:00`); without an offset in the store's time.
+    A date `until` includes that day. By default the last `DEFAULT_DAYS` days up to `now`."""
+    end = _moment(until, "--until", timezone, whole_day=True) if until else now
+    start = (
+        _moment(since, "--since", timezone, whole_day=False)
+        if since
+        else end - timedelta(days=DEFAULT_DAYS)
+    )
+    if start >= end:
+        raise ReportError(
+            f"--since ({start.isoformat()}) must come before --until ({end.isoformat()})"
+        )
+    return Period(start, end, timezone)
+
+
+def _moment(text: str, option: str, timezone: ZoneInfo, whole_day: bool) -> datetime:
+    try:
+        if len(text.strip()) == len("2026-11-01"):
+            day = date.fromisoformat(text.strip())
+            moment = datetime.combine(day + timedelta(days=1 if whole_day else 0), time())
+        else:
+            moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ReportError(
+            f"{option} {text!r} is not an ISO date or time "
+            "(2026-11-01, 2026-11-01T09:00 or 2026-11-01T09:00+01:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone)
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentFigures:
+    agent_id: int
+    name: str
+    handled: int
+    handling_time_p50_seconds: float | None
+    csat_average: float | None
+    csat_responses: int
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    suggestion_id: int
+    question: str
+    status: str  # pending | accepted | rejected | covered (kb/suggestion_models.py)
+    asked: int  # its customers' questions asked in the period
+
+
+@dataclass
+class Report:
+    """Every figure of one period; `as_dict` is the JSON the CLI prints and the page reads."""
+
+    since: str
+    until: str
+    timezone: str
+    channels: list[str]  # the ones asked for; empty: every channel
+    include_test: bool
+    conversations: int = 0
+    handed_off_conversations: int = 0
+    handoffs: int = 0
+    handoff_rate: float | None = None
+    handoff_reasons: dict[str, int] = field(default_factory=dict)
+    episodes: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    bot_resolution_rate: float | None = None
+    csat_average: float | None = None
+    csat_responses: int = 0
+    csat_distribution: dict[str, int] = field(default_factory=dict)
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    first_response_p50_seconds: float | None = None
+    first_response_p90_seconds: float | None = None
+    awaiting_first_response: int = 0
+    queue_wait_p50_seconds: float | None = None
+    queue_wait_p90_seconds: float | None = None
+    handling_time_p50_seconds: float | None = None
+    handling_time_p90_seconds: float | None = None
+    volume_by_day: dict[str, int] = field(default_factory=dict)  # ISO day -> conversations
+    volume_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    agents: list[AgentFigures] = field(default_factory=list)
+    top_unanswered: list[Unanswered] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_report(
+    db: Database,
+    when: Period,
+    channels: Sequence[str] = (),
+    include_test: bool = False,
+) -> Report:
+    """The report of `when` for `channels` (every channel when empty; test channels only when
+    named or `include_test`)."""
+    where = _Where(when, tuple(channels), include_test)
+    report = Report(
+        since=when.since.astimezone(when.timezone).isoformat(),
+        until=when.until.astimezone(when.timezone).isoformat(),
+        timezone=str(when.timezone),
+        channels=sorted(channels),
+        include_test=include_test,
+    )
+    with db.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Group a month's conversations in memory, not in batches on disk; the queries are
+            # short enough that compiling them (JIT) costs more than it saves.
+            connection.exec_driver_sql("SET LOCAL work_mem = '32MB'")
+            connection.exec_driver_sql("SET LOCAL jit = off")
+        firsts = connection.execute(_first_responses(where)).all()
+        handoffs = connection.execute(_handoffs(where)).all()
+        episodes = connection.execute(_episodes(where)).all()
+        thumbs = connection.execute(_thumbs(where)).all()
+        _conversation_figures(report, firsts, when)
+        _handoff_figures(report, handoffs, {row[0] for row in firsts})
+        _episode_figures(report, episodes)
+        ratings = dict(thumbs)
+        report.thumbs_up, report.thumbs_down = ratings.get("up", 0), ratings.get("down", 0)
+        report.agents = _agents(connection, handoffs, episodes)
+        report.top_unanswered = _top_unanswered(connection, where)
+    return report
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+class epoch(FunctionElement[float]):  # noqa: N801 (an SQL function, named as one)
+    """Seconds since 1970 (UTC) of a stored moment, on either database."""
+
+    type = Float()
+    name = "epoch"
+    inherit_cache = True
+
+
+@compiles(epoch, "postgresql")
+def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT)"
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    # Stored as UTC text; julianday counts days from 4714 BC, 2440587.5 of them to 1970.
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+_CONVERSATIONS, _MESSAGES = _table(Conversation), _table(Message)
+_AGENTS, _SUGGESTIONS = _table(Agent), _table(FaqSuggestion)
+
+
+@dataclass(frozen=True)
+class _Where:
+    when: Period
+    channels: tuple[str, ...]
+    include_test: bool
+
+    def channel(self) -> ColumnElement[bool]:
+        column = _CONVERSATIONS.c.channel
+        if self.channels:
+            return column.in_(self.channels)
+        if self.include_test:
+            return column.is_not(None)
+        return not_(column.in_(sorted(TEST_CHANNELS)))
+
+    def within(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.when.since, column < self.when.until)
+
+
+_conversation = _CONVERSATIONS.c
+_message = _MESSAGES.c
+_handoff = _table(HandoffRecord).c
+_episode = _table(Episode).c
+_feedback = _table(Feedback).c
+REPLIES = (Role.BOT, Role.AGENT)
+
+
+def _first_responses(where: _Where) -> Any:
+    """Per conversation: its id, when its first customer message in the period was written and
+    when the first reply after it was (None: not yet). Two grouped passes over the customer
+    messages and the replies (ix_message_report serves both), not a look-up per conversation."""
+    asked = (
+        select(_message.conversation_id, func.min(_message.created_at).label("asked_at"))
+        .join(_CONVERSATIONS, _conversation.id == _message.conversation_id)
+        .where(_message.role == Role.CUSTOMER, where.within(_message.created_at), where.channel())
+        .group_by(_message.conversation_id)
+        .cte("asked")
+    )
+    reply = aliased(_MESSAGES)
+    replied = (
+        select(reply.c.conversation_id, func.min(reply.c.created_at).label("replied_at"))
+        .join(
+            asked,
+            and_(
+                asked.c.conversation_id == reply.c.conversation_id,
+                reply.c.created_at > asked.c.asked_at,
+            ),
+        )
+        .where(reply.c.role.in_(REPLIES), reply.c.created_at > where.when.since)
+        .group_by(reply.c.conversation_id)
+        .subquery()
+    )
+    return select(
+        asked.c.conversation_id, epoch(asked.c.asked_at), epoch(replied.c.replied_at)
+    ).outerjoin(replied, replied.c.conversation_id == asked.c.conversation_id)
+
+
+def _handoffs(where: _Where) -> Any:
+    """Handoff records requested in the period: conversation, reason, agent, and when it was
+    requested, claimed and closed (seconds)."""
+    return (
+        select(
+            _handoff.conversation_id,
+            _handoff.reason,
+            _handoff.agent_id,
+            epoch(_handoff.requested_at),
+            epoch(_handoff.claimed_at),
+            epoch(_handoff.closed_at),
+        )
+        .join(_CONVERSATIONS, _conversation.id == _handoff.conversation_id)
+        .where(where.within(_handoff.requested_at), where.channel())
+    )
+
+
+def _episodes(where: _Where) -> Any:
+    """Episodes ended in the period, counted by outcome, rating and who ended them."""
+    return (
+        select(_episode.outcome, _episode.satisfaction, _episode.ended_by, func.count())
+        .join(_CONVERSATIONS, _conversation.id == _episode.conversation_id)
+        .where(where.within(_episode.ended_at), where.channel())
+        .group_by(_episode.outcome, _episode.satisfaction, _episode.ended_by)
+    )
+
+
+def _thumbs(where: _Where) -> Any:
+    """Thumbs up and down on the bot's answers written in the period."""
+    return (
+        select(_feedback.rating, func.count())
+        .join(_MESSAGES, _message.id == _feedback.message_id)
+        .join(_CONVERSATIONS, _conversation.id == _message.conversation_id)
+        .where(_message.role == Role.BOT, where.within(_message.created_at), where.channel())
+        .group_by(_feedback.rating)
+    )
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float] | np.ndarray, share: float) -> float | None:
+    """The `share` (0-100) percentile, interpolated linearly; None for no values."""
+    if len(values) == 0:
+        return None
+    return round(float(np.percentile(np.asarray(values, dtype=float), share)), 3)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _conversation_figures(report: Report, rows: Sequence[Any], when: Period) -> None:
+    report.conversations = len(rows)
+    report.volume_by_day = {day.isoformat(): 0 for day in when.days()}
+    if not rows:
+        return
+    # Milliseconds: SQLite's julianday() arithmetic is a few microseconds off a whole second.
+    asked = np.round(np.array([row[1] for row in rows], dtype=float), 3)
+    replied = np.round(np.array([np.nan if row[2] is None else row[2] for row in rows]), 3)
+    waits = (replied - asked)[~np.isnan(replied)]
+    report.awaiting_first_response = int(np.isnan(replied).sum())
+    report.first_response_p50_seconds = percentile(waits, 50)
+    report.first_response_p90_seconds = percentile(waits, 90)
+    days, hours = _local(asked, when.timezone)
+    for day, count in Counter(days).items():
+        report.volume_by_day[day] = report.volume_by_day.get(day, 0) + count
+    report.volume_by_hour = np.bincount(hours, minlength=24).astype(int).tolist()
+
+
+def _local(moments: np.ndarray, timezone: ZoneInfo) -> tuple[list[str], np.ndarray]:
+    """The store's day (ISO) and hour of each moment (seconds since 1970), converting each
+    quarter hour once rather than each moment."""
+    quarters = np.floor(moments / QUARTER_HOUR).astype(np.int64)
+    unique, position = np.unique(quarters, return_inverse=True)
+    local = [datetime.fromtimestamp(int(q) * QUARTER_HOUR, timezone) for q in unique]
+    unique_days = np.array([moment.date().isoformat() for moment in local])
+    unique_hours = np.array([moment.hour for moment in local], dtype=np.int64)
+    return unique_days[position].tolist(), unique_hours[position]
+
+
+def _handoff_figures(report: Report, rows: Sequence[Any], conversations: set[int]) -> None:
+    new = [row for row in rows if row[1] not in REQUEUED]
+    report.handoffs = len(new)
+    report.handoff_reasons = dict(Counter(row[1] for row in new).most_common())
+    report.handed_off_conversations = len({row[0] for row in new} & conversations)
+    report.handoff_rate = _rate(report.handed_off_conversations, report.conversations)
+    waits = [row[4] - row[3] for row in rows if row[1] != TAKEN_OVER and row[4] is not None]
+    report.queue_wait_p50_seconds = percentile(waits, 50)
+    report.queue_wait_p90_seconds = percentile(waits, 90)
+    handling = _handling(rows)
+    report.handling_time_p50_seconds = percentile(handling, 50)
+    report.handling_time_p90_seconds = percentile(handling, 90)
+
+
+def _handling(rows: Iterable[Any]) -> list[float]:
+    return [row[5] - row[4] for row in rows if row[4] is not None and row[5] is not None]
+
+
+def _episode_figures(report: Report, rows: Sequence[Any]) -> None:
+    outcomes: Counter[str] = Counter()
+    ratings: Counter[int] = Counter()
+    for outcome, satisfaction, _, count in rows:
+        outcomes[outcome] += count
+        if satisfaction is not None:
+            ratings[satisfaction] += count
+    report.episodes = sum(outcomes.values())
+    report.outcomes = {name: outcomes[name] for name in (*OUTCOMES, *sorted(outcomes))}
+    report.bot_resolution_rate = _rate(outcomes["bot_resolved"], report.episodes)
+    report.csat_distribution = {str(score): ratings[score] for score in SCALE}
+    report.csat_responses, report.csat_average = _csat(ratings)
+
+
+def _csat(ratings: Counter[int]) -> tuple[int, float | None]:
+    responses = sum(ratings.values())
+    total = sum(score * count for score, count in ratings.items())
+    return responses, round(total / responses, 3) if responses else None
+
+
+def _agents(
+    connection: Any, handoffs: Sequence[Any], episodes: Sequence[Any]
+) -> list[AgentFigures]:
+    handled: dict[int, list[Any]] = defaultdict(list)
+    for row in handoffs:
+        if row[2] is not None and row[4] is not None and row[5] is not None:
+            handled[row[2]].append(row)
+    ratings: dict[int, Counter[int]] = defaultdict(Counter)
+    for _, satisfaction, ended_by, count in episodes:
+        kind, _, number = ended_by.partition(":")
+        if kind == "agent" and number.isdigit() and satisfaction is not None:
+            ratings[int(number)][satisfaction] += count
+    ids = sorted(set(handled) | set(ratings))
+    agents = _AGENTS.c
+    names = (
+        dict(
+            connection.execute(
+                select(agents.id, agents.display_name).where(agents.id.in_(ids))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    figures = []
+    for agent_id in ids:
+        responses, average = _csat(ratings[agent_id])
+        figures.append(
+            AgentFigures(
+                agent_id=agent_id,
+                name=names.get(agent_id, f"agent {agent_id}"),
+                handled=len(handled[agent_id]),
+                handling_time_p50_seconds=percentile(_handling(handled[agent_id]), 50),
+                csat_average=average,
+                csat_responses=responses,
+            )
+        )
+    return sorted(figures, key=lambda f: (-f.handled, f.name))
+
+
+def _top_unanswered(connection: Any, where: _Where) -> list[Unanswered]:
+    """Suggestions ranked by their customers' questions asked in the period."""
+    suggestions = _SUGGESTIONS.c
+    known = connection.execute(
+        select(suggestions.id, suggestions.question, suggestions.status,
+               suggestions.source_message_ids)
+    ).all()  # fmt: skip
+    owner = {i: row[0] for row in known for i in row[3] or ()}
+    asked: dict[int, int] = {}  # message id -> conversation id
+    for chunk in _chunks(list(owner)):
+        query = select(_message.id, _message.conversation_id).where(
+            _message.id.in_(_literal(chunk)),
+            _message.role == Role.CUSTOMER,
+            where.within(_message.created_at),
+        )
+        asked.update(connection.execute(query).all())
+    shown: set[int] = set()  # the conversations among them on the channels asked for
+    for chunk in _chunks(sorted(set(asked.values()))):
+        query = select(_conversation.id).where(
+            _conversation.id.in_(_literal(chunk)), where.channel()
+        )
+        shown.update(i for (i,) in connection.execute(query))
+    counts = Counter(owner[m] for m, c in asked.items() if c in shown)
+    by_id = {row[0]: row for row in known}
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]
+    return [
+        Unanswered(suggestion_id=i, question=by_id[i][1], status=by_id[i][2], asked=n)
+        for i, n in ranked
+    ]
+
+
+def _literal(ids: list[int]) -> BindParameter[list[int]]:
+    """Ids written into the statement: thousands of bound parameters cost more to bind than
+    the look-up takes (they are integers from our own tables)."""
+    return bindparam("ids", ids, expanding=True, literal_execute=True)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    """A database takes only so many parameters in one statement (SQLite 32766)."""
+    return (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
