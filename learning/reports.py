@@ -45,19 +45,22 @@ read or is empty.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import BindParameter, Float, Table, and_, bindparam, func, not_, select
+from sqlalchemy import Connection, Float, Table, and_, case, func, not_, select, text
 from sqlalchemy import Engine as Database
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel
 
@@ -203,24 +206,37 @@ def build_report(
         channels=sorted(channels),
         include_test=include_test,
     )
+    # The conversations' pass is the longest: it runs on a connection of its own meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        firsts = pool.submit(_read, db, _first_responses(where))
+        with _reading(db) as connection:
+            handoffs = connection.execute(_handoffs(where)).all()
+            episodes = connection.execute(_episodes(where)).all()
+            thumbs = dict(connection.execute(_thumbs(where)).all())
+            report.agents = _agents(connection, handoffs, episodes)
+            report.top_unanswered = _top_unanswered(connection, where)
+        conversations = firsts.result()
+    _conversation_figures(report, conversations, when)
+    _handoff_figures(report, handoffs, {row[0] for row in conversations})
+    _episode_figures(report, episodes)
+    report.thumbs_up, report.thumbs_down = thumbs.get("up", 0), thumbs.get("down", 0)
+    return report
+
+
+@contextmanager
+def _reading(db: Database) -> Iterator[Connection]:
     with db.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Group a month's conversations in memory, not in batches on disk; the queries are
             # short enough that compiling them (JIT) costs more than it saves.
             connection.exec_driver_sql("SET LOCAL work_mem = '32MB'")
             connection.exec_driver_sql("SET LOCAL jit = off")
-        firsts = connection.execute(_first_responses(where)).all()
-        handoffs = connection.execute(_handoffs(where)).all()
-        episodes = connection.execute(_episodes(where)).all()
-        thumbs = connection.execute(_thumbs(where)).all()
-        _conversation_figures(report, firsts, when)
-        _handoff_figures(report, handoffs, {row[0] for row in firsts})
-        _episode_figures(report, episodes)
-        ratings = dict(thumbs)
-        report.thumbs_up, report.thumbs_down = ratings.get("up", 0), ratings.get("down", 0)
-        report.agents = _agents(connection, handoffs, episodes)
-        report.top_unanswered = _top_unanswered(connection, where)
-    return report
+        yield connection
+
+
+def _read(db: Database, query: Any) -> Sequence[Any]:
+    with _reading(db) as connection:
+        return connection.execute(query).all()
 
 
 # -- queries -----------------------------------------------------------------------------------
@@ -281,32 +297,41 @@ REPLIES = (Role.BOT, Role.AGENT)
 
 def _first_responses(where: _Where) -> Any:
     """Per conversation: its id, when its first customer message in the period was written and
-    when the first reply after it was (None: not yet). Two grouped passes over the customer
-    messages and the replies (ix_message_report serves both), not a look-up per conversation."""
-    asked = (
-        select(_message.conversation_id, func.min(_message.created_at).label("asked_at"))
-        .join(_CONVERSATIONS, _conversation.id == _message.conversation_id)
-        .where(_message.role == Role.CUSTOMER, where.within(_message.created_at), where.channel())
-        .group_by(_message.conversation_id)
-        .cte("asked")
-    )
-    reply = aliased(_MESSAGES)
-    replied = (
-        select(reply.c.conversation_id, func.min(reply.c.created_at).label("replied_at"))
-        .join(
-            asked,
-            and_(
-                asked.c.conversation_id == reply.c.conversation_id,
-                reply.c.created_at > asked.c.asked_at,
-            ),
+    when the first reply after it was (None: not yet).
+
+    One grouped pass that ix_message_report serves alone finds, per conversation, the first
+    question in the period and the first reply since the period began. That reply is the one
+    after the question unless it answered something asked before the period; only then, and
+    for conversations with no reply, is the reply after the question looked up by itself."""
+    customer = _message.role == Role.CUSTOMER
+    since = _message.created_at >= where.when.since
+    firsts = (
+        select(
+            _message.conversation_id,
+            func.min(case((customer & (_message.created_at < where.when.until),
+                           _message.created_at))).label("asked"),
+            func.min(case((_message.role.in_(REPLIES), _message.created_at))).label("replied"),
         )
-        .where(reply.c.role.in_(REPLIES), reply.c.created_at > where.when.since)
-        .group_by(reply.c.conversation_id)
-        .subquery()
+        .where(_message.role.in_((Role.CUSTOMER, *REPLIES)), since)
+        .group_by(_message.conversation_id)
+        .subquery("firsts")
+    )  # fmt: skip
+    later = aliased(_MESSAGES)
+    after_question = (
+        select(func.min(later.c.created_at))
+        .where(
+            later.c.conversation_id == firsts.c.conversation_id,
+            later.c.role.in_(REPLIES),
+            later.c.created_at > firsts.c.asked,
+        )
+        .scalar_subquery()
     )
-    return select(
-        asked.c.conversation_id, epoch(asked.c.asked_at), epoch(replied.c.replied_at)
-    ).outerjoin(replied, replied.c.conversation_id == asked.c.conversation_id)
+    reply = case((firsts.c.replied > firsts.c.asked, firsts.c.replied), else_=after_question)
+    return (
+        select(firsts.c.conversation_id, epoch(firsts.c.asked), epoch(reply))
+        .join(_CONVERSATIONS, _conversation.id == firsts.c.conversation_id)
+        .where(firsts.c.asked.is_not(None), where.channel())
+    )
 
 
 def _handoffs(where: _Where) -> Any:
@@ -478,16 +503,14 @@ def _top_unanswered(connection: Any, where: _Where) -> list[Unanswered]:
     asked: dict[int, int] = {}  # message id -> conversation id
     for chunk in _chunks(list(owner)):
         query = select(_message.id, _message.conversation_id).where(
-            _message.id.in_(_literal(chunk)),
+            _among("message.id", chunk),
             _message.role == Role.CUSTOMER,
             where.within(_message.created_at),
         )
         asked.update(connection.execute(query).all())
     shown: set[int] = set()  # the conversations among them on the channels asked for
     for chunk in _chunks(sorted(set(asked.values()))):
-        query = select(_conversation.id).where(
-            _conversation.id.in_(_literal(chunk)), where.channel()
-        )
+        query = select(_conversation.id).where(_among("conversation.id", chunk), where.channel())
         shown.update(i for (i,) in connection.execute(query))
     counts = Counter(owner[m] for m, c in asked.items() if c in shown)
     by_id = {row[0]: row for row in known}
@@ -498,10 +521,10 @@ def _top_unanswered(connection: Any, where: _Where) -> list[Unanswered]:
     ]
 
 
-def _literal(ids: list[int]) -> BindParameter[list[int]]:
-    """Ids written into the statement: thousands of bound parameters cost more to bind than
-    the look-up takes (they are integers from our own tables)."""
-    return bindparam("ids", ids, expanding=True, literal_execute=True)
+def _among(column: str, ids: list[int]) -> TextClause:
+    """`column IN (1, 2, ...)` written out: binding thousands of parameters (or rendering them
+    one by one) costs more than the look-up takes; `int` keeps it to numbers."""
+    return text(f"{column} IN ({', '.join(str(int(i)) for i in ids)})")
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -239,6 +239,24 @@ def test_every_figure_of_the_period(db: Database) -> None:
     ]
 
 
+def test_the_first_response_is_to_the_first_question_of_the_period(db: Database) -> None:
+    with Session(db) as session:
+        desk = Desk(session)
+        desk.start("asked before", "web")
+        desk.ask("asked before", at(1, 22, 59, second=50))
+        desk.say(Role.BOT, at(1, 23, second=1), decision="reply")  # in the period, too early
+        desk.ask("asked before", at(1, 23, 10))
+        desk.say(Role.SYSTEM, at(1, 23, 10, second=1))  # an event is not a reply
+        desk.say(Role.AGENT, at(1, 23, 10, second=5))
+        desk.start("unanswered", "web")
+        desk.ask("unanswered", at(2, 8))
+        session.commit()
+    report = build_report(db, NOVEMBER)
+
+    assert report.conversations == 2
+    assert (report.first_response_p50_seconds, report.awaiting_first_response) == (5.0, 1)
+
+
 def test_test_conversations_count_when_asked_for(db: Database) -> None:
     write_desk(db)
     report = build_report(db, NOVEMBER, include_test=True)
