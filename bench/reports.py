@@ -1,7 +1,7 @@
 """The reports' speed on PostgreSQL: a 30-day report over `--conversations` conversations.
 
     PYTHONPATH=. .venv/bin/python bench/reports.py [--conversations 100000] [--days 30]
-        [--runs 5] [--seed 1]
+        [--report-days 30] [--runs 5] [--seed 1] [--show]
 
 Seeds a scratch schema of the machine's PostgreSQL (tests/support/postgres.py: migrated, dropped
 afterwards) with COPY: conversations spread over the last `--days` days (busier by day than by
@@ -10,10 +10,10 @@ customer questions each, answered by the bot in a second or two; one in five han
 (queued, then claimed by one of 10 agents or left; one in twenty taken over by an agent), with
 the agents' replies and system events; an ended episode for most, a third of them rated 1-5;
 thumbs on a tenth of the bot's answers; 50 FAQ suggestions. Then VACUUM ANALYZE (as autovacuum
-would) and `--runs` reports of the last 30 days, as `shopclerk report` makes them.
+would) and `--runs` reports of the last `--report-days` days, as `shopclerk report` makes them.
 
 Prints the rows seeded, the seconds seeding took, each run's seconds, their median, and the
-report's headline figures.
+report's headline figures (with --show, all its tables).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from learning.report_tables import text_lines
 from learning.reports import Period, build_report
 from tests.support.postgres import migrated_schema
 
@@ -222,8 +223,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30, help="Spread them over this many days.")
+    parser.add_argument("--report-days", type=int, default=30, help="The report's period.")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--show", action="store_true", help="Print the whole report's tables.")
     args = parser.parse_args()
     now = datetime.now(UTC)
     with migrated_schema() as (_, db):
@@ -234,18 +237,21 @@ def main() -> None:
         print(f"seeded {len(rows.conversations)} conversations, {len(rows.messages)} messages, "
               f"{len(rows.handoffs)} handoffs, {len(rows.episodes)} episodes, "
               f"{len(rows.feedback)} thumbs in {time.perf_counter() - started:.1f} s")  # fmt: skip
-        when = Period(now - timedelta(days=30), now, ZoneInfo("Europe/Amsterdam"))
+        when = Period(now - timedelta(days=args.report_days), now, ZoneInfo("Europe/Amsterdam"))
         seconds = []
         for _ in range(args.runs):
             started = time.perf_counter()
             report = build_report(db, when)
             seconds.append(time.perf_counter() - started)
         print("runs: " + ", ".join(f"{s:.3f}" for s in seconds) + " s")
-        print(f"median 30-day report: {statistics.median(seconds):.3f} s")
+        median = statistics.median(seconds)
+        print(f"median {args.report_days}-day report: {median:.3f} s")
         shown = ("conversations", "handoffs", "handoff_rate", "bot_resolution_rate",
                  "csat_average", "first_response_p50_seconds", "queue_wait_p50_seconds",
                  "handling_time_p50_seconds")  # fmt: skip
         print(json.dumps({name: getattr(report, name) for name in shown}))
+        if args.show:
+            print("\n".join(text_lines(report)))
 
 
 if __name__ == "__main__":
