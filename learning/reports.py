@@ -1,8 +1,9 @@
 """The desk's reports: how many conversations the bot resolved, why the rest went to people, how
 long customers waited and how happy they were, for a period, a channel or all of them.
 
-    period + channels -> narrow queries (SQL does the filtering, grouping and counting)
-        -> numpy (percentiles, days and hours in the store's time zone) -> `Report`
+    period + channels -> narrow queries (learning/report_queries.py: the database filters,
+        groups and counts) -> numpy (percentiles, days and hours in the store's time zone)
+        -> `Report` -> text, JSON or CSV (learning/report_tables.py)
 
 Every figure, as the docs (docs/reports.md) define it:
 
@@ -45,50 +46,36 @@ read or is empty.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Float,
-    Table,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    not_,
-    select,
-    text,
-    union_all,
-)
+from sqlalchemy import Connection
 from sqlalchemy import Engine as Database
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel import SQLModel
 
-from engine.models import TEST_CHANNELS, Conversation, Feedback, Message, Role
-from engine.outcomes import OUTCOMES, SCALE, Episode
-from handoff.models import Agent, HandoffRecord
-from kb.suggestion_models import FaqSuggestion
+from engine.outcomes import OUTCOMES, SCALE
+from learning.report_queries import (
+    QUARTER_HOUR,
+    REQUEUED,
+    Where,
+    agent_names,
+    conversation_counts,
+    episode_counts,
+    handoff_rows,
+    questions_asked,
+    read,
+    reading,
+    suggestion_sources,
+    thumb_counts,
+)
 
 DEFAULT_DAYS = 30
-REQUEUED = frozenset({"put_back", "agent_offline"})  # a handoff going on, not a new one
 TAKEN_OVER = "agent_took_over"  # an agent took it from the bot: it never waited in the queue
 TOP_UNANSWERED = 10
-CHUNK = 5000  # ids per `IN (...)`
-QUARTER_HOUR = 900  # seconds: every time zone's offset is a multiple of it (today's zones)
 
 
 class ReportError(Exception):
@@ -212,7 +199,7 @@ def build_report(
 ) -> Report:
     """The report of `when` for `channels` (every channel when empty; test channels only when
     named or `include_test`)."""
-    where = _Where(when, tuple(channels), include_test)
+    where = Where(when.since, when.until, tuple(channels), include_test)
     report = Report(
         since=when.since.astimezone(when.timezone).isoformat(),
         until=when.until.astimezone(when.timezone).isoformat(),
@@ -222,11 +209,11 @@ def build_report(
     )
     # The conversations' pass is the longest: it runs on a connection of its own meanwhile.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        firsts = pool.submit(_read, db, _conversation_counts(where))
-        with _reading(db) as connection:
-            handoffs = connection.execute(_handoffs(where)).all()
-            episodes = connection.execute(_episodes(where)).all()
-            thumbs = dict(connection.execute(_thumbs(where)).all())
+        firsts = pool.submit(read, db, conversation_counts(where))
+        with reading(db) as connection:
+            handoffs = connection.execute(handoff_rows(where)).all()
+            episodes = connection.execute(episode_counts(where)).all()
+            thumbs = dict(connection.execute(thumb_counts(where)).all())
             report.agents = _agents(connection, handoffs, episodes)
             report.top_unanswered = _top_unanswered(connection, where)
         conversations = firsts.result()
@@ -235,183 +222,6 @@ def build_report(
     _episode_figures(report, episodes)
     report.thumbs_up, report.thumbs_down = thumbs.get("up", 0), thumbs.get("down", 0)
     return report
-
-
-@contextmanager
-def _reading(db: Database) -> Iterator[Connection]:
-    with db.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # Group a month's conversations in memory, not in batches on disk; the queries are
-            # short enough that compiling them (JIT) costs more than it saves.
-            connection.exec_driver_sql("SET LOCAL work_mem = '32MB'")
-            connection.exec_driver_sql("SET LOCAL jit = off")
-        yield connection
-
-
-def _read(db: Database, query: Any) -> Sequence[Any]:
-    with _reading(db) as connection:
-        return connection.execute(query).all()
-
-
-# -- queries -----------------------------------------------------------------------------------
-
-
-class epoch(FunctionElement[float]):  # noqa: N801 (an SQL function, named as one)
-    """Seconds since 1970 (UTC) of a stored moment, on either database."""
-
-    type = Float()
-    name = "epoch"
-    inherit_cache = True
-
-
-@compiles(epoch, "postgresql")
-def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    # date_part gives a double; EXTRACT gives a numeric, several times slower to compute with.
-    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    # Stored as UTC text; julianday counts days from 4714 BC, 2440587.5 of them to 1970.
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-_CONVERSATIONS, _MESSAGES = _table(Conversation), _table(Message)
-_AGENTS, _SUGGESTIONS = _table(Agent), _table(FaqSuggestion)
-
-
-@dataclass(frozen=True)
-class _Where:
-    when: Period
-    channels: tuple[str, ...]
-    include_test: bool
-
-    def channel(self) -> ColumnElement[bool]:
-        column = _CONVERSATIONS.c.channel
-        if self.channels:
-            return column.in_(self.channels)
-        if self.include_test:
-            return column.is_not(None)
-        return not_(column.in_(sorted(TEST_CHANNELS)))
-
-    def within(self, column: Any) -> ColumnElement[bool]:
-        return and_(column >= self.when.since, column < self.when.until)
-
-
-_conversation = _CONVERSATIONS.c
-_message = _MESSAGES.c
-_handoff = _table(HandoffRecord).c
-_episode = _table(Episode).c
-_feedback = _table(Feedback).c
-REPLIES = (Role.BOT, Role.AGENT)
-
-
-def _first_responses(where: _Where) -> Any:
-    """Per conversation: when its first customer message in the period was written, when the
-    first reply after it was (None: not yet) and whether it was handed to people in the period.
-
-    One grouped pass that ix_message_report serves alone finds, per conversation, the first
-    question in the period and the first reply since the period began. That reply is the one
-    after the question unless it answered something asked before the period; only then, and
-    for conversations with no reply, is the reply after the question looked up by itself."""
-    customer = _message.role == Role.CUSTOMER
-    since = _message.created_at >= where.when.since
-    firsts = (
-        select(
-            _message.conversation_id,
-            func.min(case((customer & (_message.created_at < where.when.until),
-                           _message.created_at))).label("asked"),
-            func.min(case((_message.role.in_(REPLIES), _message.created_at))).label("replied"),
-        )
-        .where(_message.role.in_((Role.CUSTOMER, *REPLIES)), since)
-        .group_by(_message.conversation_id)
-        .subquery("firsts")
-    )  # fmt: skip
-    later = aliased(_MESSAGES)
-    after_question = (
-        select(func.min(later.c.created_at))
-        .where(
-            later.c.conversation_id == firsts.c.conversation_id,
-            later.c.role.in_(REPLIES),
-            later.c.created_at > firsts.c.asked,
-        )
-        .scalar_subquery()
-    )
-    reply = case((firsts.c.replied > firsts.c.asked, firsts.c.replied), else_=after_question)
-    handed = (
-        select(_handoff.conversation_id)
-        .where(where.within(_handoff.requested_at), _handoff.reason.not_in(sorted(REQUEUED)))
-        .distinct()
-        .subquery("handed")
-    )
-    return (
-        select(
-            firsts.c.asked,
-            reply.label("reply"),
-            case((handed.c.conversation_id.is_(None), 0), else_=1).label("handed"),
-        )
-        .join(_CONVERSATIONS, _conversation.id == firsts.c.conversation_id)
-        .outerjoin(handed, handed.c.conversation_id == firsts.c.conversation_id)
-        .where(firsts.c.asked.is_not(None), where.channel())
-    )
-
-
-def _conversation_counts(where: _Where) -> Any:
-    """`_first_responses` counted (one row per conversation would cost more to send than to
-    count): conversations by the quarter hour of their first question, by the milliseconds
-    to their first reply (None: none yet), and by whether they were handed to people; rows of
-    (kind, value, conversations)."""
-    per = _first_responses(where).cte("per_conversation")
-    asked_ms = cast(func.round(epoch(per.c.asked) * 1000), BigInteger)
-    quarter = asked_ms // (QUARTER_HOUR * 1000)
-    reply_ms = cast(func.round((epoch(per.c.reply) - epoch(per.c.asked)) * 1000), BigInteger)
-    return union_all(*(
-        select(literal(kind), value.label("value"), func.count()).group_by(value)
-        for kind, value in (("quarter", quarter), ("reply_ms", reply_ms),
-                            ("handed", per.c.handed))
-    ))  # fmt: skip
-
-
-def _handoffs(where: _Where) -> Any:
-    """Handoff records requested in the period: conversation, reason, agent, and when it was
-    requested, claimed and closed (seconds)."""
-    return (
-        select(
-            _handoff.conversation_id,
-            _handoff.reason,
-            _handoff.agent_id,
-            epoch(_handoff.requested_at),
-            epoch(_handoff.claimed_at),
-            epoch(_handoff.closed_at),
-        )
-        .join(_CONVERSATIONS, _conversation.id == _handoff.conversation_id)
-        .where(where.within(_handoff.requested_at), where.channel())
-    )
-
-
-def _episodes(where: _Where) -> Any:
-    """Episodes ended in the period, counted by outcome, rating and who ended them."""
-    return (
-        select(_episode.outcome, _episode.satisfaction, _episode.ended_by, func.count())
-        .join(_CONVERSATIONS, _conversation.id == _episode.conversation_id)
-        .where(where.within(_episode.ended_at), where.channel())
-        .group_by(_episode.outcome, _episode.satisfaction, _episode.ended_by)
-    )
-
-
-def _thumbs(where: _Where) -> Any:
-    """Thumbs up and down on the bot's answers written in the period."""
-    return (
-        select(_feedback.rating, func.count())
-        .join(_MESSAGES, _message.id == _feedback.message_id)
-        .join(_CONVERSATIONS, _conversation.id == _message.conversation_id)
-        .where(_message.role == Role.BOT, where.within(_message.created_at), where.channel())
-        .group_by(_feedback.rating)
-    )
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -485,7 +295,7 @@ def _csat(ratings: Counter[int]) -> tuple[int, float | None]:
 
 
 def _agents(
-    connection: Any, handoffs: Sequence[Any], episodes: Sequence[Any]
+    connection: Connection, handoffs: Sequence[Any], episodes: Sequence[Any]
 ) -> list[AgentFigures]:
     handled: dict[int, list[Any]] = defaultdict(list)
     for row in handoffs:
@@ -497,16 +307,7 @@ def _agents(
         if kind == "agent" and number.isdigit() and satisfaction is not None:
             ratings[int(number)][satisfaction] += count
     ids = sorted(set(handled) | set(ratings))
-    agents = _AGENTS.c
-    names = (
-        dict(
-            connection.execute(
-                select(agents.id, agents.display_name).where(agents.id.in_(ids))
-            ).all()
-        )
-        if ids
-        else {}
-    )
+    names = agent_names(connection, ids)
     figures = []
     for agent_id in ids:
         responses, average = _csat(ratings[agent_id])
@@ -523,41 +324,13 @@ def _agents(
     return sorted(figures, key=lambda f: (-f.handled, f.name))
 
 
-def _top_unanswered(connection: Any, where: _Where) -> list[Unanswered]:
+def _top_unanswered(connection: Connection, where: Where) -> list[Unanswered]:
     """Suggestions ranked by their customers' questions asked in the period."""
-    suggestions = _SUGGESTIONS.c
-    known = connection.execute(
-        select(suggestions.id, suggestions.question, suggestions.status,
-               suggestions.source_message_ids)
-    ).all()  # fmt: skip
-    owner = {i: row[0] for row in known for i in row[3] or ()}
-    asked: dict[int, int] = {}  # message id -> conversation id
-    for chunk in _chunks(list(owner)):
-        query = select(_message.id, _message.conversation_id).where(
-            _among("message.id", chunk),
-            _message.role == Role.CUSTOMER,
-            where.within(_message.created_at),
-        )
-        asked.update(connection.execute(query).all())
-    shown: set[int] = set()  # the conversations among them on the channels asked for
-    for chunk in _chunks(sorted(set(asked.values()))):
-        query = select(_conversation.id).where(_among("conversation.id", chunk), where.channel())
-        shown.update(i for (i,) in connection.execute(query))
-    counts = Counter(owner[m] for m, c in asked.items() if c in shown)
-    by_id = {row[0]: row for row in known}
+    known = {row.id: row for row in suggestion_sources(connection)}
+    owner = {i: row.id for row in known.values() for i in row.source_message_ids or ()}
+    counts = Counter(owner[m] for m in questions_asked(connection, where, list(owner)))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]
     return [
-        Unanswered(suggestion_id=i, question=by_id[i][1], status=by_id[i][2], asked=n)
+        Unanswered(suggestion_id=i, question=known[i].question, status=known[i].status, asked=n)
         for i, n in ranked
     ]
-
-
-def _among(column: str, ids: list[int]) -> TextClause:
-    """`column IN (1, 2, ...)` written out: binding thousands of parameters (or rendering them
-    one by one) costs more than the look-up takes; `int` keeps it to numbers."""
-    return text(f"{column} IN ({', '.join(str(int(i)) for i in ids)})")
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    """A database takes only so many parameters in one statement (SQLite 32766)."""
-    return (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
