@@ -148,11 +148,12 @@ def first_responses(where: Where) -> Any:
         .where(
             later.c.conversation_id == firsts.c.conversation_id,
             later.c.role.in_(REPLIES),
-            later.c.created_at > firsts.c.asked,
+            later.c.created_at >= firsts.c.asked,
         )
         .scalar_subquery()
     )
-    reply = case((firsts.c.replied > firsts.c.asked, firsts.c.replied), else_=after_question)
+    # >=: the engine stores a turn's messages at one moment, the bot's reply with the question.
+    reply = case((firsts.c.replied >= firsts.c.asked, firsts.c.replied), else_=after_question)
     handed = (
         select(_handoff.conversation_id)
         .where(where.within(_handoff.requested_at), _handoff.reason.not_in(sorted(REQUEUED)))
@@ -189,7 +190,7 @@ def conversation_counts(where: Where) -> Any:
 
 def handoff_rows(where: Where) -> Any:
     """Handoff records requested in the period: conversation, reason, agent, and when it was
-    requested, claimed and closed (seconds)."""
+    requested, claimed, closed and first answered by its agent (seconds)."""
     return (
         select(
             _handoff.conversation_id,
@@ -198,6 +199,7 @@ def handoff_rows(where: Where) -> Any:
             epoch(_handoff.requested_at),
             epoch(_handoff.claimed_at),
             epoch(_handoff.closed_at),
+            epoch(_handoff.first_reply_at),
         )
         .join(_CONVERSATIONS, _conversation.id == _handoff.conversation_id)
         .where(where.within(_handoff.requested_at), where.channel())

@@ -27,6 +27,7 @@ SUMMARY = (
     "conversations", "handed_off_conversations", "handoffs", "handoff_rate", "episodes",
     "bot_resolution_rate", "csat_average", "csat_responses", "thumbs_up", "thumbs_down",
     "first_response_p50_seconds", "first_response_p90_seconds", "awaiting_first_response",
+    "agent_first_reply_p50_seconds", "agent_first_reply_p90_seconds",
     "queue_wait_p50_seconds", "queue_wait_p90_seconds", "handling_time_p50_seconds",
     "handling_time_p90_seconds",
 )  # fmt: skip

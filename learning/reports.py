@@ -23,6 +23,10 @@ Every figure, as the docs (docs/reports.md) define it:
 - `first_response_*_seconds`: per conversation, from its first customer message in the period
   to the first message after it written by the bot or a person (events such as "Sam joined"
   are not replies); conversations without one yet are counted in `awaiting_first_response`.
+  The engine stores a turn's messages at one moment, so the bot's replies count 0 s: the figure
+  shows the waits for people (conversations a person has, messages the bot passed on).
+- `agent_first_reply_*_seconds`: for handoffs requested in the period that an agent answered,
+  from the request to the agent's first reply.
 - `queue_wait_*_seconds`: for handoffs requested in the period that went through the queue
   (not taken over) and were claimed, `claimed_at - requested_at`.
 - `handling_time_*_seconds`: for handoffs requested in the period that were claimed and closed,
@@ -178,6 +182,8 @@ class Report:
     first_response_p50_seconds: float | None = None
     first_response_p90_seconds: float | None = None
     awaiting_first_response: int = 0
+    agent_first_reply_p50_seconds: float | None = None
+    agent_first_reply_p90_seconds: float | None = None
     queue_wait_p50_seconds: float | None = None
     queue_wait_p90_seconds: float | None = None
     handling_time_p50_seconds: float | None = None
@@ -265,6 +271,9 @@ def _handoff_figures(report: Report, rows: Sequence[Any]) -> None:
     waits = [row[4] - row[3] for row in rows if row[1] != TAKEN_OVER and row[4] is not None]
     report.queue_wait_p50_seconds = percentile(waits, 50)
     report.queue_wait_p90_seconds = percentile(waits, 90)
+    answered = [row[6] - row[3] for row in rows if row[6] is not None]
+    report.agent_first_reply_p50_seconds = percentile(answered, 50)
+    report.agent_first_reply_p90_seconds = percentile(answered, 90)
     handling = _handling(rows)
     report.handling_time_p50_seconds = percentile(handling, 50)
     report.handling_time_p90_seconds = percentile(handling, 90)

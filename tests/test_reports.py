@@ -6,16 +6,16 @@ The store is in Europe/Amsterdam (UTC+1 in November). The period is 2 and 3 Nove
 time: from 2026-11-01 23:00 UTC to 2026-11-03 23:00 UTC.
 
     C1 web    asks 11-02 09:00 (store 10:00), bot answers in 2 s; thumbs up; bot_resolved, rated 5
-    C2 web    asks 11-02 12:00 (13:00), 1 s; low_confidence: Anna claims after 120 s, handles
-              480 s; agent_resolved by Anna, rated 4
+    C2 web    asks 11-02 12:00 (13:00), 1 s; low_confidence: Anna claims after 120 s, replies
+              179 s after the request, handles 480 s; agent_resolved by Anna, rated 4
     C3 slack  asks 11-03 08:30 (09:30), 4 s; thumbs down; customer_asked: Ben claims after
-              300 s, puts it back after 180 s; Anna claims after 60 s more, handles 600 s;
-              agent_resolved by Anna, rated 2
+              300 s, puts it back after 180 s; Anna claims after 60 s more, replies 299 s
+              after that request, handles 600 s; agent_resolved by Anna, rated 2
     C4 web    asks 11-01 23:30 (11-02 00:30); nobody has answered yet (no episode)
     C5 eval   asks 11-02 10:00 (11:00), 1 s; a test: thumbs down, bot_resolved, rated 1
     C6 web    asks 11-01 22:00 (11-01 23:00: before the period), 1 s; abandoned
-    C7 web    asks 11-02 15:00 (16:00), 3 s; Ben takes it over (no wait), handles 240 s;
-              handed_off_unresolved by Ben
+    C7 web    asks 11-02 15:00 (16:00), 3 s; Ben takes it over (no wait), replies after 60 s,
+              handles 240 s; handed_off_unresolved by Ben
     C8 web    asks 11-03 10:00 (11:00), 2 s; no_grounded_answer: the customer leaves the
               queue; abandoned
 """
@@ -96,11 +96,11 @@ class Desk:
 
     def handoff(self, reason: str, requested: datetime, agent: str | None = None,
                 claimed: datetime | None = None, closed: datetime | None = None,
-                outcome: str | None = None) -> None:  # fmt: skip
+                outcome: str | None = None, replied: datetime | None = None) -> None:  # fmt: skip
         self.session.add(HandoffRecord(
             conversation_id=self.conversation, reason=reason, requested_by="bot",
             requested_at=requested, agent_id=self.agents[agent] if agent else None,
-            claimed_at=claimed, closed_at=closed, outcome=outcome,
+            claimed_at=claimed, closed_at=closed, outcome=outcome, first_reply_at=replied,
         ))  # fmt: skip
 
     def end(self, outcome: str, by: str, when: datetime, rated: int | None = None) -> None:
@@ -132,7 +132,7 @@ def write_desk(db: Database) -> Desk:
         desk.say(Role.SYSTEM, at(2, 12, 2, second=1))  # "Anna joined the chat."
         desk.say(Role.AGENT, at(2, 12, 3))
         desk.handoff("low_confidence", at(2, 12, second=1), "Anna", at(2, 12, 2, second=1),
-                     at(2, 12, 10, second=1), "resolved")  # fmt: skip
+                     at(2, 12, 10, second=1), "resolved", replied=at(2, 12, 3))  # fmt: skip
         desk.end("agent_resolved", "Anna", at(2, 12, 10, second=1), rated=4)
 
         desk.start("C3", "slack")
@@ -145,7 +145,7 @@ def write_desk(db: Database) -> Desk:
         desk.handoff("customer_asked", at(3, 8, 32, second=1), "Ben", at(3, 8, 37, second=1),
                      at(3, 8, 40, second=1), "put_back")  # fmt: skip
         desk.handoff("put_back", at(3, 8, 40, second=1), "Anna", at(3, 8, 41, second=1),
-                     at(3, 8, 51, second=1), "resolved")  # fmt: skip
+                     at(3, 8, 51, second=1), "resolved", replied=at(3, 8, 45))  # fmt: skip
         desk.say(Role.AGENT, at(3, 8, 45))
         desk.end("agent_resolved", "Anna", at(3, 8, 51, second=1), rated=2)
 
@@ -167,7 +167,7 @@ def write_desk(db: Database) -> Desk:
         desk.ask("C7", at(2, 15))
         desk.say(Role.BOT, at(2, 15, second=3), decision="reply")
         desk.handoff("agent_took_over", at(2, 15, 1), "Ben", at(2, 15, 1), at(2, 15, 5),
-                     "unresolved")  # fmt: skip
+                     "unresolved", replied=at(2, 15, 2))  # fmt: skip
         desk.say(Role.AGENT, at(2, 15, 2))
         desk.end("handed_off_unresolved", "Ben", at(2, 15, 5))
 
@@ -217,6 +217,10 @@ def test_every_figure_of_the_period(db: Database) -> None:
     assert report.first_response_p50_seconds == 2.0
     assert report.first_response_p90_seconds == pytest.approx(3 + 0.6 * (4 - 3))
     assert report.awaiting_first_response == 1
+    # An agent's first reply after the request: C2 179 s (12:00:01 to 12:03), C3's second
+    # stint 299 s (08:40:01 to 08:45), C7 60 s; Ben never answered C3. Sorted 60 179 299.
+    assert report.agent_first_reply_p50_seconds == 179.0
+    assert report.agent_first_reply_p90_seconds == pytest.approx(179 + 0.8 * (299 - 179))
     # Queued and claimed: C2 120 s, C3 300 s, C3 again 60 s (C7 was taken over, C8 never
     # claimed). Sorted 60 120 300: rank 0.9 * 2 = 1.8.
     assert report.queue_wait_p50_seconds == 120.0
@@ -250,11 +254,16 @@ def test_the_first_response_is_to_the_first_question_of_the_period(db: Database)
         desk.say(Role.AGENT, at(1, 23, 10, second=5))
         desk.start("unanswered", "web")
         desk.ask("unanswered", at(2, 8))
+        desk.start("one turn", "web")  # the engine stores the reply with the question
+        desk.ask("one turn", at(2, 9))
+        desk.say(Role.BOT, at(2, 9), decision="reply")
         session.commit()
     report = build_report(db, NOVEMBER)
 
-    assert report.conversations == 2
-    assert (report.first_response_p50_seconds, report.awaiting_first_response) == (5.0, 1)
+    assert report.conversations == 3
+    assert report.awaiting_first_response == 1
+    assert report.first_response_p50_seconds == (0 + 5) / 2
+    assert report.first_response_p90_seconds == pytest.approx(0.1 * 0 + 0.9 * 5)
 
 
 def test_test_conversations_count_when_asked_for(db: Database) -> None:
