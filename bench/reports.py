@@ -6,7 +6,7 @@
 Seeds a scratch schema of the machine's PostgreSQL (tests/support/postgres.py: migrated, dropped
 afterwards) with COPY: conversations spread over the last `--days` days (busier by day than by
 night), on web (80%), slack (15%), eval and cli (5%, left out of the report); one to four
-customer questions each, answered by the bot in a second or two; one in five handed to people
+customer questions each, answered by the bot (stored with the question, as the engine does); one in five handed to people
 (queued, then claimed by one of 10 agents or left; one in twenty taken over by an agent), with
 the agents' replies and system events; an ended episode for most, a third of them rated 1-5;
 thumbs on a tenth of the bot's answers; 50 FAQ suggestions. Then VACUUM ANALYZE (as autovacuum
@@ -98,8 +98,7 @@ class Seeder:
             seq += 1
             asked = self.message(cid, seq, "customer", at, intent="track_order",
                                  text="where is my order, it has been a week")  # fmt: skip
-            at += timedelta(seconds=rng.uniform(0.5, 3))
-            seq += 1
+            seq += 1  # the bot's reply is stored with the question (one turn, one moment)
             if handed is None and rng.random() < 0.06:
                 handed = rng.choice(REASONS)
                 self.message(cid, seq, "bot", at, decision="handoff", reason=handed)
