@@ -6,11 +6,12 @@
 Seeds a scratch schema of the machine's PostgreSQL (tests/support/postgres.py: migrated, dropped
 afterwards) with COPY: conversations spread over the last `--days` days (busier by day than by
 night), on web (80%), slack (15%), eval and cli (5%, left out of the report); one to four
-customer questions each, answered by the bot (stored with the question, as the engine does); one in five handed to people
-(queued, then claimed by one of 10 agents or left; one in twenty taken over by an agent), with
-the agents' replies and system events; an ended episode for most, a third of them rated 1-5;
-thumbs on a tenth of the bot's answers; 50 FAQ suggestions. Then VACUUM ANALYZE (as autovacuum
-would) and `--runs` reports of the last `--report-days` days, as `shopclerk report` makes them.
+customer questions each, answered by the bot (stored with the question, as the engine stores a
+turn); one in five handed to people (queued, then claimed by one of 10 agents or left; one in
+twenty taken over by an agent), with the agents' replies and system events; an ended episode
+for most, a third of them rated 1-5; thumbs on a tenth of the bot's answers; 50 FAQ
+suggestions. Then VACUUM ANALYZE (as autovacuum would) and `--runs` reports of the last
+`--report-days` days, as `shopclerk report` makes them.
 
 Prints the rows seeded, the seconds seeding took, each run's seconds, their median, the CPU
 seconds a report uses (this process and its PostgreSQL backends, from /proc: what the wall time
