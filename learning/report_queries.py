@@ -147,7 +147,9 @@ def first_responses(where: Where) -> Any:
         select(func.min(later.c.created_at))
         .where(
             later.c.conversation_id == firsts.c.conversation_id,
-            later.c.role.in_(REPLIES),
+            # lower(): not an indexed column, so that this look-up goes by the conversation
+            # (SQLite without statistics would scan every reply in ix_message_report instead).
+            func.lower(later.c.role).in_([role.value for role in REPLIES]),
             later.c.created_at >= firsts.c.asked,
         )
         .scalar_subquery()
