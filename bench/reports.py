@@ -15,7 +15,9 @@ suggestions. Then VACUUM ANALYZE (as autovacuum would) and `--runs` reports of t
 
 Prints the rows seeded, the seconds seeding took, each run's seconds, their median, the CPU
 seconds a report uses (this process and its PostgreSQL backends, from /proc: what the wall time
-would approach on idle cores), and the report's headline figures (with --show, all its tables).
+would approach on idle cores), the CPU seconds PostgreSQL takes to count 5,000,000 generated
+rows (a yardstick for the machine), and the report's headline figures (with --show, all its
+tables).
 """
 
 from __future__ import annotations
@@ -238,6 +240,19 @@ def cpu_seconds(db: Any) -> float:
     return time.process_time() + backends
 
 
+def calibrate(db: Any) -> float:
+    """CPU seconds PostgreSQL takes to count 5,000,000 generated rows (the least of three): a
+    yardstick to compare this machine, as busy as it was, with another."""
+    used = []
+    with db.connect() as connection:
+        connection.exec_driver_sql("SET jit = off")
+        for _ in range(3):
+            before = cpu_seconds(db)
+            connection.execute(text("SELECT count(*) FROM generate_series(1, 5000000)"))
+            used.append(cpu_seconds(db) - before)
+    return min(used)
+
+
 def copy(cursor: Any, into: str, rows: list[tuple[Any, ...]]) -> None:
     with cursor.copy(f"COPY {into} FROM STDIN") as writer:
         for row in rows:
@@ -271,6 +286,7 @@ def main() -> None:
             report = build_report(reader, when)
             seconds.append(time.perf_counter() - started)
             cpu.append(cpu_seconds(reader) - used)
+        calibration = calibrate(reader)
         reader.dispose()
         print("runs: " + ", ".join(f"{s:.3f}" for s in seconds) + " s")
         median = statistics.median(seconds)
@@ -278,6 +294,8 @@ def main() -> None:
             f"median {args.report_days}-day report: {median:.3f} s; CPU per report "
             f"{statistics.median(cpu):.3f} s (this process and its PostgreSQL backends)"
         )
+        print(f"for scale: counting 5,000,000 rows of generate_series took {calibration:.3f} s "
+              "of CPU here")  # fmt: skip
         shown = ("conversations", "handoffs", "handoff_rate", "bot_resolution_rate",
                  "csat_average", "first_response_p50_seconds", "queue_wait_p50_seconds",
                  "handling_time_p50_seconds")  # fmt: skip
