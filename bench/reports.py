@@ -125,12 +125,12 @@ class Seeder:
         taken = reason == "agent_took_over"
         if not taken and rng.random() < 0.15:  # left the queue
             closed = at + timedelta(seconds=rng.expovariate(1 / 300))
-            self.rows.handoffs.append((cid, reason, at, None, None, closed, "abandoned"))
+            self.rows.handoffs.append((cid, reason, at, None, None, closed, "abandoned", None))
             return seq, closed
         claimed = at if taken else at + timedelta(seconds=rng.expovariate(1 / 120))
         seq += 1
         self.message(cid, seq, "system", claimed, text="Anna joined the chat.")
-        moment = claimed
+        moment, replied = claimed, None
         for _ in range(rng.randint(1, 3)):
             moment += timedelta(seconds=rng.expovariate(1 / 90))
             seq += 1
@@ -138,9 +138,10 @@ class Seeder:
             moment += timedelta(seconds=rng.expovariate(1 / 60))
             seq += 1
             self.message(cid, seq, "agent", moment, text="It left our warehouse yesterday.")
+            replied = replied or moment
         closed = moment + timedelta(seconds=rng.expovariate(1 / 120))
         outcome = rng.choice(["resolved"] * 8 + ["unresolved", "handed_back"])
-        self.rows.handoffs.append((cid, reason, at, agent, claimed, closed, outcome))
+        self.rows.handoffs.append((cid, reason, at, agent, claimed, closed, outcome, replied))
         return seq, closed
 
     def episode(self, cid: int, seq: int, at: datetime, handed: str | None) -> None:
@@ -185,7 +186,7 @@ def seed(db: Any, conversations: int, days: int, rng: random.Random, now: dateti
             copy(
                 cursor,
                 "handoff (conversation_id, reason, requested_at, agent_id, claimed_at, "
-                "closed_at, outcome, requested_by, offline)",
+                "closed_at, outcome, first_reply_at, requested_by, offline)",
                 [(*h, "bot", False) for h in rows.handoffs],
             )
             copy(
