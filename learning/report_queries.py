@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -190,10 +190,21 @@ def conversation_counts(where: Where) -> Any:
     ))  # fmt: skip
 
 
-def handoff_rows(where: Where) -> Any:
-    """Handoff records requested in the period: conversation, reason, agent, and when it was
-    requested, claimed, closed and first answered by its agent (seconds)."""
-    return (
+class HandoffTimes(NamedTuple):
+    """One handoff record as the report reads it; moments in seconds since 1970."""
+
+    conversation_id: int
+    reason: str
+    agent_id: int | None
+    requested: float
+    claimed: float | None
+    closed: float | None
+    replied: float | None  # the agent's first reply
+
+
+def handoff_times(connection: Connection, where: Where) -> list[HandoffTimes]:
+    """Handoff records requested in the period."""
+    query = (
         select(
             _handoff.conversation_id,
             _handoff.reason,
@@ -206,6 +217,7 @@ def handoff_rows(where: Where) -> Any:
         .join(_CONVERSATIONS, _conversation.id == _handoff.conversation_id)
         .where(where.within(_handoff.requested_at), where.channel())
     )
+    return [HandoffTimes(*row) for row in connection.execute(query)]
 
 
 def episode_counts(where: Where) -> Any:

@@ -65,11 +65,12 @@ from engine.outcomes import OUTCOMES, SCALE
 from learning.report_queries import (
     QUARTER_HOUR,
     REQUEUED,
+    HandoffTimes,
     Where,
     agent_names,
     conversation_counts,
     episode_counts,
-    handoff_rows,
+    handoff_times,
     questions_asked,
     read,
     reading,
@@ -217,7 +218,7 @@ def build_report(
     with ThreadPoolExecutor(max_workers=1) as pool:
         firsts = pool.submit(read, db, conversation_counts(where))
         with reading(db) as connection:
-            handoffs = connection.execute(handoff_rows(where)).all()
+            handoffs = handoff_times(connection, where)
             episodes = connection.execute(episode_counts(where)).all()
             thumbs = dict(connection.execute(thumb_counts(where)).all())
             report.agents = _agents(connection, handoffs, episodes)
@@ -263,15 +264,16 @@ def _conversation_figures(report: Report, rows: Sequence[Any], when: Period) -> 
         report.volume_by_hour[moment.hour] += count
 
 
-def _handoff_figures(report: Report, rows: Sequence[Any]) -> None:
-    new = [row for row in rows if row[1] not in REQUEUED]
+def _handoff_figures(report: Report, rows: Sequence[HandoffTimes]) -> None:
+    new = [row for row in rows if row.reason not in REQUEUED]
     report.handoffs = len(new)
-    report.handoff_reasons = dict(Counter(row[1] for row in new).most_common())
+    report.handoff_reasons = dict(Counter(row.reason for row in new).most_common())
     report.handoff_rate = _rate(report.handed_off_conversations, report.conversations)
-    waits = [row[4] - row[3] for row in rows if row[1] != TAKEN_OVER and row[4] is not None]
+    waits = [row.claimed - row.requested for row in rows
+             if row.reason != TAKEN_OVER and row.claimed is not None]  # fmt: skip
     report.queue_wait_p50_seconds = percentile(waits, 50)
     report.queue_wait_p90_seconds = percentile(waits, 90)
-    answered = [row[6] - row[3] for row in rows if row[6] is not None]
+    answered = [row.replied - row.requested for row in rows if row.replied is not None]
     report.agent_first_reply_p50_seconds = percentile(answered, 50)
     report.agent_first_reply_p90_seconds = percentile(answered, 90)
     handling = _handling(rows)
@@ -279,8 +281,9 @@ def _handoff_figures(report: Report, rows: Sequence[Any]) -> None:
     report.handling_time_p90_seconds = percentile(handling, 90)
 
 
-def _handling(rows: Iterable[Any]) -> list[float]:
-    return [row[5] - row[4] for row in rows if row[4] is not None and row[5] is not None]
+def _handling(rows: Iterable[HandoffTimes]) -> list[float]:
+    return [row.closed - row.claimed for row in rows
+            if row.claimed is not None and row.closed is not None]  # fmt: skip
 
 
 def _episode_figures(report: Report, rows: Sequence[Any]) -> None:
@@ -304,12 +307,12 @@ def _csat(ratings: Counter[int]) -> tuple[int, float | None]:
 
 
 def _agents(
-    connection: Connection, handoffs: Sequence[Any], episodes: Sequence[Any]
+    connection: Connection, handoffs: Sequence[HandoffTimes], episodes: Sequence[Any]
 ) -> list[AgentFigures]:
-    handled: dict[int, list[Any]] = defaultdict(list)
+    handled: dict[int, list[HandoffTimes]] = defaultdict(list)
     for row in handoffs:
-        if row[2] is not None and row[4] is not None and row[5] is not None:
-            handled[row[2]].append(row)
+        if row.agent_id is not None and row.claimed is not None and row.closed is not None:
+            handled[row.agent_id].append(row)
     ratings: dict[int, Counter[int]] = defaultdict(Counter)
     for _, satisfaction, ended_by, count in episodes:
         kind, _, number = ended_by.partition(":")
