@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Dialect, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, Dialect, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -26,6 +26,10 @@ class Customer(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True, index=True)
     name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# Channels of test conversations, not customers': evaluations, and `shopclerk chat` and `ask`.
+TEST_CHANNELS = frozenset({"eval", "cli"})
 
 
 class Conversation(SQLModel, table=True):
@@ -84,6 +88,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_message_id"),
         UniqueConstraint("conversation_id", "seq", name="uq_message_conversation_seq"),
+        # The reports' scans: a period's messages of one role, by conversation (migration 0010).
+        Index("ix_message_report", "role", "created_at", "conversation_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,4 +122,4 @@ class Feedback(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", unique=True)
     rating: str = Field(max_length=8)  # up | down
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

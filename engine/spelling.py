@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterable
 from importlib import resources
 
@@ -58,8 +59,9 @@ def spell_out(text: str) -> str:
 
 
 def load_symspell() -> SymSpell:
-    """SymSpell with its English word and word-pair frequencies."""
-    symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+    """SymSpell with its English word and word-pair frequencies (seconds and about 200 MB:
+    `english` keeps one for the process)."""
+    symspell = SymSpell(max_dictionary_edit_distance=MAX_DISTANCE, prefix_length=PREFIX_LENGTH)
     package = resources.files("symspellpy")
     symspell.load_dictionary(
         str(package.joinpath("frequency_dictionary_en_82_765.txt")), term_index=0, count_index=1
@@ -72,16 +74,39 @@ def load_symspell() -> SymSpell:
     return symspell
 
 
+MAX_DISTANCE, PREFIX_LENGTH = 2, 7
+STORE_WORD_COUNT = 10_000  # how common a store word counts as, beside SymSpell's frequencies
+_english: SymSpell | None = None
+_english_lock = threading.Lock()
+
+
+def english() -> SymSpell:
+    """The process's one English dictionary, loaded at first use. Correctors only read it
+    (a lookup changes nothing in it), so every corrector of every engine shares it."""
+    global _english
+    with _english_lock:
+        if _english is None:
+            _english = load_symspell()
+        return _english
+
+
 class SpellingCorrector:
-    def __init__(self, store_vocabulary: Iterable[str] = (), symspell: SymSpell | None = None):
-        self._symspell = symspell or load_symspell()
+    """Corrects towards English (the shared dictionary) and the store's own words (a small
+    dictionary of its own, built in milliseconds: a new catalog or FAQ costs no reload of the
+    English one)."""
+
+    def __init__(self, store_vocabulary: Iterable[str] = (), dictionary: SymSpell | None = None):
+        self._english = dictionary or english()
         self._protected: set[str] = {*CHAT_WORDS, *COMMERCE_WORDS}
         for text in store_vocabulary:
             for word in _WORD.findall(text):
                 self._protected.add(word.lower())
+        # Known to a SymSpell too, so that a misspelt brand can be corrected towards it.
+        self._store = SymSpell(
+            max_dictionary_edit_distance=MAX_DISTANCE, prefix_length=PREFIX_LENGTH
+        )
         for word in self._protected:
-            # Known to SymSpell too, so that a misspelt brand can be corrected towards it.
-            self._symspell.create_dictionary_entry(word, 10_000)
+            self._store.create_dictionary_entry(word, STORE_WORD_COUNT)
 
     def correct(self, text: str) -> Correction:
         changes: list[tuple[str, str]] = []
@@ -105,21 +130,39 @@ class SpellingCorrector:
         words = [w.lower() for w in _WORD.findall(text) if len(w) >= 3]
         if not words:
             return 1.0
-        known = sum(1 for w in words if w in self._protected or w in self._symspell.words)
+        known = sum(1 for w in words if w in self._protected or w in self._english.words)
         return known / len(words)
 
     def _better(self, word: str) -> str:
         lower = word.lower()
         if len(word) < MIN_LENGTH or lower in self._protected or "'" in word:
             return word
-        if lower in self._symspell.words:
+        if lower in self._english.words:
             return word
         distance = 1 if len(word) <= 5 else 2
-        suggestions = self._symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=distance)
+        suggestions = self._closest(lower, distance)
         if not suggestions:
             return word
-        best = max(suggestions, key=lambda s: self._fit(lower, s.term, s.count))
-        return _same_casing(word, best.term)
+        best = max(suggestions, key=lambda term: self._fit(lower, term, suggestions[term]))
+        return _same_casing(word, best)
+
+    def _closest(self, word: str, distance: int) -> dict[str, int]:
+        """The terms of both dictionaries nearest to `word` (within `distance`), with their
+        counts: what one dictionary holding both would suggest (a store word that is English
+        too counts both ways)."""
+        found = [
+            suggestion
+            for dictionary in (self._english, self._store)
+            for suggestion in dictionary.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        ]
+        if not found:
+            return {}
+        nearest = min(s.distance for s in found)
+        counts: dict[str, int] = {}
+        for s in found:
+            if s.distance == nearest:
+                counts[s.term] = counts.get(s.term, 0) + s.count
+        return counts
 
     def _fit(self, word: str, candidate: str, count: int) -> float:
         """How well `candidate` fits where `word` stands: its frequency and its neighbours."""
@@ -127,7 +170,7 @@ class SpellingCorrector:
         position = words.index(word) if word in words else -1
         before = words[position - 1] if position > 0 else None
         after = words[position + 1] if 0 <= position < len(words) - 1 else None
-        pairs = self._symspell.bigrams
+        pairs = self._english.bigrams
         context = sum(
             math.log1p(pairs.get(pair, 0))
             for pair in (f"{before} {candidate}", f"{candidate} {after}")

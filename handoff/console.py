@@ -94,12 +94,13 @@ class AgentConsole:
         db: Database,
         accounts: AgentAccounts,
         suggestions: SuggestionReview | None = None,
+        logins: LoginGate | None = None,
     ) -> None:
         self.desk = desk
         self._suggestions = suggestions
         self._db = db
         self._accounts = accounts
-        self.logins = LoginGate()
+        self.logins = logins or LoginGate()  # default: budgets in this process
         self._devices = URLSafeTimedSerializer("unset", salt="sc-agent-device")
         self._secure_cookie = False
 
@@ -217,11 +218,11 @@ class AgentConsole:
             username = str(body.get("username", "")).strip().lower()[:64]
             password = str(body.get("password", ""))[:1024]
             device = self._device(request, username)
-            attempt = self._reserve(request, username, device)
+            attempt = await self._reserve(request, username, device)
             agent = await self._checked(self._accounts.authenticate, username, password)
             if agent is None or agent.id is None:
                 raise ApiError(401, "bad_credentials", "Wrong username or password.")
-            attempt.succeeded()
+            await attempt.succeeded()
         except ApiError as error:
             return _secure(error.response())
         login = await asyncio.to_thread(self._start_login, agent.id)
@@ -261,7 +262,8 @@ class AgentConsole:
         if not isinstance(current, str) or not isinstance(new, str) or len(new) > 1024:
             raise ApiError(400, "bad_request", "Give the current and the new password.")
         login, agent_id = str(request.session.get("login")), agent.id or 0
-        attempt = self._reserve(request, agent.username, self._device(request, agent.username))
+        device = self._device(request, agent.username)
+        attempt = await self._reserve(request, agent.username, device)
         try:
             ended = await self._checked(
                 self._accounts.change_password, agent_id, current[:1024], new, login
@@ -269,16 +271,17 @@ class AgentConsole:
         except WrongPasswordError as exc:
             raise ApiError(403, "wrong_password", "The current password is not right.") from exc
         except AgentError as exc:
-            attempt.succeeded()  # the right current password: not a guess
+            await attempt.succeeded()  # the right current password: not a guess
             raise ApiError(400, "bad_password", f"The new password is refused: {exc}.") from exc
-        attempt.succeeded()
+        await attempt.succeeded()
         self.desk.close_consoles(agent_id, set(ended), CLOSE_LOGGED_OUT, "password changed")
         return JSONResponse({"ok": True, "logins_ended": len(ended)})
 
-    def _reserve(self, request: Request, username: str, device: str | None) -> Attempt:
-        """Count the attempt before any password is hashed (and before any await)."""
+    async def _reserve(self, request: Request, username: str, device: str | None) -> Attempt:
+        """Count the attempt before any password is hashed (one step that checks and counts:
+        handoff/logins.py)."""
         try:
-            return self.logins.reserve(username, _address(request), device)
+            return await self.logins.reserve(username, _address(request), device)
         except ThrottledError as exc:
             raise ApiError(
                 429,

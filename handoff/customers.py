@@ -36,6 +36,7 @@ class Customers:
         self._bus = bus or NoBus()
         self._channels: dict[str, CustomerSide] = {}
         self._with_people: set[Address] = set()  # the bot keeps quiet in these
+        self._changes = 0  # owners told so far (see `resync`)
         # Customers with a socket open in another process: address -> process -> until when.
         self._elsewhere: dict[Address, dict[str, float]] = {}
         self._bus.on(TOPIC, self._heard)
@@ -48,10 +49,22 @@ class Customers:
 
     async def load(self) -> None:
         """Which conversations people have, from the database (at start-up)."""
-        people = await asyncio.to_thread(self._tickets.with_people)
-        conversations = await asyncio.to_thread(self._tickets.conversations, people)
-        self._with_people.update((c.channel, c.key) for c in conversations.values())
+        addresses = await asyncio.to_thread(self._tickets.addresses_with_people)
+        self._with_people.update(addresses)
         self._bus.post(TOPIC, {"op": "who"})  # the others say who is connected to them
+
+    async def resync(self) -> None:
+        """Which conversations people have, from the database again (the sweeper, now and
+        then). Every change of owner is told (`answered_by`), here and on the bus; but the bus
+        tells only whoever listens at that moment (a process reconnecting to Redis misses what
+        was posted meanwhile), and two processes' news may cross. A missed "the bot has it
+        again" would keep the address here for as long as the process runs: this puts the set
+        back to what the database says. (Skipped when an owner changed while it read: the
+        database answer may predate it; the next pass has it.)"""
+        changes = self._changes
+        addresses = await asyncio.to_thread(self._tickets.addresses_with_people)
+        if changes == self._changes:
+            self._with_people = set(addresses)  # a new set: a set keeps its largest table
 
     def bot_answers(self, channel: str, key: str) -> bool:
         """Whether the bot answers this conversation, as far as this process knows (for the
@@ -63,6 +76,7 @@ class Customers:
         self._bus.post(TOPIC, {"op": "owner", "address": list(address), "person": person})
 
     def _answered_by(self, address: Address, person: bool) -> None:
+        self._changes += 1
         if person:
             self._with_people.add(address)
         else:

@@ -2,12 +2,16 @@
 
 A guess costs the server an Argon2 hash (tens of milliseconds of CPU and 64 MiB). So:
 
-- Every attempt is counted *before* its password is hashed, and synchronously (`reserve`, no
-  await between the check and the count), so 200 parallel guesses cannot all slip past a
-  budget of 5. A successful login gives its attempt back.
+- Every attempt is counted *before* its password is hashed, in one step that checks and counts
+  (handoff/rates.py `count`: in memory with no await between the two; with Redis one Lua script
+  call), so 200 parallel guesses cannot all slip past a budget of 5. A successful login gives
+  its attempt back.
 - Budgets per 5 minutes: 5 per name and address, 20 per address, 10 per name. A browser with
   the agent's device cookie (set at a successful login) is counted on a budget of its own
   instead of the name's, so a stranger guessing an agent's password cannot lock that agent out.
+- With REDIS_URL the budgets are in Redis (handoff/rates.py), so many web processes grant one
+  budget between them: an attacker who spreads guesses over every process gets no more. While
+  Redis is out of reach each process counts on its own (and logs it once).
 - Hashes run in one worker thread, with at most `WAITING` more waiting their turn; beyond that,
   `BusyError` (503): the event loop and the default thread pool stay free for everything else.
 """
@@ -15,12 +19,14 @@ A guess costs the server an Argon2 hash (tens of milliseconds of CPU and 64 MiB)
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final, TypeVar
+
+from handoff.rates import Clock, Counted, Rate, Rates, count
 
 WINDOW: Final = 300.0  # seconds a counted attempt is held against its budgets
 PER_NAME_AND_ADDRESS: Final = 5
@@ -29,7 +35,6 @@ PER_NAME: Final = 10
 PER_DEVICE: Final = 5
 WAITING: Final = 8  # password checks that may wait for the one running
 BUSY_RETRY: Final = 5  # seconds a client is told to wait when the waiting room is full
-PRUNE_AT: Final = 10_000  # budgets kept before the expired ones are swept out
 T = TypeVar("T")
 
 
@@ -51,48 +56,38 @@ class BusyError(Exception):
 class Attempt:
     """A counted attempt: `succeeded` gives it back to its budgets."""
 
-    gate: LoginGate
-    keys: list[str]
-    at: float
+    counted: Counted
 
-    def succeeded(self) -> None:
-        for key in self.keys:
-            with_key = self.gate.budgets.get(key)
-            if with_key is not None and self.at in with_key:
-                with_key.remove(self.at)
+    async def succeeded(self) -> None:
+        await self.counted.give_back()
 
 
 class LoginGate:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self.budgets: dict[str, deque[float]] = {}
+    """Counts login attempts (in `rates`: this process's own, or Redis's with REDIS_URL) and
+    runs their password checks."""
+
+    def __init__(self, rates: Rates | None = None, clock: Clock = time.monotonic) -> None:
+        rates = rates or Rates(clock=clock)
+        self._pair = rates.rate("login-pair", PER_NAME_AND_ADDRESS, WINDOW)
+        self._address = rates.rate("login-address", PER_ADDRESS, WINDOW)
+        self._name = rates.rate("login-name", PER_NAME, WINDOW)
+        self._device = rates.rate("login-device", PER_DEVICE, WINDOW)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password")
         self._checking = 0  # running or waiting
 
-    def reserve(self, name: str, address: str, device: str | None = None) -> Attempt:
+    async def reserve(self, name: str, address: str, device: str | None = None) -> Attempt:
         """Count an attempt at `name` from `address` (from a browser with the agent's device
         cookie: `device`, its id), or raise ThrottledError when a budget is spent."""
-        now = self._clock()
+        budgets: list[tuple[Rate, str]]
         if device is not None:
-            limits = {f"device|{device}": PER_DEVICE, f"address|{address}": PER_ADDRESS}
+            budgets = [(self._device, device), (self._address, address)]
         else:
-            limits = {
-                f"pair|{name}|{address}": PER_NAME_AND_ADDRESS,
-                f"address|{address}": PER_ADDRESS,
-                f"name|{name}": PER_NAME,
-            }
-        if len(self.budgets) > PRUNE_AT:
-            self._prune(now)
-        wait = 0.0
-        for key, limit in limits.items():
-            held = self._held(key, now)
-            if len(held) >= limit:
-                wait = max(wait, WINDOW - (now - held[0]))
-        if wait > 0:
-            raise ThrottledError(int(wait) + 1)
-        for key in limits:
-            self.budgets.setdefault(key, deque()).append(now)
-        return Attempt(self, list(limits), now)
+            budgets = [(self._pair, f"{name}|{address}"), (self._address, address),
+                       (self._name, name)]  # fmt: skip
+        counted = await count(*budgets)
+        if counted.wait:
+            raise ThrottledError(math.ceil(counted.wait))
+        return Attempt(counted)
 
     async def check(self, fn: Callable[[], T]) -> T:
         """Run `fn` (which hashes a password) in the password thread, or raise BusyError."""
@@ -106,17 +101,3 @@ class LoginGate:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _held(self, key: str, now: float) -> deque[float]:
-        held = self.budgets.get(key)
-        if held is None:
-            return deque()
-        while held and now - held[0] > WINDOW:
-            held.popleft()
-        if not held:
-            del self.budgets[key]
-        return held
-
-    def _prune(self, now: float) -> None:
-        for key in list(self.budgets):
-            self._held(key, now)

@@ -47,7 +47,7 @@ class HandoffRecord(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     reason: str = Field(max_length=32)
     requested_by: str = Field(max_length=64)  # bot | customer | agent:<id> | system
-    requested_at: datetime = Field(default_factory=utcnow)
+    requested_at: datetime = Field(default_factory=utcnow, index=True)
     offline: bool = False  # nobody was there (no agent online, or closed): an offline ticket
     contact_email: str | None = Field(default=None, max_length=320)
     agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)

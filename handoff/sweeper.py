@@ -1,5 +1,6 @@
 """The desk's sweeper: every `tick` it refreshes the board now and then and tells the other
-processes who is here (agents, customers). The leading process (handoff/leader.py) also puts
+processes who is here (agents, customers), and now and then reads again which conversations
+people have (handoff/customers.py `resync`). The leading process (handoff/leader.py) also puts
 back in the queue the conversations of agents gone for `away_after`, ends the episodes of
 customers who left, and flags handoffs waiting unclaimed for `flag_after`."""
 
@@ -26,6 +27,7 @@ from handoff.tickets import Tickets
 log = logging.getLogger(__name__)
 REFRESH_EVERY = 10.0  # seconds: the board is pushed anyway (wait times, the bot's list)
 IDLE_EVERY = 60.0  # seconds between looks for conversations the customer has left
+RESYNC_EVERY = 60.0  # seconds between readings of which conversations people have
 
 
 class Sweeper:
@@ -60,6 +62,7 @@ class Sweeper:
         self._leader = leader or Alone()
         self._refreshed = time.monotonic()
         self._idle_checked = time.monotonic()
+        self._resynced = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -87,6 +90,9 @@ class Sweeper:
             self._board.refresh()
             self._customers.tick()
         await self._presence.tick()
+        if now - self._resynced >= RESYNC_EVERY:  # every process: it is each one's own memory
+            self._resynced = now
+            await self._customers.resync()
         if not await self._leader.held():
             return
         for agent_id in self._roster.away(now, self._away_after):

@@ -315,6 +315,12 @@ class Tickets:
             query = select(Conversation.id).where(Conversation.owner != BOT)
             return [i for i in session.exec(query).all() if i is not None]
 
+    def addresses_with_people(self) -> list[tuple[str, str]]:
+        """The (channel, key) of every conversation the queue or an agent owns."""
+        with Session(self._db) as session:
+            query = select(Conversation.channel, Conversation.key).where(Conversation.owner != BOT)
+            return [(channel, key) for channel, key in session.exec(query).all()]
+
     def recent_with_bot(self, since: datetime, limit: int = 30) -> list[int]:
         with Session(self._db) as session:
             query = (

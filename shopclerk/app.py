@@ -24,12 +24,13 @@ from channels.web.routes import web_routes
 from handoff.agents import AgentAccounts
 from handoff.console import AgentConsole
 from handoff.desk import Desk, DeskConfig
+from handoff.logins import LoginGate
 from handoff.tickets import Tickets
 from learning.suggestion_server import SuggestionEndpoints
 from shopclerk.database import open_db
 from shopclerk.guards import guarded
 from shopclerk.health import Operations
-from shopclerk.live import open_live
+from shopclerk.live import limits_redis, open_live
 from shopclerk.parts import beside_workers, with_engine
 from shopclerk.settings import Settings
 from shopclerk.wiring import (
@@ -40,7 +41,6 @@ from shopclerk.wiring import (
 
 if TYPE_CHECKING:  # imported only when used: the openai client and slack-bolt take a while
     import openai
-    from redis.asyncio import Redis
 
     from channels.slack.app import SlackConfig
 
@@ -79,14 +79,16 @@ def create_app(
             parts.elsewhere,
         )
         # The limits' own client: short timeouts (the bus's blocking reads can have none).
-        redis = _redis(settings)  # limits shared by every process; None: in this process
+        # limits (the widget's, logins) shared by every process; None: in this process
+        redis = limits_redis(settings.redis_url) if settings.redis_url else None
         limits = Limits(redis, settings.redis_prefix)
         web = WebChannel(desk, parts.store, parts.catalog, web_config(settings), limits)
         desk.connect(CHANNEL, web)
         app.state.web, app.state.desk = web, desk
         accounts = AgentAccounts(db)
         suggestions = SuggestionEndpoints(db, settings.index_dir, parts.encoder, parts.reload)
-        agent_console = AgentConsole(desk, db, accounts, suggestions)
+        logins = LoginGate(limits.rates)  # with Redis, one budget across every web process
+        agent_console = AgentConsole(desk, db, accounts, suggestions, logins)
         console.app = agent_console.app(secret_key(settings), secure_cookie=settings.cookies_secure)
         following = asyncio.create_task(parts.follow())
         await desk.start()
@@ -182,22 +184,6 @@ class _LateEndpoint:
 
 async def _to_console(request: Request) -> Response:
     return RedirectResponse("/agent/", status_code=307)
-
-
-def _redis(settings: Settings) -> Redis | None:
-    """A client for `REDIS_URL` (connecting when first used), with timeouts and retries short
-    enough that an unreachable Redis costs a customer's message a moment (redis-py's default
-    retries take about 4 s to give up on a refused connection)."""
-    if not settings.redis_url:
-        return None
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-
-    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2)
-    return Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, retry=retry
-    )
 
 
 def secret_key(settings: Settings) -> str:

@@ -15,6 +15,7 @@ from kb.errors import KbError
 from learning.command_context import fail
 from learning.commands import finetune_app
 from learning.dataset_commands import dataset_app
+from learning.report_commands import report
 from learning.suggestion_commands import suggestions_app
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(agents_app, name="agents")
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(dataset_app, name="dataset")
+app.command("report")(report)
 
 DataDir = Annotated[
     Path | None,

@@ -33,6 +33,7 @@ from engine.generators.facts import check
 from engine.generators.prompt import Document
 from engine.intent_data import OUT_OF_SCOPE, Example, bitext_split, model_text, store_examples
 from engine.types import Handoff, Inbound, Reply, Turn
+from engine.worker import MAX_BATCH
 from kb.embeddings import Embedder, Vectors
 from kb.errors import SourceFileError
 from kb.importers import import_faq
@@ -101,12 +102,22 @@ def natural_figures(engine: Engine) -> dict[str, Any]:
 def _verdicts(
     engine: Engine, rows: Sequence[dict[str, Any]], products: Mapping[str, Product] | None = None
 ) -> list[str]:
-    """Each row's text, sent as the first message of a conversation of its own, judged."""
+    """Each row's text, sent as the first message of a conversation of its own, judged. The
+    rows go in batches, as a serving engine takes its messages (`handle_many`: one embedding
+    call and one transaction per batch; a batch answers as one by one would)."""
+    inbounds = [Inbound(f"eval-{uuid.uuid4().hex}", row["text"], "eval") for row in rows]
     return [
-        judge(
-            row, engine.handle(Inbound(f"eval-{uuid.uuid4().hex}", row["text"], "eval")), products
-        )
-        for row in rows
+        judge(row, turn, products)
+        for row, turn in zip(rows, answered_in_batches(engine, inbounds), strict=True)
+    ]
+
+
+def answered_in_batches(engine: Engine, inbounds: Sequence[Inbound]) -> list[Turn]:
+    """`inbounds` (each of a conversation of its own) answered `MAX_BATCH` at a time."""
+    return [
+        turn
+        for start in range(0, len(inbounds), MAX_BATCH)
+        for turn in engine.handle_many(inbounds[start : start + MAX_BATCH])
     ]
 
 

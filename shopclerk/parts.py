@@ -50,7 +50,6 @@ def with_engine(
     settings: Settings, db: Database, loaded: Models, client: openai.AsyncOpenAI | None
 ) -> Parts:
     engine = load_engine(settings, db, loaded)
-    speller = engine.stages.speller  # lent by `loaded.spellers` (the reloader may swap it)
     worker = EngineWorker(engine, max_queued=settings.max_queued_turns)
     worker.start()
     # FAQ entries accepted from agents' answers are indexed and used at once; so are index
@@ -58,10 +57,6 @@ def with_engine(
     reloader = KnowledgeReloader(
         engine, settings.index_dir, partial(load_knowledge, db, settings.index_dir), worker.run
     )
-
-    def stop() -> None:
-        worker.stop()
-        loaded.spellers.give_back(speller)
 
     return Parts(
         engine.store,
@@ -74,7 +69,7 @@ def with_engine(
         None,
         reloader.reload,
         reloader.follow,
-        stop,
+        worker.stop,
         lambda: worker.depth,
     )
 

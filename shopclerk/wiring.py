@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
-import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,10 +39,6 @@ if TYPE_CHECKING:  # the openai client takes half a second to import: only when 
     from engine.generators.openai import OpenAIWriter
 
 INTENT_MODEL = "intent-classifier.npz"
-# Idle spelling correctors kept to be lent again (each holds hundreds of MB): two engines of one
-# vocabulary (a reload overlapping the engine it replaces) and a few vocabularies in all.
-IDLE_SPELLERS_PER_VOCABULARY = 2
-IDLE_SPELLERS = 4
 OPENAI_RETRIES = 2  # on connection errors, 408, 429 and 5xx, with the client's own backoff
 
 
@@ -133,9 +126,9 @@ def load_knowledge(
     index_dir: Path,
     speller: Callable[[list[str]], SpellingCorrector] = SpellingCorrector,
 ) -> Knowledge:
-    """The engine's parts built from what `db` and the indexes hold now: at start-up (with a
-    speller lent by `Models.spellers`) and again whenever the FAQ or the catalog changed
-    (`Engine.replace_knowledge`; learning/suggestion_server.py's `KnowledgeReloader`)."""
+    """The engine's parts built from what `db` and the indexes hold now: at start-up and again
+    whenever the FAQ or the catalog changed (`Engine.replace_knowledge`;
+    learning/suggestion_server.py's `KnowledgeReloader`)."""
     search = open_search(db, index_dir)
     return Knowledge(
         search, speller(store_vocabulary(search.catalog)), SlotExtractor(search.catalog)
@@ -151,76 +144,17 @@ def store_vocabulary(catalog: Catalog) -> list[str]:
     return words
 
 
-class Spellers:
-    """Spelling correctors by store vocabulary, each lent to one engine at a time.
-
-    Building one takes seconds and hundreds of MB (SymSpell's English dictionary), so a
-    corrector given back is lent again to the next engine with the same vocabulary; and as a
-    corrector keeps the message it is correcting while it works, two engines never hold the
-    same one at once (the second gets one built for it). Idle correctors are kept within
-    bounds, `per_vocabulary` for one vocabulary and `total` in all, the least recently given
-    back let go first: a catalog edited all day (a new vocabulary at each reload) must not
-    keep a corrector per version.
-    """
-
-    def __init__(
-        self,
-        per_vocabulary: int = IDLE_SPELLERS_PER_VOCABULARY,
-        total: int = IDLE_SPELLERS,
-        build: Callable[[list[str]], SpellingCorrector] = SpellingCorrector,
-    ) -> None:
-        self._per_vocabulary = per_vocabulary
-        self._total = total
-        self._build = build
-        self._idle: list[tuple[str, SpellingCorrector]] = []  # least recently given back first
-        self._lent: weakref.WeakKeyDictionary[SpellingCorrector, str] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def lend(self, vocabulary: list[str]) -> SpellingCorrector:
-        key = hashlib.sha256("\x1f".join(vocabulary).encode()).hexdigest()
-        with self._lock:
-            speller = self._take_idle(key)
-        if speller is None:
-            speller = self._build(vocabulary)
-        with self._lock:
-            self._lent[speller] = key
-        return speller
-
-    def give_back(self, speller: SpellingCorrector) -> None:
-        """`speller` may be lent again (one this pool never lent is let go)."""
-        with self._lock:
-            key = self._lent.pop(speller, None)
-            if key is None:
-                return
-            self._idle.append((key, speller))
-            same = [n for n, (k, _) in enumerate(self._idle) if k == key]
-            for n in reversed(same[: max(0, len(same) - self._per_vocabulary)]):
-                del self._idle[n]
-            del self._idle[: max(0, len(self._idle) - self._total)]
-
-    def idle(self) -> int:
-        """How many correctors wait to be lent again."""
-        with self._lock:
-            return len(self._idle)
-
-    def _take_idle(self, key: str) -> SpellingCorrector | None:
-        for n in range(len(self._idle) - 1, -1, -1):
-            if self._idle[n][0] == key:
-                return self._idle.pop(n)[1]
-        return None
-
-
 @dataclass(frozen=True)
 class Models:
     """The engine's parts that are loaded from files and never change once loaded: the
-    embedding model, the intent model, the language detector and the spelling correctors.
+    embedding model, the intent model and the language detector (the spelling correctors share
+    one English dictionary of their own: engine/spelling.py `english`).
     Loading them takes seconds and hundreds of MB; several engines of one process may share
     them (the tests load them once per session; `create_app` takes them ready-made)."""
 
     encoder: Embedder
     intents: IntentClassifier
     language: LanguageCheck
-    spellers: Spellers = field(default_factory=Spellers)
 
 
 def load_models(settings: Settings, encoder: Embedder | None = None) -> Models:
@@ -239,10 +173,9 @@ def load_models(settings: Settings, encoder: Embedder | None = None) -> Models:
 
 def load_engine(settings: Settings, db: Database, models: Models | None = None) -> Engine:
     """The engine over what `db` and the indexes hold now, with `models` (by default loaded
-    from `settings.models_dir`). Its speller is lent by `models.spellers`: an app gives it back
-    when it stops."""
+    from `settings.models_dir`)."""
     models = models or load_models(settings)
-    knowledge = load_knowledge(db, settings.index_dir, models.spellers.lend)
+    knowledge = load_knowledge(db, settings.index_dir)
     stages = Stages(
         guard=InputGuard(settings.max_message_chars),
         speller=knowledge.speller,
@@ -312,7 +245,6 @@ def link_hosts(settings: Settings) -> list[str]:
 __all__ = [
     "BuildReport",
     "Models",
-    "Spellers",
     "build",
     "import_demo_store",
     "load_engine",

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine.engine import Engine
-from engine.spelling import SpellingCorrector
 from kb.database import Database, open_database
 from shopclerk.database import upgrade
 from shopclerk.settings import Settings, load_settings
@@ -138,23 +137,6 @@ def built_db(built_settings: Settings) -> Database:
 def models(built_settings: Settings) -> Models:
     """The built data directory's models, loaded once: they are read-only once loaded."""
     return load_models(built_settings)
-
-
-@pytest.fixture
-def lent_back(models: Models, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Spelling correctors lent during the test to engines that no app gives back (a CLI
-    command's, one a test builds itself) are given back after it, to be lent again: building
-    one takes seconds and hundreds of MB."""
-    lend, lent = models.spellers.lend, []
-
-    def recording(vocabulary: list[str]) -> SpellingCorrector:
-        lent.append(speller := lend(vocabulary))
-        return speller
-
-    monkeypatch.setattr(models.spellers, "lend", recording)
-    yield
-    for speller in lent:
-        models.spellers.give_back(speller)
 
 
 @pytest.fixture(scope="session")

@@ -84,3 +84,30 @@ async def test_nobody_leads_while_redis_is_unreachable() -> None:
     gone = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     assert not await RedisLeader(gone, "x").held()
     await gone.aclose()
+
+
+async def test_a_busy_process_s_news_keeps_up_and_none_is_dropped(redis: Redis) -> None:
+    """A process posting faster than one publish per round trip (a busy web process: every
+    visitor's sockets, typing and deliveries) has its news sent together, not queued up
+    until the oldest is dropped."""
+    shared = prefix()
+    busy, other = RedisBus(redis, shared), RedisBus(redis, shared)
+    heard: list[int] = []
+
+    async def handler(event: dict[str, Any]) -> None:
+        heard.append(event["n"])
+
+    other.on("news", handler)
+    for bus in (busy, other):
+        await bus.start()
+    for n in range(30_000):  # 20 events each time the loop turns: ~3 times POSTS_QUEUED
+        busy.post("news", {"n": n})
+        if n % 20 == 19:
+            await asyncio.sleep(0)
+    async with asyncio.timeout(60):  # the last one posted: never the one dropped
+        while not heard or heard[-1] != 29_999:
+            await asyncio.sleep(0.01)
+    assert len(heard) == 30_000
+    assert heard == list(range(30_000))
+    for bus in (busy, other):
+        await bus.stop()

@@ -21,10 +21,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def session_models(models: Models, lent_back: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def session_models(models: Models, monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands run in this process: they get the session's loaded models (read-only)
-    instead of loading their own (`load_models` itself is what the `models` fixture used), and
-    give their spelling corrector back afterwards."""
+    instead of loading their own (`load_models` itself is what the `models` fixture used)."""
     monkeypatch.setattr(wiring, "load_models", lambda settings, encoder=None: models)
 
 

@@ -285,23 +285,24 @@ def test_frames_no_console_sends_get_an_error_and_the_socket_stays(
     assert not [r for r in caplog.records if r.exc_info]
 
 
-def test_login_budgets_hold_and_a_success_gives_its_attempt_back() -> None:
+async def test_login_budgets_hold_and_a_success_gives_its_attempt_back() -> None:
     now = [1000.0]
     gate = LoginGate(clock=lambda: now[0])
     for _ in range(5):
-        gate.reserve("anna", "10.0.0.1")
+        await gate.reserve("anna", "10.0.0.1")
     with pytest.raises(ThrottledError) as refused:
-        gate.reserve("anna", "10.0.0.1")
+        await gate.reserve("anna", "10.0.0.1")
     assert 0 < refused.value.retry_after <= 301
     for n in range(5):  # the name's budget (10) from other addresses
-        gate.reserve("anna", f"10.0.1.{n}")
+        await gate.reserve("anna", f"10.0.1.{n}")
     with pytest.raises(ThrottledError):
-        gate.reserve("anna", "10.0.2.1")
-    gate.reserve("anna", "10.0.2.1", device="annas-laptop").succeeded()  # her own browser
+        await gate.reserve("anna", "10.0.2.1")
+    attempt = await gate.reserve("anna", "10.0.2.1", device="annas-laptop")  # her own browser
+    await attempt.succeeded()
     for _ in range(5):
-        gate.reserve("anna", "10.0.2.1", device="annas-laptop").succeeded()
+        await (await gate.reserve("anna", "10.0.2.1", device="annas-laptop")).succeeded()
     now[0] += 301
-    gate.reserve("anna", "10.0.0.1")  # a window later, the budgets are back
+    await gate.reserve("anna", "10.0.0.1")  # a window later, the budgets are back
 
 
 async def test_password_checks_wait_in_a_bounded_room() -> None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
 from kb.embeddings import Embedder, export_model, packaged_model_dir
+from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 
 
 @pytest.mark.slow  # loads torch (~500 MB kept for the rest of the run) for the reference
-def test_onnx_vectors_match_sentence_transformers(tmp_path: Path) -> None:
-    """The packaged model exported to ONNX here (the session's build keeps its export between
-    runs, so this is where the export itself is tested)."""
+def test_onnx_vectors_match_sentence_transformers(built_settings: Settings) -> None:
+    """The session's ONNX export of the packaged model (`export_model`: made again whenever
+    kb/ or a library it depends on changes; tests/test_first_hour.py runs a first export as a
+    newcomer does)."""
     texts = ["where is my order?", "A 35 L travel backpack of nylon 840D.", "🙂", ""]
-    ours = Embedder(export_model(tmp_path / "models")).encode(texts)
+    ours = Embedder(export_model(built_settings.models_dir)).encode(texts)
     reference = SentenceTransformer(str(packaged_model_dir()), device="cpu").encode(
         texts, normalize_embeddings=True
     )

@@ -292,7 +292,6 @@ def test_every_turn_is_recorded_with_intent_decision_and_sources(
     assert bot.sources[0]["kind"] == "faq"
 
 
-@pytest.mark.usefixtures("lent_back")
 def test_conversation_state_survives_a_restart(
     engine: Engine, built_settings: Settings, built_db: Database, models: Models
 ) -> None:

@@ -11,6 +11,7 @@ The claim patterns are English only: a reply in another language is checked by i
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 from engine.engine import Engine
 from engine.generators.facts import check
 from engine.types import Inbound, Reply
-from shopclerk.evaluation import _eval_rows
+from shopclerk.evaluation import _eval_rows, answered_in_batches
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 from tests.support.desk import fresh_settings
@@ -153,12 +154,13 @@ def test_the_grounded_writers_own_answers_pass_the_check(engine: Engine) -> None
     """The grounded answers to the FAQ paraphrases and to order questions for every status:
     what the records say must never fail the check the model's answers go through."""
     texts = [r["query"] for r in _eval_rows("faq_paraphrases.jsonl")]
-    turns = [engine.handle(Inbound(f"facts-{n}", t, "eval")) for n, t in enumerate(texts)]
+    inbounds = [Inbound(f"facts-{uuid.uuid4().hex}", t, "eval") for t in texts]
     for order in engine.stages.lookup.orders.sample(200):
         for question in ("where is my order", "I want a refund", "cancel my order", "invoice"):
-            key = f"facts-{order.order_id}-{question}"
+            key = f"facts-{uuid.uuid4().hex}"
             text = f"{question} {order.order_id}, my email is {order.customer_email}"
-            turns.append(engine.handle(Inbound(key, text, "eval")))
+            inbounds.append(Inbound(key, text, "eval"))
+    turns = answered_in_batches(engine, inbounds)
     answered = [t for t in turns if isinstance(t.decision, Reply) and t.documents]
     assert len(answered) > 400
     failed = []

@@ -117,11 +117,11 @@ def test_only_db_upgrade_migrates(tmp_path: Path) -> None:
     url = f"sqlite:///{data / 'shopclerk.db'}"
     command.upgrade(alembic_config(url), "0008")  # an older release's schema
     behind = one_error_line(shopclerk("--data-dir", str(data), "agents", "list"))
-    assert "is at revision 0008, this shopclerk needs 0009: run `shopclerk db upgrade`" in behind
+    assert "is at revision 0008, this shopclerk needs 0010: run `shopclerk db upgrade`" in behind
     assert _revision(url) == "0008"  # the command did not migrate it
 
     assert shopclerk("--data-dir", str(data), "db", "upgrade").exit_code == 0
-    assert _revision(url) == "0009"
+    assert _revision(url) == "0010"
     assert shopclerk("--data-dir", str(data), "agents", "list").exit_code == 0
 
 
@@ -131,7 +131,7 @@ def test_commands_open_a_migrated_database_without_migrating_it(db: Database) ->
     open_db(settings).dispose()  # at the head: opened as it is
     with db.begin() as connection:  # as if an older release had made it
         connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
-    with pytest.raises(SchemaBehindError, match="at revision 0008, this shopclerk needs 0009"):
+    with pytest.raises(SchemaBehindError, match="at revision 0008, this shopclerk needs 0010"):
         open_db(settings)
 
 

@@ -101,6 +101,45 @@ def test_a_customer_on_one_process_and_an_agent_on_another_through_the_whole_han
             client.close()
 
 
+def test_a_handoff_ended_on_another_process_lets_the_bot_answer_on_every_process(
+    shared: Settings, models: Models
+) -> None:
+    """Asked for a person on A (an engine worker queues it), the chat ended in a second tab
+    on B: every process forgets that a person has it, and the bot answers again."""
+    apps = [create_app(shared, models=models) for _ in range(2)]
+    with (
+        worker_running(shared, models),
+        run_server(apps[0]) as a,
+        run_server(apps[1]) as b,
+    ):
+        customer = Customer(a)
+        customer.say("I want to talk to a person")
+        customer.until(state("offline"))  # nobody online: a ticket, in the queue
+        address = ("web", customer.session)
+        wait_until(lambda: all(address in people(app) for app in apps))
+        tab = Customer(b, customer.session)
+        tab.send({"v": 1, "type": "end"})
+        customer.until(lambda f: f["type"] == "survey")
+        wait_until(lambda: not any(people(app) for app in apps))
+        customer.say("which payment methods do you accept?")
+        assert customer.until(lambda f: f["type"] == "typing" and f["on"])["who"] == "bot"
+        assert "Klarna" in customer.until(said("bot"))["text"]
+        for client in (customer, tab):
+            client.close()
+
+
+def people(app: Any) -> set[tuple[str, str]]:
+    """The conversations a process believes a person has."""
+    return set(app.state.desk._customers._with_people)
+
+
+def wait_until(done: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"not so after {timeout:g} s"
+        time.sleep(0.02)
+
+
 def test_a_web_process_killed_mid_conversation_loses_and_doubles_nothing(
     shared: Settings, models: Models
 ) -> None:

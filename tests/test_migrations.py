@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from engine.store import ConversationStore
 from kb.database import open_database
@@ -39,3 +39,21 @@ def test_messages_stored_before_seq_existed_are_numbered_in_order(tmp_path: Path
     assert store.load("web", "s").last_seq == 4
     with db.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+
+
+def test_the_reports_indexes_come_and_go_with_their_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reports.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0010")
+    db = open_database(url)
+
+    def indexes() -> set[str]:
+        names = set()
+        for table in ("message", "handoff", "feedback"):
+            names |= {i["name"] or "" for i in inspect(db).get_indexes(table)}
+        return names & {"ix_message_report", "ix_handoff_requested_at", "ix_feedback_created_at"}
+
+    assert len(indexes()) == 3
+    command.downgrade(config, "0009")
+    assert indexes() == set()
+    db.dispose()

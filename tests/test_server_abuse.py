@@ -75,8 +75,6 @@ def _closed(sock: socket.socket) -> bool:
         sock.close()
 
 
-# First, before the module's server starts: an app alongside it would need a spelling corrector
-# of its own (seconds and hundreds of MB to build); one after the other, they share one.
 def test_console_cookie_is_secure_behind_https(
     built_settings: Settings, tmp_path: Path, models: Models
 ) -> None:

@@ -20,7 +20,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.testclient import TestClient, WebSocketTestSession
 
-from channels.web.limits import Limits, retry_after
+from channels.web.limits import Limits
+from handoff.rates import retry_after
 from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
@@ -167,7 +168,7 @@ async def test_without_redis_each_process_keeps_its_own_limits(
     nowhere = Redis(port=free_port(), retry=Retry(NoBackoff(), 0))  # nothing listens there
     limits = Limits(nowhere, prefix())
     rate, connections = limits.rate("messages", 2), limits.connections(1)
-    with caplog.at_level(logging.WARNING, logger="channels.web.limits"):
+    with caplog.at_level(logging.WARNING, logger="handoff.rates"):
         waits: list[Any] = [await retry_after((rate, "s1")) for _ in range(3)]
         held = await connections.acquire("10.0.0.3")
         refused = await connections.acquire("10.0.0.3")

@@ -30,10 +30,10 @@ from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.uri import parse_uri
 
-from channels.web.limits import RateLimit
 from engine.audit import IDENTITY_REJECTED, SecurityLog
 from engine.models import Conversation
 from engine.store import ConversationStore
+from handoff.rates import RateLimit
 from kb.database import open_database
 from shopclerk.app import create_app
 from shopclerk.settings import Settings

@@ -38,7 +38,7 @@ from channels.web.frames import (
     server_frame,
 )
 from channels.web.identity import IdentityVerifier, Shopper
-from channels.web.limits import Limits, RateLimit, retry_after
+from channels.web.limits import Limits
 from channels.web.rest import (
     error_response,
     frame_error,
@@ -54,6 +54,7 @@ from engine.store import ConversationStore
 from engine.types import Inbound, Turn
 from engine.worker import OverloadedError
 from handoff.outbox import Outbox
+from handoff.rates import RateLimit, retry_after
 from kb.search import Catalog
 
 log = logging.getLogger(__name__)
