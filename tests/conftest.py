@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from filelock import FileLock
 
 from engine.engine import Engine
 from kb.database import Database, open_database
@@ -107,24 +108,33 @@ def _keep(data_dir: Path, cache: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+# The suite runs in two pytest-xdist workers (the Makefile's `-n 2`), one per core: each
+# gives its models one thread. Run alone, the one process gets both.
+THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+
+
 @pytest.fixture(scope="session")
 def built_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A data directory with the demo store imported, indexed and the intent model trained."""
-    limit_threads(2)
+    """A data directory with the demo store imported, indexed and the intent model trained.
+    The workers of one run take turns: the first to come builds (on a cold cache), the other
+    then copies what it kept."""
+    limit_threads(THREADS)
     settings = load_settings(tmp_path_factory.mktemp("shopclerk-data"))
-    settings = settings.model_copy(update={"threads": 2})
+    settings = settings.model_copy(update={"threads": THREADS})
     cache = _build_cache()
-    if cache.is_dir():
-        for name in BUILT:
-            shutil.copytree(cache / name, settings.data_dir / name)
-    db = open_database(settings.sqlalchemy_url)
-    upgrade(db)
-    import_demo_store(db)
-    report = build(settings, db)
-    changed = any(r.added or r.updated or r.removed for r in report.indexes)
-    if changed or report.trained_intents or not cache.is_dir():
-        _keep(settings.data_dir, cache)
-    db.dispose()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(cache.with_name(f"{cache.name}.lock")):
+        if cache.is_dir():
+            for name in BUILT:
+                shutil.copytree(cache / name, settings.data_dir / name)
+        db = open_database(settings.sqlalchemy_url)
+        upgrade(db)
+        import_demo_store(db)
+        report = build(settings, db)
+        changed = any(r.added or r.updated or r.removed for r in report.indexes)
+        if changed or report.trained_intents or not cache.is_dir():
+            _keep(settings.data_dir, cache)
+        db.dispose()
     return settings
 
 
