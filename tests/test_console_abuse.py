@@ -24,7 +24,7 @@ from shopclerk.app import create_app
 from shopclerk.settings import Settings
 from shopclerk.wiring import Models
 from tests.support import frames
-from tests.support.desk import PASSWORD, AgentClient, add_agent, fresh_settings
+from tests.support.desk import PASSWORD, AgentClient, add_agent, fresh_settings, guess_on
 from tests.support.frames import until
 from tests.support.live_server import run_server
 
@@ -154,16 +154,7 @@ async def test_200_parallel_guesses_check_5_passwords_and_the_agent_still_gets_i
     agent = await logged_in(server, anna)  # the real agent's browser, before the attack
     await agent.post("/agent/api/logout")
     checked_before = CountingHasher.checks
-    limits = httpx.Limits(max_connections=200)
-    async with httpx.AsyncClient(base_url=server, timeout=WAIT, limits=limits) as thief:
-        csrf = (await thief.get("/agent/api/session")).json()["csrf"]
-
-        async def guess(n: int) -> httpx.Response:
-            body = {"username": anna, "password": f"guess number {n}"}
-            return await thief.post("/agent/api/login", json=body,
-                                    headers={"x-csrf-token": csrf})  # fmt: skip
-
-        answers = await asyncio.gather(*(guess(n) for n in range(200)))
+    answers = await guess_on(server, anna, 200, WAIT)
     assert CountingHasher.checks - checked_before <= 5
     refused = [a for a in answers if a.status_code == 429]
     assert len(refused) >= 195

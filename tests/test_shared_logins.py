@@ -21,7 +21,7 @@ from handoff.rates import Rates
 from shopclerk.live import limits_redis
 from shopclerk.settings import Settings
 from tests.support.cluster import REDIS_URL, shared_store, web_subprocess
-from tests.support.desk import PASSWORD, add_agent
+from tests.support.desk import PASSWORD, add_agent, guess_on
 from tests.support.live_server import free_port
 
 WAIT = 30.0  # seconds: generous; a stalled server never answers, a working one at once
@@ -102,20 +102,6 @@ async def login(http: httpx.AsyncClient, username: str, password: str) -> httpx.
     csrf = (await http.get("/agent/api/session")).json()["csrf"]
     body = {"username": username, "password": password}
     return await http.post("/agent/api/login", json=body, headers={"x-csrf-token": csrf})
-
-
-async def guess_on(url: str, username: str, guesses: int) -> list[httpx.Response]:
-    """`guesses` wrong passwords at `username`, all at once, on the process at `url`."""
-    limits = httpx.Limits(max_connections=guesses)
-    async with httpx.AsyncClient(base_url=url, timeout=WAIT, limits=limits) as thief:
-        csrf = (await thief.get("/agent/api/session")).json()["csrf"]
-
-        async def guess(n: int) -> httpx.Response:
-            body = {"username": username, "password": f"guess number {n}"}
-            return await thief.post("/agent/api/login", json=body,
-                                    headers={"x-csrf-token": csrf})  # fmt: skip
-
-        return await asyncio.gather(*(guess(n) for n in range(guesses)))
 
 
 @pytest.mark.postgres

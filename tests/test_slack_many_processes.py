@@ -34,11 +34,10 @@ from tests.support.cluster import (
 )
 from tests.support.desk import add_agent
 from tests.support.live_server import run_server
-from tests.support.slack import SECRET, buttons, slack_messages, texts
+from tests.support.slack import SECRET, buttons, pressed, slack_messages, texts
 from tests.support.slack_api import (
     Call,
     SlackStandIn,
-    block_actions,
     event_callback,
     interactive_body,
     mention_event,
@@ -107,13 +106,8 @@ def send(url: str, event: dict[str, object], event_id: str | None = None, retry:
 
 
 def click(url: str, user: str, post: Call, action_id: str, value: str) -> None:
-    """A click on a button of a message the bot posted (Slack sends the message along)."""
-    channel = str(post.params["channel"])
-    payload = block_actions(user, action_id, value, channel, post.response["ts"],
-                            thread_ts=post.params.get("thread_ts"))  # fmt: skip
-    payload["message"] |= {"text": post.params.get("text", ""),
-                           "blocks": post.params.get("blocks", [])}  # fmt: skip
-    body = interactive_body(payload)
+    """A click on a button of a message the bot posted."""
+    body = interactive_body(pressed(user, post, action_id, value))
     answer = httpx.post(f"{url}/slack/events", content=body, headers=sign(body, SECRET))
     assert answer.status_code == 200, answer.text
 

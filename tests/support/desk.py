@@ -3,12 +3,14 @@ clients, and the widget's side of a conversation."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from handoff.agents import AgentAccounts
@@ -95,3 +97,19 @@ def is_msg(role: str, text: str = "") -> Callable[[Frame], bool]:
 
 def in_queue(board: Frame) -> list[int]:
     return [item["conversation_id"] for item in board["queue"]]
+
+
+async def guess_on(
+    url: str, username: str, guesses: int, timeout: float = 30.0
+) -> list[httpx.Response]:
+    """`guesses` wrong passwords at `username`, all at once, on the server at `url`."""
+    limits = httpx.Limits(max_connections=guesses)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as thief:
+        csrf = (await thief.get("/agent/api/session")).json()["csrf"]
+
+        async def guess(n: int) -> httpx.Response:
+            body = {"username": username, "password": f"guess number {n}"}
+            return await thief.post("/agent/api/login", json=body,
+                                    headers={"x-csrf-token": csrf})  # fmt: skip
+
+        return list(await asyncio.gather(*(guess(n) for n in range(guesses))))

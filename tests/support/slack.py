@@ -54,14 +54,19 @@ def click(client: TestClient, payload: Json) -> Any:
     return client.post("/slack/events", content=body, headers=sign(body, SECRET))
 
 
-def press(client: TestClient, user: str, post: Call, action_id: str, value: str) -> Any:
-    """A click on a button of a message the bot posted (Slack sends the message along)."""
+def pressed(user: str, post: Call, action_id: str, value: str) -> Json:
+    """Slack's payload for a click on a button of a message the bot posted (Slack sends the
+    message along)."""
     channel = str(post.params["channel"])
     payload = block_actions(user, action_id, value, channel, post.response["ts"],
                             thread_ts=post.params.get("thread_ts"))  # fmt: skip
     payload["message"] |= {"text": post.params.get("text", ""),
                            "blocks": post.params.get("blocks", [])}  # fmt: skip
-    return click(client, payload)
+    return payload
+
+
+def press(client: TestClient, user: str, post: Call, action_id: str, value: str) -> Any:
+    return click(client, pressed(user, post, action_id, value))
 
 
 def top_level(slack: SlackStandIn, channel: str, n: int = 1) -> list[Call]:
