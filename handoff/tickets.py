@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from engine.clock import utcnow
-from engine.models import Conversation, Message, Role
+from engine.models import TEST_CHANNELS, Conversation, Message, Role
 from engine.owners import AGENT_OWNERS, BOT, QUEUE, Owner, agent_owner
 from engine.store import ConversationStore
 from engine.understanding import Understanding
@@ -322,6 +322,8 @@ class Tickets:
             return [(channel, key) for channel, key in session.exec(query).all()]
 
     def recent_with_bot(self, since: datetime, limit: int = 30) -> list[int]:
+        """Customers' conversations the bot had lately: not the command line's or the eval's
+        (`TEST_CHANNELS`), which no agent can answer."""
         with Session(self._db) as session:
             query = (
                 select(Conversation.id)
@@ -329,6 +331,7 @@ class Tickets:
                     Conversation.owner == BOT,
                     col(Conversation.updated_at) >= since,
                     Conversation.last_seq > 0,
+                    col(Conversation.channel).not_in(sorted(TEST_CHANNELS)),
                 )
                 .order_by(col(Conversation.updated_at).desc())
                 .limit(limit)

@@ -90,3 +90,16 @@ def test_the_board_and_the_flags(setup: tuple[Tickets, int, Agent, Agent]) -> No
     assert record.flagged_at is not None
     assert tickets.contact(cid, "maria@example.com") is True
     assert tickets.contact(cid, "maria@example.com") is False
+
+
+def test_with_the_bot_shows_customers_not_test_chats(
+    setup: tuple[Tickets, int, Agent, Agent],
+) -> None:
+    tickets, web, _, _ = setup
+    tickets.store.append(web, "customer", "do you ship to Ghent?")
+    for channel in ("cli", "eval"):
+        test_chat = tickets.store.load(channel, f"{channel}-1").id
+        assert test_chat is not None
+        tickets.store.append(test_chat, "customer", "where is my order")
+    whole = board(tickets, {}, lambda channel, key: False, False)
+    assert [item["conversation_id"] for item in whole["live"]] == [web]
