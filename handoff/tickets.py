@@ -243,13 +243,19 @@ class Tickets:
             return {Owner.parse(o).agent_id or 0 for o in owners}
 
     def queue_order(self) -> list[int]:
-        """Queued conversations, longest waiting first."""
+        """Queued conversations: customers who asked while someone was there first, then the
+        offline tickets (left when nobody was, most answered by email); longest waiting first
+        within each. A customer in the chat is not kept waiting behind an inbox."""
         with Session(self._db) as session:
             query = (
                 select(HandoffRecord.conversation_id)
                 .join(Conversation, col(Conversation.id) == col(HandoffRecord.conversation_id))
                 .where(col(HandoffRecord.closed_at).is_(None), Conversation.owner == QUEUE)
-                .order_by(col(HandoffRecord.requested_at), col(HandoffRecord.id))
+                .order_by(
+                    col(HandoffRecord.offline),
+                    col(HandoffRecord.requested_at),
+                    col(HandoffRecord.id),
+                )
             )
             return list(session.exec(query).all())
 

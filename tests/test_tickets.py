@@ -103,3 +103,20 @@ def test_with_the_bot_shows_customers_not_test_chats(
         tickets.store.append(test_chat, "customer", "where is my order")
     whole = board(tickets, {}, lambda channel, key: False, False)
     assert [item["conversation_id"] for item in whole["live"]] == [web]
+
+
+def test_a_customer_in_the_chat_is_served_before_older_offline_tickets(
+    setup: tuple[Tickets, int, Agent, Agent],
+) -> None:
+    tickets, ticket, _, _ = setup
+    tickets.store.append(ticket, "customer", "my parcel never came, mail me")
+    tickets.hand_off(ticket, "no_grounded_answer", "bot", offline=True)
+    live = tickets.store.load("web", "s-2").id
+    assert live is not None
+    tickets.store.append(live, "customer", "I want to talk to a person")
+    tickets.hand_off(live, "customer_request", "customer", offline=False)
+    whole = board(tickets, {}, lambda channel, key: True, False)
+    assert [(i["conversation_id"], i["position"]) for i in whole["queue"]] == [
+        (live, 1),
+        (ticket, 2),
+    ]
