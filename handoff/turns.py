@@ -120,6 +120,10 @@ class TurnRouter:
                     text = f"Thank you. We will answer you at {email}."
                     await self._run(lambda: self._store.append(cid, Role.SYSTEM, text))
                     await self._customers.deliver(cid)
+                # The banner stops asking for the email it has.
+                status = await asyncio.to_thread(self._board.status, cid)
+                if status is not None:
+                    await self._customers.notify(cid, "handoff", **status)
         messages = await asyncio.to_thread(self._tickets.messages, cid, 5)
         customer = [m for m in messages if m.role == Role.CUSTOMER][-1:]
         for message in customer:

@@ -144,6 +144,9 @@ def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(
         until_all(customer, handoff_state("offline"), is_msg("bot", "Leave your email"))
         say(customer, "it's maria@example.com")
         until(customer, is_msg("system", "We will answer you at maria@example.com"))
+        banner = until(customer, handoff_state("offline"))  # it stops asking for the email
+        assert banner["email_known"] is True
+        assert "Leave your email" not in banner["text"]
     db = open_database(settings.sqlalchemy_url)
     with Session(db) as session:
         record = session.exec(select(HandoffRecord)).one()
@@ -152,6 +155,12 @@ def test_nobody_online_makes_an_offline_ticket_and_keeps_the_email(
         True, "maria@example.com", None,
     )  # fmt: skip
     assert "it's maria@example.com" in [m.text for m in messages]  # kept for the agent
+    # One consistent story: handed over, nobody there, answered by email; never "here".
+    said = [m.text for m in messages if m.role in ("bot", "system")]
+    assert len(said) == 3, said
+    assert said[0].startswith("Of course. I'm passing this conversation to a person")
+    assert "Nobody from our team is online right now" in said[1]
+    assert not any("reply here" in text for text in said), said
 
 
 def test_outside_business_hours_the_customer_is_told_so(

@@ -107,19 +107,20 @@ ORDER_NOT_FOUND = (
     "I can pass you to a person on our team."
 )
 WHICH_ORDER = "Which order do you mean?"
+# What the bot says as it hands over. Not "they will reply here": when nobody is there, the desk
+# says next that the answer comes by email (handoff/turns.py); the queue's status says the rest.
 HANDOFF = {
-    "customer_asked": "Of course. I'm passing this conversation to a person on our team; "
-    "they will reply here.",
+    "customer_asked": "Of course. I'm passing this conversation to a person on our team.",
     "low_confidence": "I'm not sure I can answer this well, so I'm passing it to a person on "
-    "our team; they will reply here.",
+    "our team.",
     "no_grounded_answer": "I don't have a reliable answer to that, so I'm passing it to a "
-    "person on our team; they will reply here.",
+    "person on our team.",
     "repeated_failure": "Sorry I haven't been able to help. I'm passing this conversation to a "
-    "person on our team; they will reply here.",
+    "person on our team.",
     "negative_sentiment": "I'm sorry about this. I'm passing this conversation to a person on "
-    "our team right away; they will reply here.",
+    "our team right away.",
     "policy": "This is something a person on our team has to handle. I'm passing the "
-    "conversation on; they will reply here.",
+    "conversation on.",
     "complaint": "I'm sorry about that. I'm passing this to a person on our team who can put "
-    "it right; they will reply here.",
+    "it right.",
 }
