@@ -285,10 +285,7 @@ class TurnConsumer:
             self._slots.release()
 
     async def _forget(self, entry_id: Any) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, GROUP, entry_id)
-            pipe.xdel(self._stream, entry_id)
-            await pipe.execute()
+        await forget(self._redis, self._stream, GROUP, entry_id)
 
     async def _finish(self) -> None:
         """The turns in hand answered and acknowledged (what failed stays pending for
@@ -299,3 +296,12 @@ class TurnConsumer:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def forget(redis: Redis, stream: str, group: str, entry_id: Any) -> None:
+    """A handled stream entry, acknowledged for `group` and deleted, in one transaction (the
+    stream keeps only what is still to do)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xack(stream, group, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()

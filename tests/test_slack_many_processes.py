@@ -127,6 +127,17 @@ def replies(slack: SlackStandIn, channel: str, thread: str | None = None) -> lis
     return slack.posts(channel, thread)
 
 
+def only_then_klarna(cluster: Cluster, user: str, dm: str) -> None:
+    """A later question, sent to B and answered: the DM then holds the return-policy answer
+    and this one, each once and in that order."""
+    send(cluster.b, message_event(user, "can I pay with Klarna?", dm))
+    answered(cluster.slack, dm, "Klarna")
+    posts = texts(replies(cluster.slack, dm))
+    assert len(posts) == 2, posts
+    assert "30 days" in posts[0]
+    assert "Klarna" in posts[1]
+
+
 def test_an_event_delivered_to_both_processes_is_answered_once(cluster: Cluster) -> None:
     slack = cluster.slack
     event = message_event("UCUST1", "what is your return policy?", "DCUST1")
@@ -134,12 +145,7 @@ def test_an_event_delivered_to_both_processes_is_answered_once(cluster: Cluster)
     send(cluster.b, event, event_id="EvTWICE1", retry=1)  # Slack's retry, on the other one
     answered(slack, "DCUST1", "30 days")
     # Once a later message is answered, the retry has posted nothing.
-    send(cluster.b, message_event("UCUST1", "can I pay with Klarna?", "DCUST1"))
-    answered(slack, "DCUST1", "Klarna")
-    posts = texts(replies(slack, "DCUST1"))
-    assert len(posts) == 2, posts
-    assert "30 days" in posts[0]
-    assert "Klarna" in posts[1]
+    only_then_klarna(cluster, "UCUST1", "DCUST1")
     customer = [t for t in slack_messages(cluster.settings, "customer") if "return policy" in t]
     assert customer == ["what is your return policy?"]
 
@@ -237,12 +243,7 @@ def test_when_the_process_posting_to_slack_dies_the_other_posts_what_was_pending
     cluster.process_a.kill()
     cluster.process_a.wait()
     answered(slack, "DCUST3", "30 days")
-    send(cluster.b, message_event("UCUST3", "can I pay with Klarna?", "DCUST3"))
-    answered(slack, "DCUST3", "Klarna")
-    posts = texts(replies(slack, "DCUST3"))
-    assert len(posts) == 2, posts
-    assert "30 days" in posts[0]
-    assert "Klarna" in posts[1]
+    only_then_klarna(cluster, "UCUST3", "DCUST3")
 
 
 def test_socket_mode_is_held_by_one_process_and_handed_over_when_it_stops(

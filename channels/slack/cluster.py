@@ -43,6 +43,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from channels.slack.locks import KeyedLocks
 from handoff.leader import RedisLeader
+from handoff.turn_stream import forget
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +249,7 @@ class Inbox:
             self._slots.release()
 
     async def _forget(self, entry_id: bytes) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, GROUP, entry_id)
-            pipe.xdel(self._stream, entry_id)
-            await pipe.execute()
+        await forget(self._redis, self._stream, GROUP, entry_id)
 
 
 def order_key(body: dict[str, Any]) -> str:
